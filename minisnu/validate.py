@@ -1,0 +1,104 @@
+"""Input checks shared by every layer, loss and optimizer.
+
+Bad input must raise an error that names the problem, never produce a silent
+wrong answer. These helpers keep the messages uniform.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_dtype(dtype) -> np.dtype:
+    """Return ``dtype`` as a NumPy dtype, accepting only float32 and float64."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from err
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def as_rng(rng) -> np.random.Generator:
+    """Turn a seed (int) or a ``numpy.random.Generator`` into a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"rng must be an int seed or a numpy.random.Generator, got {type(rng).__name__}"
+    )
+
+
+def check_choice(name: str, value, choices) -> None:
+    """Raise ValueError if ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {sorted(choices)}")
+
+
+def check_finite(name: str, x: np.ndarray) -> None:
+    """Raise ValueError if ``x`` holds a NaN or an infinity.
+
+    The sum is a cheap first test: a NaN or inf anywhere makes it non-finite.
+    Only then (or on overflow of the sum) is the exact elementwise test run.
+    """
+    if x.size and not np.isfinite(x.sum()) and not np.isfinite(x).all():
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
+
+
+def check_array(
+    name: str,
+    x,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    last: int | None = None,
+    dtype: np.dtype | None = None,
+    finite: bool = True,
+) -> np.ndarray:
+    """Validate a floating-point array and return it (converted if lossless).
+
+    Parameters
+    ----------
+    name : what to call the array in error messages.
+    ndim : the required number of dimensions (or a tuple of allowed ones).
+    last : the required size of the last axis (number of features).
+    dtype : the layer's float dtype. A floating array of another precision is
+        refused (converting it would silently lose or invent precision); bool
+        and integer arrays (spike trains, labels as floats) are converted.
+    finite : refuse NaN and infinities.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            want = " or ".join(str(n) for n in allowed)
+            raise ValueError(f"{name} must have {want} dimensions, got shape {x.shape}")
+    if last is not None and (x.ndim == 0 or x.shape[-1] != last):
+        raise ValueError(f"{name} must have {last} features on its last axis, got shape {x.shape}")
+    if dtype is not None and x.dtype != dtype:
+        if x.dtype.kind in "biu":
+            x = x.astype(dtype)
+        elif x.dtype.kind == "f":
+            raise TypeError(
+                f"{name} has dtype {x.dtype} but the layer computes in {dtype}; "
+                f"convert it with .astype(np.{dtype.name})"
+            )
+        else:
+            raise TypeError(f"{name} must be a float, int or bool array, got dtype {x.dtype}")
+    if finite:
+        check_finite(name, x)
+    return x
+
+
+def check_shape(name: str, x, shape: tuple) -> np.ndarray:
+    """Check that ``x`` is an array of exactly ``shape`` (used for upstream gradients)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+    if x.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {x.shape}")
+    return x
