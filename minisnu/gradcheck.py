@@ -4,9 +4,17 @@ For a scalar function L(θ) the central difference
 
     ∂L/∂θ_i ≈ (L(θ + ε e_i) − L(θ − ε e_i)) / (2ε)
 
-has an error of order ε² (truncation) plus about 1e-16·|L|/ε (rounding), so in
-float64 with ε = 1e-6 it agrees with a correct analytic gradient to roughly
-1e-8 relative. A wrong derivation shows up as an error near 1.
+has an error of order ε² (truncation) plus a rounding error of about
+u·M/ε, where u = 2.2e-16 is float64's unit round-off and M the size of the
+terms that make up L. With ε = 1e-6 a correct analytic gradient agrees to about
+1e-8 relative; a wrong derivation shows up as an error near 1.
+
+The relative error of an entry is |a − n| / max(|a| + |n|, floor). The floor
+keeps entries whose true gradient is (almost) zero from dividing rounding noise
+by zero: it is 1e-3 of the largest entry of the same array, or a million times
+the rounding error u·M/ε if that is larger (an entry below that level cannot be
+resolved to 1e-6 in float64, so it is held to an absolute error of about the
+rounding error instead).
 
 Layers are checked through the scalar L = Σ y ⊙ dy for a fixed random
 upstream gradient dy: then ∂L/∂θ is exactly what ``backward(dy)`` must add
@@ -56,13 +64,7 @@ class GradcheckReport:
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray, floor: float = 1e-12) -> np.ndarray:
-    """|a − n| / max(|a| + |n|, floor), elementwise.
-
-    The floor keeps entries whose true gradient is (almost) zero from dividing
-    rounding noise by zero. ``check_*`` set it to 1e-3 of the largest |a| + |n|
-    of the same array: an entry a thousand times smaller than its neighbours is
-    still checked, to an absolute error of 1e-9 of the array's scale at tol 1e-6.
-    """
+    """|a − n| / max(|a| + |n|, floor), elementwise."""
     return np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), floor)
 
 
@@ -111,27 +113,33 @@ def _require_float64(name: str, array: np.ndarray) -> None:
         )
 
 
-def _compare(report, name, array, analytic, f, eps, max_entries, rng) -> None:
+def _compare(report, name, array, analytic, f, eps, max_entries, rng, noise) -> None:
     indices = _entries(array, max_entries, rng)
     numeric = np.array([numerical_gradient(f, array, i, eps) for i in indices])
     exact = np.array([analytic[i] for i in indices], dtype=np.float64)
     scale = np.max(np.abs(exact) + np.abs(numeric), initial=0.0)
-    errors = relative_error(exact, numeric, floor=max(1e-3 * scale, 1e-12))
+    errors = relative_error(exact, numeric, floor=max(1e-3 * scale, 1e6 * noise, 1e-12))
     report.errors[name] = float(np.max(errors, initial=0.0))
     report.checked[name] = len(indices)
 
 
-def check_function(f, arrays: dict, analytic: dict, *, eps=1e-6, max_entries=None, rng=0):
+def check_function(f, arrays: dict, analytic: dict, *, eps=1e-6, max_entries=None, rng=0,
+                   magnitude=None):
     """Compare ``analytic[name]`` with the finite differences of ``f()`` in ``arrays[name]``.
 
     ``f`` takes no argument and returns a scalar computed from the arrays, which
-    are perturbed in place (and restored). The building block of the checks below.
+    are perturbed in place (and restored). ``magnitude`` is the size M of the
+    terms summed into f (|f()| if None), for the rounding-error estimate u·M/ε.
+    The building block of the checks below.
     """
     rng = as_rng(rng)
+    if magnitude is None:
+        magnitude = abs(f())
+    noise = np.finfo(np.float64).eps * magnitude / eps
     report = GradcheckReport()
     for name, array in arrays.items():
         _require_float64(name, array)
-        _compare(report, name, array, analytic[name], f, eps, max_entries, rng)
+        _compare(report, name, array, analytic[name], f, eps, max_entries, rng, noise)
     return report
 
 
@@ -162,7 +170,8 @@ def check_layer(layer, x, *, dy=None, eps=1e-6, max_entries=None, check_input=Tr
         _restore(states)
         return float(np.sum(layer.forward(x) * dy))
 
-    return check_function(loss, arrays, analytic, eps=eps, max_entries=max_entries, rng=rng)
+    return check_function(loss, arrays, analytic, eps=eps, max_entries=max_entries, rng=rng,
+                          magnitude=float(np.sum(np.abs(y * dy))))
 
 
 def check_loss(loss_fn, output, target, *, eps=1e-6, max_entries=None, rng=0, **kwargs):

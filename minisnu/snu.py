@@ -1,0 +1,198 @@
+"""The SNU layer: spiking (SNU) or soft (sSNU), feed-forward or recurrent.
+
+    a_t = x_t W (+ y_{t-1} H)
+    s_t = g(a_t + l ⊙ s_{t-1} ⊙ (1 − y_{t-1}))       membrane potential
+    y_t = h(s_t + b)                                 step (SNU) or sigmoid (sSNU)
+
+The equations and the hand derivation of backpropagation through time are in
+``snu_reference.py`` (the readable NumPy version, used with ``engine="reference"``);
+``snu_engine.py`` holds the compiled loops the layer runs by default.
+
+Example
+-------
+>>> layer = SNU(784, 256, decay=0.8, rng=0)
+>>> y = layer.forward(x)           # x: (T, B, 784) -> y: (T, B, 256) spikes
+>>> layer.membrane, layer.output   # every step's s_t and y_t, for plotting
+>>> dx = layer.backward(dy)        # adds into layer.grads["W"], ["b"]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import snu_reference
+from .layer import Layer
+from .registry import register_layer
+from .snu_engine import G_CODES, snu_backward_loop, snu_forward_loop
+from .surrogate import SURROGATES, surrogate_code
+from .validate import as_dtype, as_rng, check_array, check_choice, check_shape
+
+ENGINES = ("numba", "reference")
+
+
+def glorot_uniform(rng, n_in, n_out, dtype):
+    """W ~ U(−r, r), r = sqrt(6 / (n_in + n_out)) (Glorot & Bengio 2010)."""
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-limit, limit, size=(n_in, n_out)).astype(dtype)
+
+
+@register_layer
+class SNU(Layer):
+    """A layer of spiking neural units (SNU) or soft SNUs (sSNU).
+
+    Parameters
+    ----------
+    n_in, n_out : input features and units.
+    soft : False for the spiking SNU (y = step(s + b)), True for the sSNU (y = σ(s + b)).
+    recurrent : add y_{t-1} H to the input current (params gain ``"H"``).
+    decay : l in [0, 1], a number or one value per unit (default 0.8).
+    g : input activation: ``"relu"`` (default), ``"identity"`` or ``"leaky_relu"``.
+    surrogate : pseudo-derivative of the step for the spiking SNU (ignored by the
+        sSNU, whose sigmoid has a true derivative): ``"tanh"`` (paper), ``"sigmoid"``,
+        ``"fast_sigmoid"``, ``"arctan"``, ``"straight_through"``; see ``minisnu.surrogate``.
+    detach_reset : treat y_{t-1} in the reset gate as a constant in backward.
+    train_decay : make l a per-unit parameter (params gain ``"decay"``); it is
+        clipped back into [0, 1] at each forward pass (projected gradient descent).
+    lateral_inhibition : reset every unit of a sample with (1 − max_j y_{t-1,j}).
+    bias_init : initial b, minus the threshold (default −1: threshold 1).
+    g_slope : negative-side slope of the leaky ReLU.
+    surrogate_k : width parameter of the surrogate (default per surrogate).
+    dtype : float32 (default) or float64.
+    rng : seed or ``numpy.random.Generator`` for the Glorot-uniform W and H.
+    engine : ``"numba"`` (compiled time loops) or ``"reference"`` (NumPy, per step).
+    """
+
+    def __init__(self, n_in, n_out, soft=False, recurrent=False, decay=0.8, g="relu",
+                 surrogate="tanh", detach_reset=False, train_decay=False, dtype=np.float32,
+                 rng=0, *, lateral_inhibition=False, bias_init=-1.0, g_slope=0.01,
+                 surrogate_k=None, engine="numba"):
+        super().__init__()
+        for name, value in (("n_in", n_in), ("n_out", n_out)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_choice("g", g, G_CODES)
+        check_choice("engine", engine, ENGINES)
+        self._surrogate_code, self.surrogate_k = surrogate_code(surrogate, surrogate_k)
+        if not 0 <= g_slope < 1:
+            raise ValueError(f"g_slope must be in [0, 1), got {g_slope}")
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.soft, self.recurrent = bool(soft), bool(recurrent)
+        self.g, self.g_slope, self.surrogate = g, float(g_slope), surrogate
+        self.detach_reset, self.train_decay = bool(detach_reset), bool(train_decay)
+        self.lateral_inhibition, self.engine = bool(lateral_inhibition), engine
+        self.bias_init = float(bias_init)
+        self.dtype = as_dtype(dtype)
+        rng = as_rng(rng)
+
+        self.add_param("W", glorot_uniform(rng, n_in, n_out, self.dtype))
+        self.add_param("b", np.full(n_out, bias_init, self.dtype))
+        if self.recurrent:
+            self.add_param("H", glorot_uniform(rng, n_out, n_out, self.dtype))
+        decay = self._check_decay(decay)
+        if self.train_decay:
+            self.add_param("decay", decay)
+        else:
+            self.decay_fixed = decay
+        self._cache = None
+
+    def _check_decay(self, decay) -> np.ndarray:
+        decay = np.asarray(decay, dtype=np.float64)
+        if decay.ndim > 1 or (decay.ndim == 1 and decay.shape != (self.n_out,)):
+            raise ValueError(f"decay must be a number or have shape ({self.n_out},), got {decay.shape}")
+        if not np.all((decay >= 0) & (decay <= 1)):
+            raise ValueError(f"decay must lie in [0, 1], got {decay}")
+        return np.array(np.broadcast_to(decay, (self.n_out,)), dtype=self.dtype)  # a copy
+
+    @property
+    def decay(self) -> np.ndarray:
+        """l, one value per unit (a parameter when ``train_decay``)."""
+        return self.params["decay"] if self.train_decay else self.decay_fixed
+
+    # -- forward ---------------------------------------------------------------
+
+    def forward(self, x):
+        """x: (T, B, n_in) -> y: (T, B, n_out); caches s and y for backward and plots."""
+        x = check_array("x", x, ndim=3, last=self.n_in, dtype=self.dtype)
+        if self.train_decay:                       # keep the trained decay a decay
+            np.clip(self.params["decay"], 0, 1, out=self.params["decay"])
+        if self.engine == "reference":
+            s, y = snu_reference.snu_forward(x, **self._arrays(), **self._forward_options())
+            self._cache = (x, s, y)
+            return y
+        T, B, _ = x.shape
+        W = self.params["W"]
+        a = np.matmul(x.reshape(T * B, self.n_in), W).reshape(T, B, self.n_out)  # x_t W, all t
+        s = np.zeros((T + 1, B, self.n_out), self.dtype)     # [0] is the initial state
+        y = np.zeros_like(s)
+        snu_forward_loop(a, self._H(), self.params["b"], self.decay, self.soft,
+                         G_CODES[self.g], self.g_slope, self.lateral_inhibition, s, y)
+        self._cache = (x, s, y)
+        return y[1:]
+
+    def _H(self) -> np.ndarray:
+        return self.params["H"] if self.recurrent else np.zeros((0, 0), self.dtype)
+
+    def _arrays(self) -> dict:
+        return {"W": self.params["W"], "b": self.params["b"], "decay": self.decay,
+                "H": self.params.get("H")}
+
+    def _forward_options(self) -> dict:
+        return {"soft": self.soft, "g": self.g, "g_slope": self.g_slope,
+                "lateral": self.lateral_inhibition}
+
+    @property
+    def membrane(self) -> np.ndarray:
+        """s_t of the last forward pass, (T, B, n_out)."""
+        self._need_forward(self._cache)
+        s = self._cache[1]
+        return s if self.engine == "reference" else s[1:]
+
+    @property
+    def output(self) -> np.ndarray:
+        """y_t of the last forward pass, (T, B, n_out): spikes (SNU) or rates (sSNU)."""
+        self._need_forward(self._cache)
+        y = self._cache[2]
+        return y if self.engine == "reference" else y[1:]
+
+    # -- backward --------------------------------------------------------------
+
+    def backward(self, dy):
+        """dy: (T, B, n_out) = ∂L/∂y -> ∂L/∂x; adds ∂L/∂params into ``grads``."""
+        self._need_forward(self._cache)
+        x, s, y = self._cache
+        T, B, _ = x.shape
+        dy = check_array("dy", check_shape("dy", dy, (T, B, self.n_out)), dtype=self.dtype)
+        if self.engine == "reference":
+            return snu_reference.snu_backward(
+                dy, x, s, y, grads=self.grads, **self._arrays(), **self._forward_options(),
+                surrogate=self.surrogate, surrogate_k=self.surrogate_k,
+                detach_reset=self.detach_reset)
+        du = np.empty((T, B, self.n_out), self.dtype)
+        ddecay = self.grads["decay"] if self.train_decay else np.zeros(self.n_out, self.dtype)
+        H = self._H()
+        snu_backward_loop(np.ascontiguousarray(dy), s, y, np.ascontiguousarray(H.T),
+                          self.params["b"], self.decay, self.soft, G_CODES[self.g],
+                          self.g_slope, self._surrogate_code, self.surrogate_k,
+                          self.detach_reset, self.lateral_inhibition, du, self.grads["b"], ddecay)
+        du2 = du.reshape(T * B, self.n_out)
+        self.grads["W"] += x.reshape(T * B, self.n_in).T @ du2          # Σ_t x_tᵀ δu_t
+        if self.recurrent:
+            self.grads["H"] += y[:-1].reshape(T * B, self.n_out).T @ du2  # Σ_t y_{t-1}ᵀ δu_t
+        return (du2 @ self.params["W"].T).reshape(T, B, self.n_in)      # δu_t Wᵀ
+
+    # -- checkpoints -----------------------------------------------------------
+
+    def config(self) -> dict:
+        decay = self.decay
+        decay = float(decay[0]) if np.all(decay == decay[0]) else decay.tolist()
+        return {"n_in": self.n_in, "n_out": self.n_out, "soft": self.soft,
+                "recurrent": self.recurrent, "decay": decay, "g": self.g,
+                "surrogate": self.surrogate, "detach_reset": self.detach_reset,
+                "train_decay": self.train_decay, "dtype": self.dtype.name,
+                "lateral_inhibition": self.lateral_inhibition, "bias_init": self.bias_init,
+                "g_slope": self.g_slope, "surrogate_k": self.surrogate_k, "engine": self.engine}
+
+    def __repr__(self) -> str:
+        kind = ("sSNU" if self.soft else "SNU") + (", recurrent" if self.recurrent else "")
+        return f"SNU({self.n_in}, {self.n_out}, {kind}, decay={self.config()['decay']}, g={self.g})"
+
