@@ -23,7 +23,7 @@ import numpy as np
 from . import snu_reference
 from .layer import Layer
 from .registry import register_layer
-from .snu_engine import G_CODES, snu_backward_loop, snu_forward_loop
+from .snu_engine import negative_slope, output_derivative, snu_backward_loop, snu_forward_loop
 from .surrogate import SURROGATES, surrogate_code
 from .validate import as_dtype, as_rng, check_array, check_choice, check_shape
 
@@ -70,7 +70,7 @@ class SNU(Layer):
         for name, value in (("n_in", n_in), ("n_out", n_out)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        check_choice("g", g, G_CODES)
+        check_choice("g", g, snu_reference.G_FUNCTIONS)
         check_choice("engine", engine, ENGINES)
         self._surrogate_code, self.surrogate_k = surrogate_code(surrogate, surrogate_k)
         if not 0 <= g_slope < 1:
@@ -88,6 +88,7 @@ class SNU(Layer):
         self.add_param("b", np.full(n_out, bias_init, self.dtype))
         if self.recurrent:
             self.add_param("H", glorot_uniform(rng, n_out, n_out, self.dtype))
+        self._decay_given = decay                 # as given, for config()
         decay = self._check_decay(decay)
         if self.train_decay:
             self.add_param("decay", decay)
@@ -117,16 +118,16 @@ class SNU(Layer):
             np.clip(self.params["decay"], 0, 1, out=self.params["decay"])
         if self.engine == "reference":
             s, y = snu_reference.snu_forward(x, **self._arrays(), **self._forward_options())
-            self._cache = (x, s, y)
+            self._cache = (x, s, y, None)
             return y
         T, B, _ = x.shape
         W = self.params["W"]
         a = np.matmul(x.reshape(T * B, self.n_in), W).reshape(T, B, self.n_out)  # x_t W, all t
-        s = np.zeros((T + 1, B, self.n_out), self.dtype)     # [0] is the initial state
-        y = np.zeros_like(s)
+        s, y, gate = (np.empty((T + 1, B, self.n_out), self.dtype) for _ in range(3))
+        s[0], y[0], gate[0] = 0, 0, 1          # the initial state; the kernel fills 1..T
         snu_forward_loop(a, self._H(), self.params["b"], self.decay, self.soft,
-                         G_CODES[self.g], self.g_slope, self.lateral_inhibition, s, y)
-        self._cache = (x, s, y)
+                         negative_slope(self.g, self.g_slope), self.lateral_inhibition, s, y, gate)
+        self._cache = (x, s, y, gate)
         return y[1:]
 
     def _H(self) -> np.ndarray:
@@ -159,21 +160,24 @@ class SNU(Layer):
     def backward(self, dy):
         """dy: (T, B, n_out) = ∂L/∂y -> ∂L/∂x; adds ∂L/∂params into ``grads``."""
         self._need_forward(self._cache)
-        x, s, y = self._cache
+        x, s, y, gate = self._cache
         T, B, _ = x.shape
-        dy = check_array("dy", check_shape("dy", dy, (T, B, self.n_out)), dtype=self.dtype)
+        dy = check_array("dy", check_shape("dy", dy, (T, B, self.n_out)), dtype=self.dtype,
+                         finite=False)
         if self.engine == "reference":
             return snu_reference.snu_backward(
                 dy, x, s, y, grads=self.grads, **self._arrays(), **self._forward_options(),
                 surrogate=self.surrogate, surrogate_k=self.surrogate_k,
                 detach_reset=self.detach_reset)
+        h_prime = np.empty((T, B, self.n_out), self.dtype)
+        output_derivative(s, y, self.params["b"], self.soft, self._surrogate_code,
+                          self.surrogate_k, h_prime)
         du = np.empty((T, B, self.n_out), self.dtype)
         ddecay = self.grads["decay"] if self.train_decay else np.zeros(self.n_out, self.dtype)
-        H = self._H()
-        snu_backward_loop(np.ascontiguousarray(dy), s, y, np.ascontiguousarray(H.T),
-                          self.params["b"], self.decay, self.soft, G_CODES[self.g],
-                          self.g_slope, self._surrogate_code, self.surrogate_k,
-                          self.detach_reset, self.lateral_inhibition, du, self.grads["b"], ddecay)
+        snu_backward_loop(np.ascontiguousarray(dy), s, y, gate, h_prime,
+                          np.ascontiguousarray(self._H().T), self.decay,
+                          negative_slope(self.g, self.g_slope), self.detach_reset,
+                          self.lateral_inhibition, du, self.grads["b"], ddecay)
         du2 = du.reshape(T * B, self.n_out)
         self.grads["W"] += x.reshape(T * B, self.n_in).T @ du2          # Σ_t x_tᵀ δu_t
         if self.recurrent:
@@ -183,8 +187,8 @@ class SNU(Layer):
     # -- checkpoints -----------------------------------------------------------
 
     def config(self) -> dict:
-        decay = self.decay
-        decay = float(decay[0]) if np.all(decay == decay[0]) else decay.tolist()
+        decay = self._decay_given
+        decay = float(decay) if np.ndim(decay) == 0 else np.asarray(decay, float).tolist()
         return {"n_in": self.n_in, "n_out": self.n_out, "soft": self.soft,
                 "recurrent": self.recurrent, "decay": decay, "g": self.g,
                 "surrogate": self.surrogate, "detach_reset": self.detach_reset,
@@ -194,5 +198,5 @@ class SNU(Layer):
 
     def __repr__(self) -> str:
         kind = ("sSNU" if self.soft else "SNU") + (", recurrent" if self.recurrent else "")
-        return f"SNU({self.n_in}, {self.n_out}, {kind}, decay={self.config()['decay']}, g={self.g})"
+        return f"SNU({self.n_in}, {self.n_out}, {kind}, decay={self.config()['decay']}, g={self.g!r})"
 

@@ -18,123 +18,132 @@ and the derivation), arranged for speed:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .surrogate import pseudo_derivative_scalar
+from .surrogate import pseudo_derivative_scalar, tanh_float32
 
-#: codes of the input activation g inside the kernels
-G_CODES = {"relu": 0, "identity": 1, "leaky_relu": 2}
+def negative_slope(g: str, g_slope: float) -> float:
+    """g as a two-piece line: g(u) = u for u > 0, else slope·u (0 ReLU, 1 identity).
 
-
-@njit(cache=True, inline="always")
-def _g(u, g_code, slope, zero):
-    """s = g(u)."""
-    if g_code == 1 or u > zero:
-        return u
-    if g_code == 0:
-        return zero
-    return slope * u
+    The kernels use this form so that g and g' are a single select, which
+    keeps the inner loops free of branches (and so vectorizable).
+    """
+    return {"relu": 0.0, "identity": 1.0, "leaky_relu": g_slope}[g]
 
 
-@njit(cache=True, inline="always")
-def _g_prime(s, g_code, slope, zero, one):
-    """g'(u) read off s = g(u): u > 0 exactly when s > 0."""
-    if g_code == 1 or s > zero:
-        return one
-    if g_code == 0:
-        return zero
-    return slope
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def snu_forward_loop(a, H, b, decay, soft, g_code, g_slope, lateral, s, y):
-    """Fill s[1..T] and y[1..T] (membrane and output) from the input current a.
+@njit(cache=True, error_model="numpy")
+def snu_forward_loop(a, H, b, decay, soft, neg_slope, lateral, s, y, gate):
+    """Fill s, y and the reset gate for steps 1..T from the input current a.
 
     a : (T, B, n) current x_t W; the recurrent term y_{t-1} H is added in place.
     H : (n, n) recurrent weights, or an empty (0, 0) array for a feed-forward unit.
-    s, y : (T + 1, B, n); s[0], y[0] are the initial state.
-
-    Samples are independent within a step, so the batch runs in parallel.
+    neg_slope : g(u) = u for u > 0, else neg_slope·u (see ``negative_slope``).
+    s, y, gate : (T + 1, B, n); index 0 holds the initial state (gate = 1 − y_0).
+        gate[t] is the reset gate that step t + 1 applies: 1 − y_t, or
+        1 − max_j y_t,j for every unit with lateral inhibition.
     """
     T, B, n = a.shape
     zero, one = s.dtype.type(0), s.dtype.type(1)
-    slope = s.dtype.type(g_slope)
+    neg = s.dtype.type(neg_slope)
     recurrent = H.shape[0] > 0
     rec = np.empty((B, n), s.dtype)
     for t in range(T):
         if recurrent:
             np.dot(y[t], H, rec)
             a[t] += rec                                   # a_t = x_t W + y_{t-1} H
-        for i in prange(B):
-            a_t, s_prev, y_prev = a[t, i], s[t, i], y[t, i]
-            s_t, y_t = s[t + 1, i], y[t + 1, i]
-            gate = one - np.max(y_prev) if lateral else one   # 1 − max_j y_{t-1,j}
+        for i in range(B):
             for j in range(n):
-                if not lateral:
-                    gate = one - y_prev[j]                # 1 − y_{t-1}
-                st = _g(a_t[j] + decay[j] * s_prev[j] * gate, g_code, slope, zero)
-                v = st + b[j]
-                s_t[j] = st                               # s_t = g(u_t)
-                if soft:
-                    y_t[j] = one / (one + np.exp(-v))     # y_t = σ(s_t + b)
-                else:
-                    y_t[j] = one if v > zero else zero    # y_t = step(s_t + b)
+                u = a[t, i, j] + decay[j] * s[t, i, j] * gate[t, i, j]
+                st = u if u > zero else neg * u           # s_t = g(u_t)
+                s[t + 1, i, j] = st
+                y[t + 1, i, j] = one if st + b[j] > zero else zero   # y_t = step(s_t + b)
+            if soft:
+                for j in range(n):                        # y_t = σ(s_t + b)
+                    y[t + 1, i, j] = one / (one + np.exp(-(s[t + 1, i, j] + b[j])))
+            if lateral:
+                strongest = np.max(y[t + 1, i])
+                for j in range(n):
+                    gate[t + 1, i, j] = one - strongest
+            else:
+                for j in range(n):
+                    gate[t + 1, i, j] = one - y[t + 1, i, j]
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def snu_backward_loop(dy, s, y, HT, b, decay, soft, g_code, g_slope, surrogate_code,
-                      surrogate_k, detach_reset, lateral, du, db, ddecay):
+@njit(cache=True, error_model="numpy")
+def output_derivative(s, y, b, soft, surrogate_code, surrogate_k, h_prime):
+    """h'(s_t + b) for every step, into h_prime (T, B, n).
+
+    y(1 − y) for the sSNU's sigmoid; the chosen pseudo-derivative for the SNU.
+    It depends on the forward pass only, so it is computed for all t at once.
+    In float32 the paper's tanh surrogate uses ``tanh_float32``: libm's tanh
+    is a scalar call that would cost more than all the rest of the backward loop.
+    """
+    T, B, n = h_prime.shape
+    one, k = s.dtype.type(1), s.dtype.type(surrogate_k)
+    fast_tanh = surrogate_code == 0 and not soft and s.itemsize == 4
+    for t in range(T):
+        for i in range(B):
+            if soft:
+                for j in range(n):
+                    h_prime[t, i, j] = y[t + 1, i, j] * (one - y[t + 1, i, j])
+            elif fast_tanh:
+                for j in range(n):
+                    th = tanh_float32(k * (s[t + 1, i, j] + b[j]))
+                    h_prime[t, i, j] = k * (one - th * th)       # k (1 − tanh²(k v))
+            else:
+                for j in range(n):
+                    h_prime[t, i, j] = pseudo_derivative_scalar(s[t + 1, i, j] + b[j],
+                                                                surrogate_code, k, one)
+
+
+@njit(cache=True, error_model="numpy")
+def snu_backward_loop(dy, s, y, gate, h_prime, HT, decay, neg_slope, detach_reset, lateral,
+                      du, db, ddecay):
     """Backpropagation through time for t = T..1: fill δu, add into db and ddecay.
 
     dy : (T, B, n) ∂L/∂y_t from above.
-    s, y : (T + 1, B, n) the padded forward states.
+    s, y, gate : (T + 1, B, n) the padded forward states and reset gates.
+    h_prime : (T, B, n) h'(s_t + b), from ``output_derivative``.
     HT : (n, n) Hᵀ (contiguous), or an empty (0, 0) array for a feed-forward unit.
     du : (T, B, n) output, δu_t = ∂L/∂u_t; then ∂L/∂W, ∂L/∂H, ∂L/∂x are products.
     db, ddecay : (n,) ∂L/∂b and ∂L/∂l are added into these.
     """
     T, B, n = dy.shape
     zero, one = s.dtype.type(0), s.dtype.type(1)
-    slope, k = s.dtype.type(g_slope), s.dtype.type(surrogate_k)
+    neg = s.dtype.type(neg_slope)
+    # the reset path of unit j reaches y_t,j (its own gate), unless detached or lateral
+    own_reset = zero if detach_reset or lateral else one
     recurrent = HT.shape[0] > 0
     rec = np.zeros((B, n), s.dtype)
-    db_sum = np.zeros((B, n))    # per-sample float64 sums: no race between threads,
-    dl_sum = np.zeros((B, n))    # and no float32 round-off over T·B terms
+    db_sum = np.zeros(n)         # float64 sums: no float32 round-off over T·B terms
+    dl_sum = np.zeros(n)
     du_next = np.zeros((B, n), s.dtype)                   # δu_{T+1} = 0
     for t in range(T - 1, -1, -1):
         if t < T - 1:
             du_next = du[t + 1]
             if recurrent:
                 np.dot(du_next, HT, rec)                  # δu_{t+1} Hᵀ
-        for i in prange(B):
-            s_t, y_t, s_prev, y_prev = s[t + 1, i], y[t + 1, i], s[t, i], y[t, i]
-            dn, du_t, dy_t, rec_i = du_next[i], du[t, i], dy[t, i], rec[i]
-            jmax, lateral_reset = 0, zero
-            gate_next = gate_now = one
-            if lateral:
-                jmax = np.argmax(y_t)                     # the unit that sets the gate of t+1
-                gate_next = one - y_t[jmax]
-                gate_now = one - np.max(y_prev)
-                if not detach_reset:
-                    lateral_reset = np.sum(dn * decay * s_t)
+        for i in range(B):
             for j in range(n):
-                gy = dy_t[j] + rec_i[j]                   # dY_t + δu_{t+1} Hᵀ
-                if not detach_reset:                      # reset path: − δu_{t+1} l s_t
-                    if not lateral:
-                        gy -= dn[j] * decay[j] * s_t[j]
-                    elif j == jmax:
-                        gy -= lateral_reset
-                if soft:
-                    h_prime = y_t[j] * (one - y_t[j])     # σ'(v) = y (1 − y)
-                else:
-                    h_prime = pseudo_derivative_scalar(s_t[j] + b[j], surrogate_code, k, one)
-                gv = gy * h_prime                         # ∂L/∂v_t
-                if not lateral:
-                    gate_next = one - y_t[j]
-                    gate_now = one - y_prev[j]
-                gs = gv + dn[j] * decay[j] * gate_next    # ∂L/∂s_t
-                d = gs * _g_prime(s_t[j], g_code, slope, zero, one)   # δu_t = gs ⊙ g'(u_t)
-                du_t[j] = d
-                db_sum[i, j] += gv
-                dl_sum[i, j] += d * s_prev[j] * gate_now  # δu_t ⊙ s_{t-1} ⊙ (1 − y_{t-1})
-    db += db_sum.sum(axis=0).astype(db.dtype)
-    ddecay += dl_sum.sum(axis=0).astype(ddecay.dtype)
+                st, dn = s[t + 1, i, j], du_next[i, j]
+                gy = dy[t, i, j] + rec[i, j] - own_reset * dn * decay[j] * st  # ∂L/∂y_t
+                gv = gy * h_prime[t, i, j]                # ∂L/∂v_t, v = s + b
+                gs = gv + dn * decay[j] * gate[t + 1, i, j]   # ∂L/∂s_t
+                d = gs * (one if st > zero else neg)      # δu_t = gs ⊙ g'(u_t)
+                du[t, i, j] = d
+                db_sum[j] += gv
+                dl_sum[j] += d * s[t, i, j] * gate[t, i, j]   # δu_t ⊙ s_{t-1} ⊙ gate_{t-1}
+            if lateral and not detach_reset:
+                # The shared gate 1 − max_j y_t,j passes its reset-path gradient,
+                # −Σ_j δu_{t+1,j} l_j s_t,j, to the unit that set the maximum.
+                jmax = np.argmax(y[t + 1, i])
+                reset = zero
+                for j in range(n):
+                    reset += du_next[i, j] * decay[j] * s[t + 1, i, j]
+                gv = -reset * h_prime[t, i, jmax]
+                d = gv * (one if s[t + 1, i, jmax] > zero else neg)
+                du[t, i, jmax] += d
+                db_sum[jmax] += gv
+                dl_sum[jmax] += d * s[t, i, jmax] * gate[t, i, jmax]
+    db += db_sum.astype(db.dtype)
+    ddecay += dl_sum.astype(ddecay.dtype)

@@ -1,0 +1,104 @@
+"""Time one training step of a 784-256-256-256-10 SNU network against its bare matrix products.
+
+A step is forward, loss, backward and an Adam update, T = 20, batch 128,
+float32, binary inputs at 20 % density. It is timed for
+
+- the Numba engine (``engine="numba"``, the default),
+- the NumPy reference (``engine="reference"``, one Python step per time step),
+- the bare matrix products that any implementation of the same step must do:
+  per layer the forward product X W, the input gradient dA Wᵀ and the weight
+  gradient Xᵀ dA, as plain NumPy matmuls of the same shapes.
+
+The machines this runs on are noisy, so the variants are interleaved round by
+round and the median of each is reported, with the ratio to the matmuls of the
+same run. Usage::
+
+    python benchmarks/bench_step.py [--rounds 15] [--no-reference]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import minisnu as ms
+
+SIZES = (784, 256, 256, 256, 10)
+T, BATCH, DENSITY = 20, 128, 0.2
+
+
+def build(engine: str, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    layers = [ms.SNU(n_in, n_out, rng=rng, engine=engine) for n_in, n_out in zip(SIZES[:-1], SIZES[1:])]
+    net = ms.Sequential(*layers, ms.Readout("mean"))
+    return net, ms.optim.Adam(net, lr=1e-3)
+
+
+def training_step(net, opt, x, labels):
+    opt.zero_grad()
+    rates = net.forward(x)
+    loss, grad = ms.losses.softmax_cross_entropy(rates * 10, labels)  # logits: scaled rates
+    net.backward(grad * 10)
+    opt.step()
+    return loss
+
+
+def bare_matmuls(xs, das, weights):
+    for x, da, w in zip(xs, das, weights):
+        x @ w            # forward: a = x W
+        da @ w.T         # input gradient: dx = δa Wᵀ
+        x.T @ da         # weight gradient: dW = xᵀ δa
+
+
+def median_ms(times) -> float:
+    return 1e3 * float(np.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15, help="timed rounds (median is reported)")
+    parser.add_argument("--no-reference", action="store_true", help="skip the slow NumPy reference")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((T, BATCH, SIZES[0])) < DENSITY).astype(np.float32)
+    labels = rng.integers(0, SIZES[-1], BATCH)
+    variants = {"numba engine": build("numba")}
+    if not args.no_reference:
+        variants["numpy reference"] = build("reference")
+
+    # The same shapes as the network's products, rows = T·B.
+    rows = T * BATCH
+    xs = [(rng.random((rows, n)) < DENSITY).astype(np.float32) for n in SIZES[:-1]]
+    das = [rng.standard_normal((rows, n)).astype(np.float32) for n in SIZES[1:]]
+    weights = [layer.params["W"] for layer in variants["numba engine"][0].layers[:-1]]
+
+    for net, opt in variants.values():      # warm-up: Numba compilation, allocator
+        training_step(net, opt, x, labels)
+    bare_matmuls(xs, das, weights)
+
+    times = {name: [] for name in ["bare matmuls", *variants]}
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        bare_matmuls(xs, das, weights)
+        times["bare matmuls"].append(time.perf_counter() - start)
+        for name, (net, opt) in variants.items():
+            if name == "numpy reference" and len(times[name]) >= 3:
+                continue                     # slow and not the point: 3 rounds suffice
+            start = time.perf_counter()
+            training_step(net, opt, x, labels)
+            times[name].append(time.perf_counter() - start)
+
+    base = median_ms(times["bare matmuls"])
+    print(f"one training step, {'-'.join(map(str, SIZES))} SNU, T={T}, batch {BATCH}, float32, "
+          f"{DENSITY:.0%} input density ({args.rounds} rounds, median)")
+    print(f"{'variant':<18} {'ms':>9} {'ratio to matmuls':>18}")
+    for name, ts in times.items():
+        ms_ = median_ms(ts)
+        print(f"{name:<18} {ms_:>9.1f} {ms_ / base:>17.2f}x")
+
+
+if __name__ == "__main__":
+    main()
