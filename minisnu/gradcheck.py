@@ -14,7 +14,8 @@ keeps entries whose true gradient is (almost) zero from dividing rounding noise
 by zero: it is 1e-3 of the largest entry of the same array, or a million times
 the rounding error u·M/ε if that is larger (an entry below that level cannot be
 resolved to 1e-6 in float64, so it is held to an absolute error of about the
-rounding error instead).
+rounding error instead). The rounding error is taken as 100·u·M/ε: a forward
+pass of many operations accumulates more than one round-off per term.
 
 Layers are checked through the scalar L = Σ y ⊙ dy for a fixed random
 upstream gradient dy: then ∂L/∂θ is exactly what ``backward(dy)`` must add
@@ -113,6 +114,13 @@ def _require_float64(name: str, array: np.ndarray) -> None:
         )
 
 
+def _require_float64_model(model, x) -> None:
+    for name, p in model.params.items():
+        _require_float64(name, p)
+    if x.dtype.kind == "f":
+        _require_float64("x", x)
+
+
 def _compare(report, name, array, analytic, f, eps, max_entries, rng, noise) -> None:
     indices = _entries(array, max_entries, rng)
     numeric = np.array([numerical_gradient(f, array, i, eps) for i in indices])
@@ -129,13 +137,13 @@ def check_function(f, arrays: dict, analytic: dict, *, eps=1e-6, max_entries=Non
 
     ``f`` takes no argument and returns a scalar computed from the arrays, which
     are perturbed in place (and restored). ``magnitude`` is the size M of the
-    terms summed into f (|f()| if None), for the rounding-error estimate u·M/ε.
+    terms summed into f (|f()| if None), for the rounding-error estimate 100·u·M/ε.
     The building block of the checks below.
     """
     rng = as_rng(rng)
     if magnitude is None:
         magnitude = abs(f())
-    noise = np.finfo(np.float64).eps * magnitude / eps
+    noise = 100 * np.finfo(np.float64).eps * magnitude / eps   # see the module docstring
     report = GradcheckReport()
     for name, array in arrays.items():
         _require_float64(name, array)
@@ -155,6 +163,7 @@ def check_layer(layer, x, *, dy=None, eps=1e-6, max_entries=None, check_input=Tr
     check_input : also check dL/dx (skipped for integer inputs).
     """
     rng = as_rng(rng)
+    _require_float64_model(layer, x)
     states = _rng_states(layer)
     y = layer.forward(x)
     if dy is None:
@@ -190,6 +199,7 @@ def check_loss(loss_fn, output, target, *, eps=1e-6, max_entries=None, rng=0, **
 def check_network(net, x, loss_fn, target, *, eps=1e-6, max_entries=None, check_input=True, rng=0):
     """Check a whole network with its loss: every parameter of every layer, and x."""
     rng = as_rng(rng)
+    _require_float64_model(net, x)
     states = _rng_states(net)
     loss, grad = loss_fn(net.forward(x), target)
     net.zero_grad()
