@@ -11,16 +11,7 @@ import numpy as np
 
 from .layer import Layer
 from .registry import register_layer
-from .validate import as_dtype, as_rng, check_array, check_shape
-
-
-def check_size(name: str, value) -> int:
-    """A layer width must be a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return int(value)
+from .validate import as_dtype, as_rng, check_array, check_shape, check_size
 
 
 @register_layer

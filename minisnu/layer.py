@@ -58,6 +58,13 @@ class Layer:
     def config(self) -> dict:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def __repr__(self) -> str:
+        try:
+            args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        except NotImplementedError:
+            args = ""
+        return f"{type(self).__name__}({args})"
+
     def __call__(self, x):
         return self.forward(x)
 

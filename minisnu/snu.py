@@ -24,8 +24,8 @@ from . import snu_reference
 from .layer import Layer
 from .registry import register_layer
 from .snu_engine import negative_slope, output_derivative, snu_backward_loop, snu_forward_loop
-from .surrogate import SURROGATES, surrogate_code
-from .validate import as_dtype, as_rng, check_array, check_choice, check_shape
+from .surrogate import surrogate_code
+from .validate import as_dtype, as_rng, check_array, check_choice, check_shape, check_size
 
 ENGINES = ("numba", "reference")
 
@@ -67,15 +67,12 @@ class SNU(Layer):
                  rng=0, *, lateral_inhibition=False, bias_init=-1.0, g_slope=0.01,
                  surrogate_k=None, engine="numba"):
         super().__init__()
-        for name, value in (("n_in", n_in), ("n_out", n_out)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         check_choice("g", g, snu_reference.G_FUNCTIONS)
         check_choice("engine", engine, ENGINES)
         self._surrogate_code, self.surrogate_k = surrogate_code(surrogate, surrogate_k)
         if not 0 <= g_slope < 1:
             raise ValueError(f"g_slope must be in [0, 1), got {g_slope}")
-        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.n_in, self.n_out = check_size("n_in", n_in), check_size("n_out", n_out)
         self.soft, self.recurrent = bool(soft), bool(recurrent)
         self.g, self.g_slope, self.surrogate = g, float(g_slope), surrogate
         self.detach_reset, self.train_decay = bool(detach_reset), bool(train_decay)
@@ -119,6 +116,7 @@ class SNU(Layer):
         if self.engine == "reference":
             s, y = snu_reference.snu_forward(x, **self._arrays(), **self._forward_options())
             self._cache = (x, s, y, None)
+            self._recorded = (s, y)
             return y
         T, B, _ = x.shape
         W = self.params["W"]
@@ -128,6 +126,7 @@ class SNU(Layer):
         snu_forward_loop(a, self._H(), self.params["b"], self.decay, self.soft,
                          negative_slope(self.g, self.g_slope), self.lateral_inhibition, s, y, gate)
         self._cache = (x, s, y, gate)
+        self._recorded = (s[1:], y[1:])           # views without the initial state
         return y[1:]
 
     def _H(self) -> np.ndarray:
@@ -145,15 +144,13 @@ class SNU(Layer):
     def membrane(self) -> np.ndarray:
         """s_t of the last forward pass, (T, B, n_out)."""
         self._need_forward(self._cache)
-        s = self._cache[1]
-        return s if self.engine == "reference" else s[1:]
+        return self._recorded[0]
 
     @property
     def output(self) -> np.ndarray:
         """y_t of the last forward pass, (T, B, n_out): spikes (SNU) or rates (sSNU)."""
         self._need_forward(self._cache)
-        y = self._cache[2]
-        return y if self.engine == "reference" else y[1:]
+        return self._recorded[1]
 
     # -- backward --------------------------------------------------------------
 

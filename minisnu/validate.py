@@ -33,6 +33,15 @@ def as_rng(rng) -> np.random.Generator:
     )
 
 
+def check_size(name: str, value) -> int:
+    """A layer width must be a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return int(value)
+
+
 def check_choice(name: str, value, choices) -> None:
     """Raise ValueError if ``value`` is not one of ``choices``."""
     if value not in choices:

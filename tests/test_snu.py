@@ -331,7 +331,7 @@ def test_bad_options(kwargs, error, match):
 
 
 def test_bad_sizes():
-    with pytest.raises(ValueError, match="n_out must be a positive integer"):
+    with pytest.raises(ValueError, match="n_out must be positive"):
         SNU(2, 0)
 
 
