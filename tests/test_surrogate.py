@@ -1,0 +1,74 @@
+"""Pseudo-derivatives: each is the derivative of its primitive; the kernel matches NumPy."""
+
+import numpy as np
+import pytest
+from numba import njit
+
+from minisnu.surrogate import (
+    SURROGATES,
+    primitive,
+    pseudo_derivative,
+    pseudo_derivative_scalar,
+    surrogate_code,
+    tanh_float32,
+)
+
+V = np.linspace(-6, 6, 1201)
+
+
+@njit
+def kernel_values(v, code, k):
+    out = np.empty_like(v)
+    one = v.dtype.type(1)
+    for i in range(v.size):
+        out[i] = pseudo_derivative_scalar(v[i], code, v.dtype.type(k), one)
+    return out
+
+
+@njit
+def fast_tanh(v):
+    out = np.empty_like(v)
+    for i in range(v.size):
+        out[i] = tanh_float32(v[i])
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(SURROGATES))
+@pytest.mark.parametrize("k", [None, 0.5, 3.0])
+def test_pseudo_derivative_is_the_derivative_of_its_primitive(name, k):
+    eps = 1e-6
+    numeric = (primitive(V + eps, name, k) - primitive(V - eps, name, k)) / (2 * eps)
+    # rtol 1e-5: fast_sigmoid's second derivative jumps at 0, so the central
+    # difference there is off by ~k·eps; a wrong formula is off by far more
+    np.testing.assert_allclose(pseudo_derivative(V, name, k), numeric, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(SURROGATES))
+def test_default_width_peaks_at_one_on_the_threshold(name):
+    assert pseudo_derivative(0.0, name) == pytest.approx(1.0)
+    assert np.all(pseudo_derivative(V, name) <= 1.0 + 1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(SURROGATES))
+@pytest.mark.parametrize("dtype,rtol,atol", [(np.float64, 1e-12, 1e-15), (np.float32, 1e-5, 1e-6)])
+def test_kernel_matches_numpy(name, dtype, rtol, atol):
+    """float32 tails (σ(1 − σ) far from the threshold) carry absolute, not relative, error."""
+    code, k = surrogate_code(name, 2.0)
+    v = V.astype(dtype)
+    expected = pseudo_derivative(V, name, 2.0)
+    np.testing.assert_allclose(kernel_values(v, code, k), expected, rtol=rtol, atol=atol)
+
+
+def test_float32_tanh_is_accurate():
+    v = np.linspace(-12, 12, 200001).astype(np.float32)
+    approx = fast_tanh(v)
+    assert approx.dtype == np.float32
+    assert np.abs(approx - np.tanh(v.astype(np.float64))).max() < 4e-7
+    assert np.abs(approx).max() <= 1.0
+
+
+def test_unknown_surrogate_and_bad_width():
+    with pytest.raises(ValueError, match="unknown surrogate 'boxcar'"):
+        pseudo_derivative(V, "boxcar")
+    with pytest.raises(ValueError, match="must be a positive number"):
+        surrogate_code("tanh", 0.0)
