@@ -21,8 +21,12 @@ The pieces are public too: the hypothesis strategies (``sequence_shapes``,
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError as err:  # pragma: no cover - depends on the install
+    raise ImportError("minisnu.testing needs hypothesis: pip install 'minisnu[test]'") from err
 
 from . import gradcheck
 
