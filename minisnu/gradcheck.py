@@ -154,6 +154,8 @@ def check_function(f, arrays: dict, analytic: dict, *, eps=1e-6, max_entries=Non
 def check_layer(layer, x, *, dy=None, eps=1e-6, max_entries=None, check_input=True, rng=0):
     """Check ``layer.backward`` (parameters and input) against finite differences.
 
+    The scalar checked is L = Σ y ⊙ dy, whose gradient with respect to y is dy.
+
     Parameters
     ----------
     layer : any object with the layer contract, in float64.
@@ -166,21 +168,16 @@ def check_layer(layer, x, *, dy=None, eps=1e-6, max_entries=None, check_input=Tr
     _require_float64_model(layer, x)
     states = _rng_states(layer)
     y = layer.forward(x)
+    _restore(states)
     if dy is None:
         dy = rng.standard_normal(y.shape)
-    layer.zero_grad()
-    dx = layer.backward(dy)
-    analytic = {name: g.copy() for name, g in layer.grads.items()}
-    arrays = dict(layer.params)
-    if check_input and x.dtype.kind == "f":
-        arrays["x"], analytic["x"] = x, dx
+    return check_network(layer, x, _dot, dy, eps=eps, max_entries=max_entries,
+                         check_input=check_input, rng=rng, magnitude=float(np.sum(np.abs(y * dy))))
 
-    def loss():
-        _restore(states)
-        return float(np.sum(layer.forward(x) * dy))
 
-    return check_function(loss, arrays, analytic, eps=eps, max_entries=max_entries, rng=rng,
-                          magnitude=float(np.sum(np.abs(y * dy))))
+def _dot(y, dy):
+    """L = Σ y ⊙ dy and ∂L/∂y = dy: the loss that turns a layer check into a network check."""
+    return float(np.sum(y * dy)), dy
 
 
 def check_loss(loss_fn, output, target, *, eps=1e-6, max_entries=None, rng=0, **kwargs):
@@ -196,8 +193,13 @@ def check_loss(loss_fn, output, target, *, eps=1e-6, max_entries=None, rng=0, **
     )
 
 
-def check_network(net, x, loss_fn, target, *, eps=1e-6, max_entries=None, check_input=True, rng=0):
-    """Check a whole network with its loss: every parameter of every layer, and x."""
+def check_network(net, x, loss_fn, target, *, eps=1e-6, max_entries=None, check_input=True, rng=0,
+                  magnitude=None):
+    """Check a whole network with its loss: every parameter of every layer, and x.
+
+    ``loss_fn(output, target)`` returns (loss, ∂loss/∂output); ``magnitude`` is
+    passed on to :func:`check_function`.
+    """
     rng = as_rng(rng)
     _require_float64_model(net, x)
     states = _rng_states(net)
@@ -213,4 +215,5 @@ def check_network(net, x, loss_fn, target, *, eps=1e-6, max_entries=None, check_
         _restore(states)
         return float(loss_fn(net.forward(x), target)[0])
 
-    return check_function(total_loss, arrays, analytic, eps=eps, max_entries=max_entries, rng=rng)
+    return check_function(total_loss, arrays, analytic, eps=eps, max_entries=max_entries, rng=rng,
+                          magnitude=magnitude)
