@@ -11,6 +11,11 @@ and the derivation), arranged for speed:
 - State arrays are padded in time: ``s[0]``, ``y[0]`` hold the initial state
   (zeros), so step t reads its previous state at index t and writes at t + 1,
   without a special case for the first step.
+- The forward pass keeps each step's reset gate (1 − y_t, or the shared
+  1 − max_j y_t,j with lateral inhibition) for the backward pass, and g is a
+  two-piece line: the inner loops then have no branch, so they vectorize.
+- The loops are serial on purpose: with Numba's threads and OpenBLAS's threads
+  both spinning on the same two cores, a parallel version ran 2–3× slower.
 - Every constant is made in the array's dtype (``one``, ``zero``), because a
   bare literal would silently turn float32 arithmetic into float64.
 """
@@ -21,6 +26,7 @@ import numpy as np
 from numba import njit
 
 from .surrogate import pseudo_derivative_scalar, tanh_float32
+
 
 def negative_slope(g: str, g_slope: float) -> float:
     """g as a two-piece line: g(u) = u for u > 0, else slope·u (0 ReLU, 1 identity).
