@@ -1,0 +1,17 @@
+"""Phase-change memory (PCM): device physics, kept apart from the layers that use it.
+
+- ``PCMArray``: a population of devices under the programming model of
+  Nandakumar et al. (J. Appl. Phys. 2018): RESET, state-dependent stochastic
+  SET pulses with a short pulse memory, saturation, drift and read noise.
+- ``PCMNoiseModel``: the statistical inference model fitted by aihwkit
+  (programming noise, conductance-dependent drift exponent, 1/f read noise),
+  for networks programmed once and then deployed.
+
+Conductances are in µS, times in seconds. Every random draw comes from a
+``numpy.random.Generator`` given by the caller (or made from a seed).
+"""
+
+from .device import PCMArray
+from .noise_model import PCMNoiseModel
+
+__all__ = ["PCMArray", "PCMNoiseModel"]

@@ -1,0 +1,422 @@
+"""A population of phase-change-memory (PCM) devices: RESET, SET pulses, drift, read noise.
+
+The model is that of Nandakumar et al., J. Appl. Phys. 124, 152135 (2018).
+Conductances G are in µS, times in seconds.
+
+RESET (melt-quench) makes the device amorphous, with a small random conductance
+and a fresh pulse memory::
+
+    G ~ N(0.1, 0.01) clipped to [0.01, G_max],      P = 1
+
+SET (crystallizing) pulse, one at a time; the increment is random, shrinks as G
+grows (saturation near 10.5 µS, where m1·G + c1 = 0) and is larger right after
+a RESET (the pulse memory P decays by e^(−1/a) per pulse)::
+
+    P  <- P · exp(−1/a)
+    ΔG ~ N(mean = m1·G + c1 + A1·P,  std = m2·G + c2 + A2·P)
+    G  <- clip(G + ΔG, 0.1, G_max)
+
+Read at t seconds after the last programming: the amorphous phase relaxes, so
+the conductance drifts down by a power law (ν is drawn once per device), and
+every read adds an independent, conductance-dependent noise::
+
+    G(t)   = G_prog · (t / t0)^(−ν)          for t > t0   (G(t) = G_prog for t ≤ t0)
+    G_read = G(t) + N(0, m3·G(t) + c3),       clipped at 0 (a conductance is never negative)
+
+Where to read: ``set_pulse_reference`` and ``read_reference`` are the updates in
+plain NumPy; ``_set_pulse_kernel`` and ``_read_kernel`` are the same updates as
+Numba loops (what ``PCMArray`` runs); ``PCMArray`` keeps the per-device state.
+The drift factors (t/t0)^(−ν) depend on t only (ν is fixed per device), so
+``PCMArray`` computes them once per distinct t and the read kernel multiplies.
+
+Random numbers. Every draw is a standard normal z ~ N(0, 1) from the caller's
+``numpy.random.Generator`` (a normal N(μ, σ) is μ + σ·z). The Numba kernels are
+given the Generator itself, and Numba's ``rng.standard_normal()`` continues the
+same stream as NumPy's, so the reference and the kernel produce the same
+numbers bit for bit when they consume the draws in the same order:
+
+- ``set_pulse``: devices in C order, all pulses of one device consecutively
+  (device 0 pulse 1, device 0 pulse 2, ..., device 1 pulse 1, ...);
+  one draw per pulse, none for a device that gets no pulse;
+- ``read(noise=True)``: one draw per device, in C order;
+- ``reset(mask)``: one draw per reset device, in C order;
+- the constructor: first ν for every device, then the initial RESET.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numba import njit
+
+from ..validate import as_rng
+
+# --- Constants of the model (Nandakumar et al. 2018) -------------------------------------------
+# SET pulse: pulse memory time constant (in pulses), mean and std of the increment ΔG.
+A_MEMORY = 2.6       # a:  P <- P·exp(−1/a)
+M1 = -0.084          # m1: mean ΔG = m1·G + c1 + A1·P
+C1 = 0.880           # c1  (µS)
+A1 = 1.40            # A1  (µS)
+M2 = 0.091           # m2: std ΔG = m2·G + c2 + A2·P
+C2 = 0.260           # c2  (µS)
+A2 = 2.15            # A2  (µS)
+# Read noise: std = m3·G(t) + c3.
+M3 = 0.03
+C3 = 0.13            # µS
+# RESET: G ~ N(G_RESET, G_RESET_STD) clipped to [G_RESET_MIN, g_max]; SET never goes below G_SET_MIN.
+G_RESET = 0.1        # µS
+G_RESET_STD = 0.01   # µS (= 0.1·G_RESET)
+G_RESET_MIN = 0.01   # µS
+G_SET_MIN = 0.1      # µS
+G_MAX = 12.0         # µS (20 in some uses)
+# Drift: G(t) = G_prog·(t/t0)^(−ν), ν ~ N(NU, NU_STD) per device, clipped at 0.
+T0 = 38.6            # s
+NU = 0.045
+NU_STD = 0.005
+
+
+@dataclass(frozen=True)
+class NandakumarParams:
+    """The constants of the SET, RESET and read-noise model (defaults: the published values).
+
+    Make your own to experiment, e.g. ``NandakumarParams(a=5.0)`` for a longer
+    pulse memory, and pass it as ``PCMArray(..., params=...)``.
+    """
+
+    a: float = A_MEMORY
+    m1: float = M1
+    c1: float = C1
+    A1: float = A1
+    m2: float = M2
+    c2: float = C2
+    A2: float = A2
+    m3: float = M3
+    c3: float = C3
+    g_reset: float = G_RESET
+    g_reset_std: float = G_RESET_STD
+    g_reset_min: float = G_RESET_MIN
+    g_set_min: float = G_SET_MIN
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"NandakumarParams.{f.name} must be a number, got {type(value).__name__}")
+            if not math.isfinite(value):
+                raise ValueError(f"NandakumarParams.{f.name} must be finite, got {value}")
+        if self.a <= 0:
+            raise ValueError(f"NandakumarParams.a (pulse memory, in pulses) must be positive, got {self.a}")
+        if self.g_reset_std < 0:
+            raise ValueError(f"NandakumarParams.g_reset_std must be >= 0, got {self.g_reset_std}")
+        if self.g_reset_min < 0:
+            raise ValueError(f"NandakumarParams.g_reset_min must be >= 0, got {self.g_reset_min}")
+
+    @property
+    def decay(self) -> float:
+        """The pulse-memory factor e^(−1/a) applied at every SET pulse."""
+        return math.exp(-1.0 / self.a)
+
+
+DEFAULT_PARAMS = NandakumarParams()
+
+
+# --- NumPy references: read these first -------------------------------------------------------
+
+def set_pulse_reference(g, p, n, rng, params: NandakumarParams = DEFAULT_PARAMS, g_max: float = G_MAX):
+    """Apply n[i] SET pulses to device i; return the new (G, P), inputs unchanged.
+
+    Per pulse:  P <- P·e^(−1/a);  ΔG = m1·G + c1 + A1·P + (m2·G + c2 + A2·P)·z;
+    G <- clip(G + ΔG, g_set_min, g_max), with z ~ N(0, 1).
+
+    Draw order (the same as the kernel's): devices in C order, the pulses of
+    one device consecutively. All the draws are made at once; device i uses
+    z[start[i] : start[i] + n[i]]. The loop then runs over the pulse index k,
+    updating at once every device that receives more than k pulses.
+    """
+    shape = np.shape(g)
+    g = np.array(g, dtype=np.float64).ravel()
+    p = np.array(p, dtype=np.float64).ravel()
+    n = np.asarray(n).ravel().astype(np.int64)
+    z = rng.standard_normal(int(n.sum()))
+    start = np.cumsum(n) - n                       # index of device i's first draw
+    q = params
+    for k in range(int(n.max(initial=0))):
+        on = n > k                                 # devices that get a (k+1)-th pulse
+        p[on] = p[on] * q.decay
+        mean = q.m1 * g[on] + q.c1 + q.A1 * p[on]
+        std = q.m2 * g[on] + q.c2 + q.A2 * p[on]
+        g[on] = np.clip(g[on] + (mean + std * z[start[on] + k]), q.g_set_min, g_max)
+    return g.reshape(shape), p.reshape(shape)
+
+
+def read_reference(g, nu, t, rng, params: NandakumarParams = DEFAULT_PARAMS, t0: float = T0,
+                   noise: bool = True):
+    """Read conductances t seconds after programming: drift, then read noise, clipped at 0.
+
+    G(t) = G·(t/t0)^(−ν) = G·exp(−ν·ln(t/t0)) for t > t0, else G;
+    G_read = max(0, G(t) + (m3·G(t) + c3)·z), one z ~ N(0, 1) per device in C order.
+    """
+    g = np.asarray(g, dtype=np.float64)
+    g_t = g * np.exp(-nu * math.log(t / t0)) if t > t0 else g.copy()
+    if noise:
+        g_t = g_t + (params.m3 * g_t + params.c3) * rng.standard_normal(g.shape)
+    return np.maximum(g_t, 0.0)
+
+
+# --- Numba kernels: the same updates, one device at a time ------------------------------------
+
+@njit(cache=True, error_model="numpy")
+def _set_pulse_kernel(g, p, n, rng, decay, m1, c1, a1, m2, c2, a2, g_min, g_max):
+    """In place on the flat arrays g, p: n[i] SET pulses on device i (see ``set_pulse_reference``).
+
+    Draws one z per pulse from ``rng``: devices in order, a device's pulses consecutively.
+    """
+    for i in range(g.size):
+        if n[i] == 0:
+            continue                                         # no pulse: no draw, state unchanged
+        gi, pi = g[i], p[i]
+        for _ in range(n[i]):
+            pi = pi * decay                                  # P <- P·e^(−1/a)
+            mean = m1 * gi + c1 + a1 * pi                    # m1·G + c1 + A1·P
+            std = m2 * gi + c2 + a2 * pi                     # m2·G + c2 + A2·P
+            gi = gi + (mean + std * rng.standard_normal())   # G + ΔG
+            gi = min(max(gi, g_min), g_max)                  # clip to [g_min, g_max]
+        g[i] = gi
+        p[i] = pi
+
+
+@njit(cache=True, error_model="numpy")
+def _read_kernel(g, factor, drift, noise, m3, c3, rng, out):
+    """out[i] = max(0, G(t) + (m3·G(t) + c3)·z) with G(t) = g[i]·factor[i] (see ``read_reference``).
+
+    factor[i] = (t/t0)^(−ν_i), used only if ``drift``; with ``noise``, one z per device, in order.
+    """
+    zero = 0.0
+    for i in range(g.size):
+        gt = g[i]
+        if drift:
+            gt = gt * factor[i]                                  # G(t) = G·(t/t0)^(−ν)
+        if noise:
+            gt = gt + (m3 * gt + c3) * rng.standard_normal()     # + N(0, m3·G(t) + c3)
+        out[i] = max(gt, zero)                                   # a read is never negative
+
+
+_NO_FACTOR = np.empty(0)     # the kernel's factor argument when there is no drift (t <= t0)
+
+
+# --- The device population --------------------------------------------------------------------
+
+def _check_positive_number(name: str, value, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        want = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {want}, got {value}")
+    return value
+
+
+def _check_time(t) -> float:
+    if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)):
+        raise TypeError(f"t must be a number of seconds, got {type(t).__name__}")
+    t = float(t)
+    if not (t >= 0) or math.isinf(t):          # also refuses NaN
+        raise ValueError(f"t must be finite and >= 0 (seconds since programming), got {t}")
+    return t
+
+
+def _as_shape(shape) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"shape must be an int or a tuple of ints, got {shape!r}") from None
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
+            raise ValueError(f"shape must hold non-negative ints, got {shape!r}")
+    return tuple(int(d) for d in dims)
+
+
+class PCMArray:
+    """A population of PCM devices of any shape, in the model of Nandakumar et al. (2018).
+
+    Parameters
+    ----------
+    shape : int or tuple of ints, the shape of the device array.
+    g_max : float, µS, the saturation conductance (must exceed the SET floor 0.1 µS).
+    rng : int seed or ``numpy.random.Generator``; every draw comes from it (kept as ``rng``).
+    params : ``NandakumarParams``, the SET/RESET/read-noise constants.
+    nu, nu_std : the drift exponent of each device is drawn once, ν ~ N(nu, nu_std), clipped at 0.
+    t0 : s, the reference time of the drift law.
+
+    State (one value per device, arrays of ``shape``)
+    -----
+    g : the programmed conductance G_prog, µS. You may assign it (``arr.g = ...``
+        or ``arr.g[...] = ...``), e.g. to start devices at a chosen state.
+    p : the pulse memory P (1 right after a RESET).
+    nu : the drift exponent ν (read-only view; assign ``arr.nu = ...``).
+    n_pulses, n_resets : int64 counts of the SET pulses and of the RESETs applied
+        since construction (the initial RESET made by the constructor is not counted).
+
+    After construction every device is RESET (amorphous).
+
+        arr = PCMArray((784, 10), rng=0)
+        arr.set_pulse(counts)          # counts: int array >= 0, or a bool mask
+        g_now = arr.read(3600.0)       # one hour after programming: drift + read noise
+        arr.reset(arr.g > 9.0)         # melt-quench the saturated devices
+    """
+
+    def __init__(self, shape, g_max: float = G_MAX, rng=0, *, params: NandakumarParams = DEFAULT_PARAMS,
+                 nu: float = NU, nu_std: float = NU_STD, t0: float = T0):
+        if not isinstance(params, NandakumarParams):
+            raise TypeError(f"params must be a NandakumarParams, got {type(params).__name__}")
+        self.shape = _as_shape(shape)
+        self.params = params
+        self.g_max = _check_positive_number("g_max", g_max)
+        if self.g_max <= params.g_set_min:
+            raise ValueError(f"g_max must exceed the SET floor {params.g_set_min} µS, got {self.g_max}")
+        nu = _check_positive_number("nu", nu, allow_zero=True)
+        nu_std = _check_positive_number("nu_std", nu_std, allow_zero=True)
+        self.t0 = _check_positive_number("t0", t0)
+        self.rng = as_rng(rng)
+
+        self._nu = np.maximum(nu + nu_std * self.rng.standard_normal(self.shape), 0.0)
+        self._drift_t, self._drift = None, _NO_FACTOR    # cache of drift_factor(t)
+        self._g = np.empty(self.shape)
+        self._p = np.empty(self.shape)
+        self.n_pulses = np.zeros(self.shape, np.int64)
+        self.n_resets = np.zeros(self.shape, np.int64)
+        self._melt_quench(np.ones(self.shape, bool))
+
+    # --- state, with checked assignment -------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return self._g.size
+
+    @property
+    def g(self) -> np.ndarray:
+        """Programmed conductances G_prog (µS)."""
+        return self._g
+
+    @g.setter
+    def g(self, value):
+        self._assign("g", self._g, value, low=0.0)
+
+    @property
+    def p(self) -> np.ndarray:
+        """Pulse memory P of each device."""
+        return self._p
+
+    @p.setter
+    def p(self, value):
+        self._assign("p", self._p, value, low=0.0)
+
+    @property
+    def nu(self) -> np.ndarray:
+        """Drift exponent ν of each device (read-only view: assign ``arr.nu = ...`` to change it)."""
+        view = self._nu.view()
+        view.flags.writeable = False
+        return view
+
+    @nu.setter
+    def nu(self, value):
+        self._assign("nu", self._nu, value, low=0.0)
+        self._drift_t = None                       # the cached drift factors are stale
+
+    def drift_factor(self, t: float) -> np.ndarray:
+        """(t/t0)^(−ν) = exp(−ν·ln(t/t0)) of every device for t > t0 (1 for t <= t0), read-only.
+
+        ν is fixed per device, so the factors depend on t only: they are kept for
+        the last t asked, and reading again at the same t costs no exponential.
+        """
+        t = _check_time(t)
+        if t != self._drift_t:
+            if t > self.t0:
+                self._drift = np.exp(-self._nu * math.log(t / self.t0))
+            else:
+                self._drift = np.ones(self.shape)
+            self._drift.flags.writeable = False
+            self._drift_t = t
+        return self._drift
+
+    def _assign(self, name, target, value, low):
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape not in ((), self.shape):
+            raise ValueError(f"{name} must be a number or an array of shape {self.shape}, got shape {value.shape}")
+        if not np.isfinite(value).all() or (value < low).any():
+            raise ValueError(f"{name} must be finite and >= {low}")
+        target[...] = value
+
+    def _check_mask(self, mask) -> np.ndarray:
+        mask = np.asarray(mask)
+        if mask.dtype != np.bool_:
+            raise TypeError(f"mask must be a bool array, got dtype {mask.dtype}")
+        if mask.shape != self.shape:
+            raise ValueError(f"mask must have the array's shape {self.shape}, got {mask.shape}")
+        return mask
+
+    # --- programming ------------------------------------------------------------------------------
+
+    def _melt_quench(self, mask: np.ndarray) -> None:
+        """G ~ N(g_reset, g_reset_std) clipped to [g_reset_min, g_max], P = 1, on the masked devices."""
+        q = self.params
+        z = self.rng.standard_normal(int(np.count_nonzero(mask)))     # C order
+        self._g[mask] = np.clip(q.g_reset + q.g_reset_std * z, q.g_reset_min, self.g_max)
+        self._p[mask] = 1.0
+
+    def reset(self, mask=None) -> None:
+        """RESET (melt-quench) every device, or those where the bool ``mask`` is True.
+
+        G ~ N(0.1, 0.01) clipped to [0.01, g_max]; the pulse memory P returns to 1.
+        """
+        mask = np.ones(self.shape, bool) if mask is None else self._check_mask(mask)
+        self._melt_quench(mask)
+        self.n_resets += mask
+
+    def set_pulse(self, n) -> None:
+        """Apply n[i] SET pulses to device i (``n``: int counts >= 0, or a bool mask = 1 pulse).
+
+        Per pulse: P <- P·e^(−1/a); G <- clip(G + N(m1·G + c1 + A1·P, m2·G + c2 + A2·P), 0.1, g_max).
+        Same numbers as ``set_pulse_reference`` with the same generator.
+        """
+        n = np.asarray(n)
+        if n.dtype.kind not in "biu":
+            raise TypeError(f"pulse counts must be an int or bool array, got dtype {n.dtype}")
+        if n.shape != self.shape:
+            raise ValueError(f"pulse counts must have the array's shape {self.shape}, got {n.shape}")
+        if n.dtype.kind == "b":
+            counts = n.view(np.uint8)              # no copy; the kernel reads 0 or 1
+        else:
+            if n.size and n.min() < 0:
+                raise ValueError(f"pulse counts must be >= 0, got a minimum of {n.min()}")
+            counts = n.astype(np.int64, copy=False)
+        q = self.params
+        _set_pulse_kernel(self._g.reshape(-1), self._p.reshape(-1), np.ascontiguousarray(counts).reshape(-1),
+                          self.rng, q.decay, q.m1, q.c1, q.A1, q.m2, q.c2, q.A2, q.g_set_min, self.g_max)
+        self.n_pulses += counts
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def read(self, t: float = 0.0, noise: bool = True) -> np.ndarray:
+        """Conductances read t seconds after the last programming (a new array, µS).
+
+        G(t) = G_prog·(t/t0)^(−ν) for t > t0, else G_prog; with ``noise`` each read
+        adds N(0, m3·G(t) + c3). The result is clipped at 0: a low conductance with a
+        large negative noise draw reads as 0, never as a negative value.
+        ``read(0, noise=False)`` is a copy of ``g``.
+        """
+        t = _check_time(t)
+        drift = t > self.t0
+        factor = self.drift_factor(t).reshape(-1) if drift else _NO_FACTOR
+        out = np.empty(self.shape)
+        q = self.params
+        _read_kernel(self._g.reshape(-1), factor, drift, bool(noise), q.m3, q.c3, self.rng, out.reshape(-1))
+        return out
+
+    def __repr__(self) -> str:
+        return (f"PCMArray(shape={self.shape}, g_max={self.g_max}, mean G={self._g.mean():.3g} µS, "
+                f"pulses={int(self.n_pulses.sum())}, resets={int(self.n_resets.sum())})")

@@ -1,0 +1,258 @@
+"""The statistical PCM inference model: programming noise, drift and 1/f read noise.
+
+A network is programmed once onto phase-change memory and then used for
+inference for hours, days or years. Three effects separate the conductance a
+device is read at from the target it was programmed to. This module follows
+the statistical model of IBM's Analog Hardware Acceleration Kit (aihwkit,
+``aihwkit.inference.noise.pcm.PCMLikeNoiseModel``), whose constants were fitted
+on a million-device PCM array (Joshi et al., "Accurate deep neural network
+inference using computational phase-change memory", Nat. Commun. 11, 2473,
+2020; also Nandakumar et al., ICECS 2019).
+
+Conductances are in µS, times in seconds, and ĝ = g / g_max is the normalized
+conductance (g_max = 25 µS in the fitted array).
+
+1. Programming noise (``program``), from the target g_T, ĝ = g_T / g_max::
+
+       σ_prog = (0.26348 + 1.9650·ĝ − 1.1731·ĝ²) · g_max / 25
+       g_prog = max(0, g_T + σ_prog·z₁),               z₁ ~ N(0, 1)
+
+   The polynomial was fitted in µS for g_max = 25 µS; the factor g_max/25
+   rescales it to another g_max.
+
+2. Drift exponent (``program``), drawn once per device, from the target g_T::
+
+       μ_ν = clip(−0.0155·ln ĝ + 0.0244, 0.049, 0.1)
+       σ_ν = clip(−0.0125·ln ĝ − 0.0059, 0.008, 0.045)
+       ν   = |μ_ν + σ_ν·z₂|,                           z₂ ~ N(0, 1)
+
+   ln ĝ is undefined at g_T = 0; ĝ is floored at 1e−7 (aihwkit's value) before
+   the logarithm. The floor changes nothing: below ĝ ≈ 0.0076 both statistics
+   already sit at their upper clip (μ_ν = 0.1, σ_ν = 0.045).
+
+3. Drift (``read`` and ``drift_factor``), t seconds after programming::
+
+       g(t) = g_prog · ((t + t0) / t0)^(−ν),          t0 = 20 s
+
+   t0 is the time of the first read after programming: g(0) = g_prog exactly.
+
+4. 1/f read noise (``read``), accumulated since programming started::
+
+       Q     = min(0.0088 / max(ĝ_prog^0.65, 1e−3), 0.2),   ĝ_prog = |g_prog| / g_max
+       σ     = Q · sqrt(ln((t + t0 + t_read) / (2·t_read))),   t_read = 250 ns
+       g_read = max(0, g(t) + |g(t)|·σ·z₃),            z₃ ~ N(0, 1)
+
+   Two details follow the aihwkit source rather than a shorthand of it:
+   Q is set by the *programmed* conductance g_prog (not by the drifted g(t)),
+   and the 1/f time is t + t0, counted from the start of programming (aihwkit
+   adds t0 to the inference time before both the drift and the 1/f formula).
+   The second also keeps the logarithm positive at t = 0, where the bare
+   ln((0 + t_read)/(2·t_read)) = ln ½ would be negative.
+
+Every random number comes from the ``numpy.random.Generator`` given by the
+caller (or made from an int seed): the same seed gives the same conductances,
+bit for bit. Results are float64 arrays of the input's shape.
+
+Example::
+
+    model = PCMNoiseModel(g_max=25.0)
+    g_prog, nu = model.program(g_target, rng)      # once, at deployment
+    g_t = model.read(g_prog, nu, 3600.0, rng)      # one hour later
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..validate import as_rng, check_finite
+
+#: Programming-noise polynomial σ_prog(ĝ) = c0 + c1·ĝ + c2·ĝ², in µS for g_max = 25 µS.
+PROG_COEFF = (0.26348, 1.9650, -1.1731)
+#: The g_max (µS) at which PROG_COEFF were fitted.
+PROG_COEFF_G_MAX = 25.0
+#: Floor of ĝ before ln ĝ in the drift statistics (aihwkit's _ZERO_CLIP).
+G_HAT_FLOOR = 1e-7
+
+
+def _as_float_array(name: str, x) -> np.ndarray:
+    """``x`` as a finite float64 array (scalars and lists accepted)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    check_finite(name, arr)
+    return arr
+
+
+def _check_time(name: str, t) -> float:
+    """A time in seconds: one finite number >= 0."""
+    if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number of seconds, got {type(t).__name__}")
+    t = float(t)
+    if not np.isfinite(t) or t < 0:
+        raise ValueError(f"{name} must be a finite time >= 0 seconds, got {t}")
+    return t
+
+
+def _check_positive(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+class PCMNoiseModel:
+    """aihwkit's ``PCMLikeNoiseModel`` in NumPy: program once, read at any later time.
+
+    Parameters
+    ----------
+    g_max : the largest target conductance (µS); ĝ = g / g_max. Default 25 µS,
+        the g_max the constants were fitted at.
+    t0 : time (s) of the first read after programming; drift is measured
+        relative to it. Default 20 s.
+    t_read : duration (s) of one read, the short-time cut-off of the 1/f noise.
+        Default 250 ns.
+
+    See the module docstring for the equations.
+    """
+
+    def __init__(self, g_max: float = 25.0, *, t0: float = 20.0, t_read: float = 250e-9):
+        self.g_max = _check_positive("g_max", g_max)
+        self.t0 = _check_positive("t0", t0)
+        self.t_read = _check_positive("t_read", t_read)
+
+    def __repr__(self) -> str:
+        return f"PCMNoiseModel(g_max={self.g_max}, t0={self.t0}, t_read={self.t_read})"
+
+    # ------------------------------------------------------------------ checks
+    def _targets(self, g_target, name: str = "g_target") -> np.ndarray:
+        """Target conductances: finite and inside [0, g_max]."""
+        g = _as_float_array(name, g_target)
+        outside = (g < 0) | (g > self.g_max)
+        if outside.any():
+            bad = g[outside]
+            raise ValueError(
+                f"{name} must lie in [0, {self.g_max}] µS (g_max = {self.g_max}); "
+                f"{bad.size} value(s) outside, from {bad.min()} to {bad.max()}"
+            )
+        return g
+
+    @staticmethod
+    def _conductances(g, name: str = "g_prog") -> np.ndarray:
+        """Programmed conductances: finite and >= 0 (they may exceed g_max a little)."""
+        g = _as_float_array(name, g)
+        negative = g < 0
+        if negative.any():
+            raise ValueError(
+                f"{name} must be >= 0 µS; {int(negative.sum())} negative value(s), "
+                f"the smallest {g[negative].min()}"
+            )
+        return g
+
+    @staticmethod
+    def _exponents(nu) -> np.ndarray:
+        nu = _as_float_array("nu", nu)
+        if (nu < 0).any():
+            raise ValueError(
+                f"drift exponent nu must be >= 0; {int((nu < 0).sum())} negative value(s)"
+            )
+        return nu
+
+    # -------------------------------------------------------------- statistics
+    def programming_std(self, g_target) -> np.ndarray:
+        """σ_prog = (0.26348 + 1.9650·ĝ − 1.1731·ĝ²) · g_max/25, in µS, ĝ = g_target/g_max."""
+        g_hat = self._targets(g_target) / self.g_max
+        c0, c1, c2 = PROG_COEFF
+        return (c0 + c1 * g_hat + c2 * g_hat**2) * (self.g_max / PROG_COEFF_G_MAX)
+
+    def _log_g_hat(self, g_target) -> np.ndarray:
+        """ln ĝ with ĝ floored at G_HAT_FLOOR (ln 0 is undefined)."""
+        g_hat = self._targets(g_target) / self.g_max
+        return np.log(np.maximum(g_hat, G_HAT_FLOOR))
+
+    def drift_mean(self, g_target) -> np.ndarray:
+        """μ_ν = clip(−0.0155·ln ĝ + 0.0244, 0.049, 0.1): mean of the normal ν is folded from."""
+        return np.clip(-0.0155 * self._log_g_hat(g_target) + 0.0244, 0.049, 0.1)
+
+    def drift_std(self, g_target) -> np.ndarray:
+        """σ_ν = clip(−0.0125·ln ĝ − 0.0059, 0.008, 0.045): std of the normal ν is folded from."""
+        return np.clip(-0.0125 * self._log_g_hat(g_target) - 0.0059, 0.008, 0.045)
+
+    def read_noise_q(self, g_prog) -> np.ndarray:
+        """Q = min(0.0088 / max(ĝ^0.65, 1e−3), 0.2), ĝ = |g_prog| / g_max (1/f amplitude)."""
+        g_hat = np.abs(self._conductances(g_prog)) / self.g_max
+        return np.minimum(0.0088 / np.maximum(g_hat**0.65, 1e-3), 0.2)
+
+    def read_noise_std(self, g_prog, t: float) -> np.ndarray:
+        """Relative std σ of a read at t s: σ = Q · sqrt(ln((t + t0 + t_read)/(2·t_read))).
+
+        Dimensionless: the read noise in µS is |g(t)|·σ. Q is set by the
+        programmed conductance ``g_prog`` (as in aihwkit).
+        """
+        t = _check_time("t", t)
+        q = self.read_noise_q(g_prog)
+        return q * np.sqrt(np.log((t + self.t0 + self.t_read) / (2 * self.t_read)))
+
+    def drift_factor(self, nu, t) -> np.ndarray:
+        """g(t)/g_prog = ((t + t0)/t0)^(−ν), deterministic; ``nu`` and ``t`` broadcast."""
+        nu = self._exponents(nu)
+        t = _as_float_array("t", t)
+        if (t < 0).any():
+            raise ValueError(f"t must be >= 0 seconds; got {int((t < 0).sum())} negative time(s)")
+        return ((t + self.t0) / self.t0) ** (-nu)
+
+    # ------------------------------------------------------------ the devices
+    def program(self, g_target, rng=None, *, noise: bool = True):
+        """Program devices to ``g_target`` (µS, any shape, each in [0, g_max]).
+
+        Returns ``(g_prog, nu)``, both of the shape of ``g_target``::
+
+            g_prog = max(0, g_T + σ_prog(ĝ)·z₁)
+            ν      = |μ_ν(ĝ) + σ_ν(ĝ)·z₂|        ĝ = g_T / g_max
+
+        z₁ (all devices) is drawn before z₂. With ``noise=False`` nothing is
+        drawn (``rng`` may be None): g_prog = g_T and ν = μ_ν, the ideal
+        devices of a noise-free reference run.
+        """
+        g_target = self._targets(g_target)
+        mu_nu = self.drift_mean(g_target)
+        if not noise:
+            return g_target.copy(), mu_nu
+        if rng is None:
+            raise TypeError("program(..., noise=True) needs rng: an int seed or a Generator")
+        rng = as_rng(rng)
+        z_prog = rng.standard_normal(g_target.shape)
+        z_nu = rng.standard_normal(g_target.shape)
+        g_prog = np.maximum(0.0, g_target + self.programming_std(g_target) * z_prog)
+        nu = np.abs(mu_nu + self.drift_std(g_target) * z_nu)
+        return g_prog, nu
+
+    def read(self, g_prog, nu, t: float, rng=None, *, noise: bool = True) -> np.ndarray:
+        """Read devices ``t`` seconds after programming (µS, shape of ``g_prog``).
+
+        ``g_prog`` and ``nu`` are what ``program`` returned (same shape)::
+
+            g(t)   = g_prog · ((t + t0)/t0)^(−ν)
+            g_read = max(0, g(t) + |g(t)|·σ·z₃),   σ = read_noise_std(g_prog, t)
+
+        With ``noise=False`` the result is the noise-free drifted g(t) and
+        nothing is drawn (``rng`` may be None).
+        """
+        g_prog = self._conductances(g_prog)
+        nu = self._exponents(nu)
+        if g_prog.shape != nu.shape:
+            raise ValueError(
+                f"g_prog and nu must have the same shape (one exponent per device), "
+                f"got {g_prog.shape} and {nu.shape}"
+            )
+        t = _check_time("t", t)
+        g_t = g_prog * self.drift_factor(nu, t)
+        if not noise:
+            return g_t
+        if rng is None:
+            raise TypeError("read(..., noise=True) needs rng: an int seed or a Generator")
+        rng = as_rng(rng)
+        sigma = self.read_noise_std(g_prog, t)
+        return np.maximum(0.0, g_t + np.abs(g_t) * sigma * rng.standard_normal(g_t.shape))
