@@ -123,14 +123,17 @@ class SNU(Layer):
         a = np.matmul(x.reshape(T * B, self.n_in), W).reshape(T, B, self.n_out)  # x_t W, all t
         s, y, gate = (np.empty((T + 1, B, self.n_out), self.dtype) for _ in range(3))
         s[0], y[0], gate[0] = 0, 0, 1          # the initial state; the kernel fills 1..T
-        snu_forward_loop(a, self._H(), self.params["b"], self.decay, self.soft,
-                         negative_slope(self.g, self.g_slope), self.lateral_inhibition, s, y, gate)
+        step = (self.params["b"], self.decay, self.soft, negative_slope(self.g, self.g_slope),
+                self.lateral_inhibition, s, y, gate)
+        if self.recurrent:                     # a product per step: the loop runs here
+            for t in range(T):
+                a[t] += y[t] @ self.params["H"]                        # + y_{t-1} H
+                snu_forward_loop(a, *step, t, t + 1)
+        else:
+            snu_forward_loop(a, *step, 0, T)
         self._cache = (x, s, y, gate)
         self._recorded = (s[1:], y[1:])           # views without the initial state
         return y[1:]
-
-    def _H(self) -> np.ndarray:
-        return self.params["H"] if self.recurrent else np.zeros((0, 0), self.dtype)
 
     def _arrays(self) -> dict:
         return {"W": self.params["W"], "b": self.params["b"], "decay": self.decay,
@@ -171,10 +174,17 @@ class SNU(Layer):
                           self.surrogate_k, h_prime)
         du = np.empty((T, B, self.n_out), self.dtype)
         ddecay = self.grads["decay"] if self.train_decay else np.zeros(self.n_out, self.dtype)
-        snu_backward_loop(np.ascontiguousarray(dy), s, y, gate, h_prime,
-                          np.ascontiguousarray(self._H().T), self.decay,
-                          negative_slope(self.g, self.g_slope), self.detach_reset,
-                          self.lateral_inhibition, du, self.grads["b"], ddecay)
+        step = (s, y, gate, h_prime, self.decay, negative_slope(self.g, self.g_slope),
+                self.detach_reset, self.lateral_inhibition, du, self.grads["b"], ddecay)
+        if self.recurrent:                     # a product per step: the loop runs here
+            dy = dy.copy()
+            HT = self.params["H"].T
+            for t in reversed(range(T)):
+                if t < T - 1:
+                    dy[t] += du[t + 1] @ HT                            # + δu_{t+1} Hᵀ
+                snu_backward_loop(dy, *step, t, t + 1)
+        else:
+            snu_backward_loop(np.ascontiguousarray(dy), *step, 0, T)
         du2 = du.reshape(T * B, self.n_out)
         self.grads["W"] += x.reshape(T * B, self.n_in).T @ du2          # Σ_t x_tᵀ δu_t
         if self.recurrent:

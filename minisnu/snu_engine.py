@@ -6,8 +6,13 @@ and the derivation), arranged for speed:
 - The input current x_t W of a feed-forward layer is computed for all t at
   once, as one matrix product, before the loop; after the loop ∂L/∂W and ∂L/∂x
   are two more products. Only the elementwise recurrence runs step by step.
-- The recurrent unit adds y_{t-1} H inside the loop (one small product per
-  step, through BLAS) and, going back, δu_{t+1} Hᵀ.
+- The kernels run any range of steps [t_start, t_end). A feed-forward layer
+  calls each once for the whole sequence. The recurrent unit needs a matrix
+  product at every step (y_{t-1} H going forward, δu_{t+1} Hᵀ going back), so
+  its layer loops over t in Python and calls the kernels one step at a time,
+  leaving the products to NumPy. (Calling BLAS from inside Numba goes through
+  SciPy's own OpenBLAS, whose threads then fight NumPy's for the cores: that
+  ran 2.5× slower here than the step-by-step loop.)
 - State arrays are padded in time: ``s[0]``, ``y[0]`` hold the initial state
   (zeros), so step t reads its previous state at index t and writes at t + 1,
   without a special case for the first step.
@@ -38,25 +43,20 @@ def negative_slope(g: str, g_slope: float) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def snu_forward_loop(a, H, b, decay, soft, neg_slope, lateral, s, y, gate):
-    """Fill s, y and the reset gate for steps 1..T from the input current a.
+def snu_forward_loop(a, b, decay, soft, neg_slope, lateral, s, y, gate, t_start, t_end):
+    """Fill s, y and the reset gate for the steps t_start..t_end − 1 from the current a.
 
-    a : (T, B, n) current x_t W; the recurrent term y_{t-1} H is added in place.
-    H : (n, n) recurrent weights, or an empty (0, 0) array for a feed-forward unit.
+    a : (T, B, n) input current a_t = x_t W (+ y_{t-1} H, added by the caller).
     neg_slope : g(u) = u for u > 0, else neg_slope·u (see ``negative_slope``).
     s, y, gate : (T + 1, B, n); index 0 holds the initial state (gate = 1 − y_0).
-        gate[t] is the reset gate that step t + 1 applies: 1 − y_t, or
-        1 − max_j y_t,j for every unit with lateral inhibition.
+        Step t reads index t and writes index t + 1. gate[t] is the reset gate
+        that step t + 1 applies: 1 − y_t, or 1 − max_j y_t,j for every unit
+        with lateral inhibition.
     """
-    T, B, n = a.shape
+    _, B, n = a.shape
     zero, one = s.dtype.type(0), s.dtype.type(1)
     neg = s.dtype.type(neg_slope)
-    recurrent = H.shape[0] > 0
-    rec = np.empty((B, n), s.dtype)
-    for t in range(T):
-        if recurrent:
-            np.dot(y[t], H, rec)
-            a[t] += rec                                   # a_t = x_t W + y_{t-1} H
+    for t in range(t_start, t_end):
         for i in range(B):
             for j in range(n):
                 u = a[t, i, j] + decay[j] * s[t, i, j] * gate[t, i, j]
@@ -103,15 +103,15 @@ def output_derivative(s, y, b, soft, surrogate_code, surrogate_k, h_prime):
 
 
 @njit(cache=True, error_model="numpy")
-def snu_backward_loop(dy, s, y, gate, h_prime, HT, decay, neg_slope, detach_reset, lateral,
-                      du, db, ddecay):
-    """Backpropagation through time for t = T..1: fill δu, add into db and ddecay.
+def snu_backward_loop(dy, s, y, gate, h_prime, decay, neg_slope, detach_reset, lateral,
+                      du, db, ddecay, t_start, t_end):
+    """Backpropagation through time for t = t_end − 1 down to t_start.
 
-    dy : (T, B, n) ∂L/∂y_t from above.
+    dy : (T, B, n) ∂L/∂y_t from above (+ δu_{t+1} Hᵀ, added by the caller).
     s, y, gate : (T + 1, B, n) the padded forward states and reset gates.
     h_prime : (T, B, n) h'(s_t + b), from ``output_derivative``.
-    HT : (n, n) Hᵀ (contiguous), or an empty (0, 0) array for a feed-forward unit.
-    du : (T, B, n) output, δu_t = ∂L/∂u_t; then ∂L/∂W, ∂L/∂H, ∂L/∂x are products.
+    du : (T, B, n) δu_t = ∂L/∂u_t, filled here; δu_{t+1} is read from it
+        (zero after the last step). ∂L/∂W, ∂L/∂H, ∂L/∂x are then products.
     db, ddecay : (n,) ∂L/∂b and ∂L/∂l are added into these.
     """
     T, B, n = dy.shape
@@ -119,20 +119,16 @@ def snu_backward_loop(dy, s, y, gate, h_prime, HT, decay, neg_slope, detach_rese
     neg = s.dtype.type(neg_slope)
     # the reset path of unit j reaches y_t,j (its own gate), unless detached or lateral
     own_reset = zero if detach_reset or lateral else one
-    recurrent = HT.shape[0] > 0
-    rec = np.zeros((B, n), s.dtype)
     db_sum = np.zeros(n)         # float64 sums: no float32 round-off over T·B terms
     dl_sum = np.zeros(n)
     du_next = np.zeros((B, n), s.dtype)                   # δu_{T+1} = 0
-    for t in range(T - 1, -1, -1):
+    for t in range(t_end - 1, t_start - 1, -1):
         if t < T - 1:
             du_next = du[t + 1]
-            if recurrent:
-                np.dot(du_next, HT, rec)                  # δu_{t+1} Hᵀ
         for i in range(B):
             for j in range(n):
                 st, dn = s[t + 1, i, j], du_next[i, j]
-                gy = dy[t, i, j] + rec[i, j] - own_reset * dn * decay[j] * st  # ∂L/∂y_t
+                gy = dy[t, i, j] - own_reset * dn * decay[j] * st   # ∂L/∂y_t
                 gv = gy * h_prime[t, i, j]                # ∂L/∂v_t, v = s + b
                 gs = gv + dn * decay[j] * gate[t + 1, i, j]   # ∂L/∂s_t
                 d = gs * (one if st > zero else neg)      # δu_t = gs ⊙ g'(u_t)
