@@ -6,12 +6,16 @@
 - ``PCMNoiseModel``: the statistical inference model fitted by aihwkit
   (programming noise, conductance-dependent drift exponent, 1/f read noise),
   for networks programmed once and then deployed.
+- ``Crossbar``: a signed weight matrix stored in differential pairs of PCM
+  devices (optionally several per side), and its in-memory product with the
+  DAC, drift, read noise, output noise, ADC and drift compensation.
 
 Conductances are in µS, times in seconds. Every random draw comes from a
 ``numpy.random.Generator`` given by the caller (or made from a seed).
 """
 
+from .crossbar import Crossbar
 from .device import PCMArray
 from .noise_model import PCMNoiseModel
 
-__all__ = ["PCMArray", "PCMNoiseModel"]
+__all__ = ["Crossbar", "PCMArray", "PCMNoiseModel"]
