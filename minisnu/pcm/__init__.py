@@ -9,6 +9,8 @@
 - ``Crossbar``: a signed weight matrix stored in differential pairs of PCM
   devices (optionally several per side), and its in-memory product with the
   DAC, drift, read noise, output noise, ADC and drift compensation.
+- ``InMemory`` and ``PCMSynapses``: training with the devices in the loop
+  (mixed precision: a high-precision accumulator per weight, SET pulses, refresh).
 
 Conductances are in µS, times in seconds. Every random draw comes from a
 ``numpy.random.Generator`` given by the caller (or made from a seed).
@@ -17,5 +19,6 @@ Conductances are in µS, times in seconds. Every random draw comes from a
 from .crossbar import Crossbar
 from .device import PCMArray
 from .noise_model import PCMNoiseModel
+from .training import InMemory, PCMSynapses
 
-__all__ = ["Crossbar", "PCMArray", "PCMNoiseModel"]
+__all__ = ["Crossbar", "InMemory", "PCMArray", "PCMNoiseModel", "PCMSynapses"]

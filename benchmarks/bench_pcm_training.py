@@ -1,0 +1,100 @@
+"""One training epoch of the 88-150-88 JSB network: in software against weights in PCM devices.
+
+The network of the paper's in-memory experiment: 88 piano-roll inputs, 150
+SNUs (decay 0.8), 88 sSNU outputs predicting the next step's notes; binary
+cross-entropy, Adam (lr 0.01), one chorale per batch. In memory, both weight
+matrices live in differential pairs of Nandakumar PCM devices
+(2 × (88·150 + 150·88) = 52,800 devices), read (with read noise) at every
+forward pass and updated through accumulators and SET pulses.
+
+Needs the JSB chorales JSON (train/valid/test lists of sequences of lists of
+MIDI notes): pass its path, or set MINISNU_JSB; by default it looks for the
+development copy beside the repository (../shared/data/jsb-chorales-quarter.json).
+
+    python benchmarks/bench_pcm_training.py [PATH] [--chorales N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+import minisnu as ms
+from minisnu import pcm
+
+DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "jsb-chorales-quarter.json"
+
+
+def piano_rolls(path, split="train"):
+    """Each chorale as a (T, 1, 88) 0/1 float32 roll of MIDI notes 21..108."""
+    with open(path) as f:
+        chorales = json.load(f)[split]
+    rolls = []
+    for chorale in chorales:
+        roll = np.zeros((len(chorale), 1, 88), np.float32)
+        for t, notes in enumerate(chorale):
+            roll[t, 0, [n - 21 for n in notes]] = 1
+        rolls.append(roll)
+    return rolls
+
+
+def build(in_memory: bool):
+    rng = np.random.default_rng(0)
+    hidden, out = ms.SNU(88, 150, rng=rng), ms.SNU(150, 88, soft=True, rng=rng)
+    if in_memory:
+        hidden, out = pcm.InMemory(hidden, rng=1), pcm.InMemory(out, rng=2)
+    net = ms.Sequential(hidden, out)
+    return net, ms.optim.Adam(net, lr=0.01)
+
+
+def epoch(net, opt, rolls):
+    """One pass over the chorales; returns the mean NLL per step (summed over notes)."""
+    total, steps = 0.0, 0
+    for roll in rolls:
+        opt.zero_grad()
+        probs = net.forward(roll[:-1])                       # predict step t+1 from step t
+        loss, grad = ms.losses.bce(probs, roll[1:])
+        net.backward(grad)
+        opt.step()
+        total += loss * 88 * (len(roll) - 1)
+        steps += len(roll) - 1
+    return total / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", nargs="?", default=os.environ.get("MINISNU_JSB", str(DEFAULT)))
+    parser.add_argument("--chorales", type=int, default=None, help="use only the first N chorales")
+    args = parser.parse_args()
+    if not Path(args.path).exists():
+        raise SystemExit(f"JSB chorales JSON not found at {args.path}: pass its path or set MINISNU_JSB")
+    rolls = piano_rolls(args.path)[: args.chorales]
+
+    results = {}
+    for name, in_memory in (("software", False), ("in memory", True)):
+        net, opt = build(in_memory)
+        epoch(net, opt, rolls[:2])                           # warm-up: Numba compilation
+        net, opt = build(in_memory)
+        start = time.perf_counter()
+        nll = epoch(net, opt, rolls)
+        results[name] = (time.perf_counter() - start, nll, net)
+
+    base = results["software"][0]
+    print(f"one epoch of the 88-150-88 JSB network, {len(rolls)} chorales, one per batch")
+    print(f"{'variant':<11} {'s':>7} {'ratio':>7} {'train NLL':>10}")
+    for name, (seconds, nll, _) in results.items():
+        print(f"{name:<11} {seconds:>7.2f} {seconds / base:>6.2f}x {nll:>10.2f}")
+    layers = [layer for layer in results["in memory"][2] if isinstance(layer, pcm.InMemory)]
+    pulses = sum(int(layer.synapses.pulses.sum()) for layer in layers)
+    refreshes = sum(int(layer.synapses.refreshes.sum()) for layer in layers)
+    devices = sum(layer.synapses.devices.size for layer in layers)
+    print(f"in memory: {devices} devices, {pulses} SET pulses from updates, {refreshes} refreshes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Training with the weights in PCM devices: bookkeeping, refresh, and learning."""
+
+import numpy as np
+import pytest
+
+import minisnu as ms
+from minisnu import pcm
+from minisnu.pcm.training import PCMSynapses, pulses_for
+
+
+def test_every_update_is_accounted_for():
+    """Σ ΔW = ε·(pulses on G⁺ − pulses on G⁻) + χ, whatever the devices did."""
+    rng = np.random.default_rng(0)
+    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (6, 5)), rng=1)
+    for _ in range(40):
+        syn.update(0.05 * rng.standard_normal((6, 5)))
+        assert np.all(np.abs(syn.chi) < syn.epsilon)                 # only whole steps left
+    applied = syn.epsilon * (syn.pulses[0] - syn.pulses[1])
+    np.testing.assert_allclose(applied + syn.chi, syn.requested, rtol=0, atol=1e-12)
+    assert syn.pulses.sum() > 0
+
+
+def test_small_updates_wait_in_the_accumulator():
+    syn = PCMSynapses(np.full((2, 2), 0.3), rng=0)
+    g_before = syn.devices.g.copy()
+    syn.update(np.full((2, 2), 0.4 * syn.epsilon))
+    assert syn.pulses.sum() == 0
+    np.testing.assert_array_equal(syn.devices.g, g_before)
+    syn.update(np.full((2, 2), -1.7 * syn.epsilon))                  # χ = −1.3 ε: one pulse on G⁻
+    np.testing.assert_array_equal(syn.pulses[1], 1)
+    np.testing.assert_allclose(syn.chi, -0.3 * syn.epsilon)
+
+
+def test_refresh_resets_full_pairs_and_reprograms_their_weight():
+    syn = PCMSynapses(np.array([[0.5, -0.5]]), rng=0, read_noise=False)
+    syn.devices.g = np.array([[[10.0, 0.1]], [[9.5, 5.0]]])        # pair 0 is full: W = 0.5 µS/β
+    syn.refresh()
+    np.testing.assert_array_equal(syn.refreshes, [[1, 0]])
+    g = syn.devices.g
+    assert g[0, 0, 0] < 4 and g[1, 0, 0] < 0.2                       # re-programmed on G⁺ only
+    assert g[1, 0, 1] == 5.0                                         # the other pair is untouched
+
+
+def test_pulses_for_follows_the_published_curve():
+    np.testing.assert_array_equal(pulses_for([0.0, 1.0, 5.0, 9.0]), [0, 1, 4, 15])   # P(9) = 19.683 − 12.15 + 7.29 = 14.8
+
+
+def test_in_memory_layer_plugs_into_the_optimizer():
+    rng = np.random.default_rng(0)
+    layer = pcm.InMemory(ms.Dense(4, 3, rng=0), rng=1)
+    net = ms.Sequential(layer)
+    opt = ms.optim.SGD(net, lr=0.1)
+    x = rng.standard_normal((5, 2, 4)).astype(np.float32)
+    net.forward(x)
+    w_read = layer.params["W"].copy()
+    net.backward(np.ones((5, 2, 3), np.float32))
+    expected = -0.1 * layer.grads["W"]
+    opt.step()
+    net.forward(x)                                                   # sends the step to the devices
+    np.testing.assert_allclose(layer.synapses.requested, expected, rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(layer.params["W"], w_read)             # a fresh (noisy) read
+
+
+def test_in_memory_network_learns_close_to_its_software_twin():
+    """Two classes of spike patterns; the stated margin is 0.15 (measured: both reach 100 %)."""
+    rng = np.random.default_rng(0)
+    rates = np.where(rng.random((2, 20)) < 0.5, 0.5, 0.05)
+    labels = rng.integers(0, 2, 256)
+    x = (rng.random((10, 256, 20)) < rates[labels]).astype(np.float32)
+
+    def accuracy(in_memory):
+        layers = [ms.SNU(20, 16, rng=1), ms.SNU(16, 2, rng=2)]
+        if in_memory:
+            layers = [pcm.InMemory(layer, rng=i) for i, layer in enumerate(layers)]
+        net = ms.Sequential(*layers, ms.Readout("sum"))
+        opt = ms.optim.Adam(net, lr=0.02)
+        for _ in range(6):
+            for start in range(0, 256, 32):
+                opt.zero_grad()
+                out = net.forward(x[:, start:start + 32])
+                net.backward(ms.losses.softmax_cross_entropy(out, labels[start:start + 32])[1])
+                opt.step()
+        return ms.losses.accuracy(net.forward(x), labels)
+
+    software, in_memory = accuracy(False), accuracy(True)
+    assert software > 0.9
+    assert in_memory > software - 0.15
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="has no params\\['W'\\]"):
+        pcm.InMemory(ms.Readout("sum"))
+    with pytest.raises(ValueError, match="need 0 < epsilon_us < refresh_us"):
+        PCMSynapses(np.ones((2, 2)), epsilon_us=10.0)
+    syn = PCMSynapses(np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"dW must have shape \(2, 2\)"):
+        syn.update(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        syn.update(np.full((2, 2), np.nan))
