@@ -33,12 +33,27 @@ def test_small_updates_wait_in_the_accumulator():
 
 def test_refresh_resets_full_pairs_and_reprograms_their_weight():
     syn = PCMSynapses(np.array([[0.5, -0.5]]), rng=0, read_noise=False)
-    syn.devices.g = np.array([[[10.0, 0.1]], [[9.5, 5.0]]])        # pair 0 is full: W = 0.5 µS/β
+    syn.devices.g = np.array([[[[10.0, 0.1]]], [[[9.5, 5.0]]]])    # pair 0 is full: W = 0.5 µS/β
     syn.refresh()
     np.testing.assert_array_equal(syn.refreshes, [[1, 0]])
-    g = syn.devices.g
+    g = syn.devices.g[:, 0]
     assert g[0, 0, 0] < 4 and g[1, 0, 0] < 0.2                       # re-programmed on G⁺ only
     assert g[1, 0, 1] == 5.0                                         # the other pair is untouched
+
+
+def test_multi_device_synapses_share_the_pulses():
+    rng = np.random.default_rng(0)
+    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (4, 3)), rng=1, devices_per_side=3, refresh_us=11.9)
+    assert syn.devices.shape == (2, 3, 4, 3)
+    before = syn.devices.n_pulses.copy()
+    for step in range(6):
+        assert syn.selection == step % 3
+        syn.update(np.full((4, 3), 1.5 * syn.epsilon))   # χ/ε: 1.5, 2, 1.5, ...: 1, 2, 1, 2, 1, 2 pulses
+    assert syn.refreshes.sum() == 0
+    per_device = (syn.devices.n_pulses - before)[0]                  # the G⁺ devices
+    np.testing.assert_array_equal(per_device.sum(axis=(1, 2)), [3 * 12] * 3)   # 1+2, 2+1, 1+2 each
+    applied = syn.epsilon * (syn.pulses[0] - syn.pulses[1])
+    np.testing.assert_allclose(applied + syn.chi, syn.requested, atol=1e-12)
 
 
 def test_pulses_for_follows_the_published_curve():

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layer import Layer
-from ..validate import as_rng, check_array
+from ..validate import as_rng, check_array, check_size
 from .device import PCMArray
 
 #: Nominal conductance change of one SET pulse (µS), the granularity ε (pcm.md §3).
@@ -56,17 +56,23 @@ def pulses_for(g_target):
 class PCMSynapses:
     """A weight matrix in differential pairs of PCM devices, trained through an accumulator.
 
+    With N devices per side (a multi-memristive synapse, Boybat et al. 2018) all
+    N are read and summed, W = (ΣG⁺ − ΣG⁻)/β, and each update pulses only the
+    device that the global selection counter points to; the counter then moves
+    on, so the devices share the pulses (and average their randomness).
+
     Parameters
     ----------
-    W : the initial weights (n_in, n_out), programmed open loop.
+    W : the initial weights (n_in, n_out), programmed open loop (split over the N devices).
     rng : seed or Generator for every device draw.
+    devices_per_side : N.
     beta : µS per weight unit; default maps max|W| to 5 µS.
-    epsilon_us, refresh_us : pulse granularity and refresh threshold (µS).
+    epsilon_us, refresh_us : pulse granularity and refresh threshold of a device (µS).
     read_noise : read the devices with read noise (Nandakumar's m3·G + c3).
     """
 
-    def __init__(self, W, rng=0, *, beta=None, epsilon_us=EPSILON_US, refresh_us=REFRESH_US,
-                 read_noise=True):
+    def __init__(self, W, rng=0, *, devices_per_side=1, beta=None, epsilon_us=EPSILON_US,
+                 refresh_us=REFRESH_US, read_noise=True):
         W = check_array("W", np.asarray(W, dtype=np.float64), ndim=2)
         w_max = float(np.abs(W).max()) or 1.0
         self.beta = G_INIT_MAX_US / w_max if beta is None else float(beta)
@@ -74,9 +80,11 @@ class PCMSynapses:
             raise ValueError(f"beta must be positive, got {beta}")
         if not 0 < epsilon_us < refresh_us:
             raise ValueError(f"need 0 < epsilon_us < refresh_us, got {epsilon_us} and {refresh_us}")
+        n = check_size("devices_per_side", devices_per_side)
         self.epsilon = epsilon_us / self.beta                 # ε in weight units
         self.refresh_us, self.read_noise = float(refresh_us), bool(read_noise)
-        self.devices = PCMArray((2,) + W.shape, rng=as_rng(rng))   # [0] = G⁺, [1] = G⁻
+        self.devices = PCMArray((2, n) + W.shape, rng=as_rng(rng))   # [0] = G⁺, [1] = G⁻
+        self.selection = 0                                  # the device that updates pulse
         self.chi = np.zeros(W.shape)
         self.requested = np.zeros(W.shape)                  # Σ ΔW asked for, per weight
         self.pulses = np.zeros((2,) + W.shape, np.int64)    # SET pulses from updates, G⁺ and G⁻
@@ -87,22 +95,31 @@ class PCMSynapses:
     def shape(self):
         return self.chi.shape
 
+    @property
+    def devices_per_side(self) -> int:
+        return self.devices.shape[1]
+
     def _program(self, W, where) -> None:
-        """Open loop: RESET both devices of the pairs in ``where``, pulse |W|·β onto one side."""
+        """Open loop: RESET every device of the synapses in ``where``, then pulse |W|·β/N
+        onto each of the N devices of one side (G⁺ for W > 0, G⁻ for W < 0)."""
         self.devices.reset(np.broadcast_to(where, self.devices.shape))
-        w = W[where]
+        w = W[where] * self.beta / self.devices_per_side
         n = np.zeros(self.devices.shape, np.int64)
-        n[0][where] = np.where(w > 0, pulses_for(w * self.beta), 0)     # positive weights on G⁺
-        n[1][where] = np.where(w < 0, pulses_for(-w * self.beta), 0)    # negative ones on G⁻
+        n[0][:, where] = np.where(w > 0, pulses_for(w), 0)
+        n[1][:, where] = np.where(w < 0, pulses_for(-w), 0)
         self.devices.set_pulse(n)
 
+    def _sides(self, g) -> np.ndarray:
+        """ΣG⁺ and ΣG⁻ over the N devices: (2, n_in, n_out)."""
+        return g.sum(axis=1)
+
     def read(self) -> np.ndarray:
-        """W = (G⁺ − G⁻)/β from one (noisy) read of every device."""
-        g = self.devices.read(0.0, noise=self.read_noise)
+        """W = (ΣG⁺ − ΣG⁻)/β from one (noisy) read of every device."""
+        g = self._sides(self.devices.read(0.0, noise=self.read_noise))
         return (g[0] - g[1]) / self.beta
 
     def update(self, dW) -> None:
-        """Add ΔW to the accumulators; send whole steps of ε to the devices as SET pulses."""
+        """Add ΔW to the accumulators; send whole steps of ε to the selected devices as SET pulses."""
         dW = check_array("dW", np.asarray(dW, dtype=np.float64), ndim=2)
         if dW.shape != self.shape:
             raise ValueError(f"dW must have shape {self.shape}, got {dW.shape}")
@@ -111,16 +128,20 @@ class PCMSynapses:
         n = np.floor(np.abs(self.chi) / self.epsilon).astype(np.int64)   # n = ⌊|χ|/ε⌋
         pulses = np.stack([np.where(self.chi > 0, n, 0), np.where(self.chi < 0, n, 0)])
         self.chi -= np.sign(self.chi) * n * self.epsilon                  # χ ← χ − sign(χ)·n·ε
-        self.devices.set_pulse(pulses)
+        counts = np.zeros(self.devices.shape, np.int64)
+        counts[:, self.selection] = pulses
+        self.devices.set_pulse(counts)
         self.pulses += pulses
+        self.selection = (self.selection + 1) % self.devices_per_side
         self.refresh()
 
     def refresh(self) -> None:
-        """RESET the pairs whose G⁺ or G⁻ passed the threshold; re-program their weight."""
+        """RESET the synapses where any device passed the threshold; re-program their weight."""
         g = self.devices.g
-        full = (g[0] > self.refresh_us) | (g[1] > self.refresh_us)
+        full = (g > self.refresh_us).any(axis=(0, 1))
         if full.any():
-            self._program((g[0] - g[1]) / self.beta, full)
+            sides = self._sides(g)
+            self._program((sides[0] - sides[1]) / self.beta, full)
             self.refreshes += full
 
 
