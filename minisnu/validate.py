@@ -42,6 +42,26 @@ def check_size(name: str, value) -> int:
     return int(value)
 
 
+def check_number(name: str, value, *, positive: bool = False) -> float:
+    """A finite real number >= 0 (> 0 with ``positive``), as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{name} must be finite and {'> 0' if positive else '>= 0'}, got {value}")
+    return value
+
+
+def check_time(t, name: str = "t") -> float:
+    """A time in seconds: one finite number >= 0."""
+    if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number of seconds, got {type(t).__name__}")
+    t = float(t)
+    if not np.isfinite(t) or t < 0:
+        raise ValueError(f"{name} must be finite and >= 0 (seconds), got {t}")
+    return t
+
+
 def check_choice(name: str, value, choices) -> None:
     """Raise ValueError if ``value`` is not one of ``choices``."""
     if value not in choices:

@@ -232,13 +232,13 @@ def test_drift_factor_broadcasts(model):
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize("g_max", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_g_max(g_max):
-    with pytest.raises(ValueError, match="g_max must be a finite number > 0"):
+    with pytest.raises(ValueError, match="g_max must be finite and > 0"):
         PCMNoiseModel(g_max=g_max)
 
 
 @pytest.mark.parametrize("name", ["t0", "t_read"])
 def test_bad_times_of_the_model(name):
-    with pytest.raises(ValueError, match=f"{name} must be a finite number > 0"):
+    with pytest.raises(ValueError, match=f"{name} must be finite and > 0"):
         PCMNoiseModel(**{name: 0.0})
 
 
@@ -261,9 +261,9 @@ def test_nan_and_inf_refused(model, bad):
 
 @pytest.mark.parametrize("t", [-1.0, np.nan, np.inf])
 def test_bad_read_time(model, t):
-    with pytest.raises(ValueError, match="t must be a finite time >= 0 seconds"):
+    with pytest.raises(ValueError, match="t must be finite and >= 0"):
         model.read(np.ones(3), np.full(3, 0.05), t, 0)
-    with pytest.raises(ValueError, match="t must be a finite time >= 0 seconds"):
+    with pytest.raises(ValueError, match="t must be finite and >= 0"):
         model.read_noise_std(np.ones(3), t)
 
 

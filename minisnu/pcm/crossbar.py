@@ -107,11 +107,10 @@ Example::
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-from ..validate import FLOAT_DTYPES, as_rng, check_choice, check_finite, check_size
+from ..validate import FLOAT_DTYPES, as_rng, check_choice, check_finite, check_number, check_size, check_time
 from .device import G_MAX as NANDAKUMAR_G_MAX
 from .device import PCMArray
 from .noise_model import PCMNoiseModel
@@ -202,28 +201,10 @@ def _check_bits(name: str, bits):
     return int(bits)
 
 
-def _check_number(name: str, value, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be finite and {'> 0' if positive else '>= 0'}, got {value}")
-    return value
-
-
 def _check_bool(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
-
-
-def _check_time(t) -> float:
-    if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)):
-        raise TypeError(f"t must be a number of seconds, got {type(t).__name__}")
-    t = float(t)
-    if not math.isfinite(t) or t < 0:
-        raise ValueError(f"t must be finite and >= 0 (seconds since programming), got {t}")
-    return t
 
 
 def _as_float(name: str, a) -> np.ndarray:
@@ -292,19 +273,19 @@ class Crossbar:
         self.rng = as_rng(rng)
         self.ideal = _check_bool("ideal", ideal)
         self.devices_per_side = check_size("devices_per_side", devices_per_side)
-        self.g_max = _check_number("g_max", g_max, positive=True)
+        self.g_max = check_number("g_max", g_max, positive=True)
         if g_target_max is not None:
-            g_target_max = _check_number("g_target_max", g_target_max, positive=True)
+            g_target_max = check_number("g_target_max", g_target_max, positive=True)
             if g_target_max > self.g_max:
                 raise ValueError(f"g_target_max ({g_target_max}) must not exceed g_max ({self.g_max})")
         self.g_target_max = g_target_max
 
         self.dac_bits = _check_bits("dac_bits", dac_bits)
         self.adc_bits = _check_bits("adc_bits", adc_bits)
-        self.out_bound = None if out_bound is None else _check_number("out_bound", out_bound, positive=True)
+        self.out_bound = None if out_bound is None else check_number("out_bound", out_bound, positive=True)
         if self.adc_bits is not None and self.out_bound is None:
             raise ValueError("adc_bits needs out_bound (the ADC step is 2·out_bound/(2^bits − 2))")
-        self.out_noise = _check_number("out_noise", out_noise, positive=False)
+        self.out_noise = check_number("out_noise", out_noise, positive=False)
         self.prog_noise = _check_bool("prog_noise", prog_noise)
         self.read_noise = _check_bool("read_noise", read_noise)
         self.drift = _check_bool("drift", drift)
@@ -368,7 +349,7 @@ class Crossbar:
         """
         check_choice("method", method, METHODS)
         W = self._check_weights(W)
-        tol = _check_number("tol", tol, positive=True)
+        tol = check_number("tol", tol, positive=True)
         if isinstance(max_pulses, bool) or not isinstance(max_pulses, (int, np.integer)) or max_pulses < 0:
             raise ValueError(f"max_pulses must be an int >= 0, got {max_pulses!r}")
         g_ref = None if self.ideal else self._g_reference(method)    # checked before any change
@@ -491,7 +472,7 @@ class Crossbar:
         and the ``read_noise`` effect is on.
         """
         self._require_programmed()
-        t = _check_time(t)
+        t = check_time(t)
         g_side = self._read(t, noise and self.read_noise).sum(axis=1)
         if self.ideal:
             return g_side[0] - g_side[1]                # weight units: exactly W
@@ -509,7 +490,7 @@ class Crossbar:
         x = _as_float("x", x)
         if x.ndim not in (1, 2) or x.shape[-1] != self.n_in:
             raise ValueError(f"x must have shape (B, {self.n_in}) or ({self.n_in},), got {x.shape}")
-        t = _check_time(t)
+        t = check_time(t)
 
         g = self._read(t, self.read_noise)
         if self.ideal:

@@ -51,7 +51,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit
 
-from ..validate import as_rng
+from ..validate import as_rng, check_number, check_time
 
 # --- Constants of the model (Nandakumar et al. 2018) -------------------------------------------
 # SET pulse: pulse memory time constant (in pulses), mean and std of the increment ΔG.
@@ -208,25 +208,6 @@ _NO_FACTOR = np.empty(0)     # the kernel's factor argument when there is no dri
 
 # --- The device population --------------------------------------------------------------------
 
-def _check_positive_number(name: str, value, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        want = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {want}, got {value}")
-    return value
-
-
-def _check_time(t) -> float:
-    if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)):
-        raise TypeError(f"t must be a number of seconds, got {type(t).__name__}")
-    t = float(t)
-    if not (t >= 0) or math.isinf(t):          # also refuses NaN
-        raise ValueError(f"t must be finite and >= 0 (seconds since programming), got {t}")
-    return t
-
-
 def _as_shape(shape) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (shape,)
@@ -275,12 +256,12 @@ class PCMArray:
             raise TypeError(f"params must be a NandakumarParams, got {type(params).__name__}")
         self.shape = _as_shape(shape)
         self.params = params
-        self.g_max = _check_positive_number("g_max", g_max)
+        self.g_max = check_number("g_max", g_max, positive=True)
         if self.g_max <= params.g_set_min:
             raise ValueError(f"g_max must exceed the SET floor {params.g_set_min} µS, got {self.g_max}")
-        nu = _check_positive_number("nu", nu, allow_zero=True)
-        nu_std = _check_positive_number("nu_std", nu_std, allow_zero=True)
-        self.t0 = _check_positive_number("t0", t0)
+        nu = check_number("nu", nu)
+        nu_std = check_number("nu_std", nu_std)
+        self.t0 = check_number("t0", t0, positive=True)
         self.rng = as_rng(rng)
 
         self._nu = np.maximum(nu + nu_std * self.rng.standard_normal(self.shape), 0.0)
@@ -333,7 +314,7 @@ class PCMArray:
         ν is fixed per device, so the factors depend on t only: they are kept for
         the last t asked, and reading again at the same t costs no exponential.
         """
-        t = _check_time(t)
+        t = check_time(t)
         if t != self._drift_t:
             if t > self.t0:
                 self._drift = np.exp(-self._nu * math.log(t / self.t0))
@@ -409,7 +390,7 @@ class PCMArray:
         large negative noise draw reads as 0, never as a negative value.
         ``read(0, noise=False)`` is a copy of ``g``.
         """
-        t = _check_time(t)
+        t = check_time(t)
         drift = t > self.t0
         factor = self.drift_factor(t).reshape(-1) if drift else _NO_FACTOR
         out = np.empty(self.shape)

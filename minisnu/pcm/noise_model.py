@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validate import as_rng, check_finite
+from ..validate import as_rng, check_finite, check_number, check_time
 
 #: Programming-noise polynomial σ_prog(ĝ) = c0 + c1·ĝ + c2·ĝ², in µS for g_max = 25 µS.
 PROG_COEFF = (0.26348, 1.9650, -1.1731)
@@ -84,25 +84,6 @@ def _as_float_array(name: str, x) -> np.ndarray:
     return arr
 
 
-def _check_time(name: str, t) -> float:
-    """A time in seconds: one finite number >= 0."""
-    if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number of seconds, got {type(t).__name__}")
-    t = float(t)
-    if not np.isfinite(t) or t < 0:
-        raise ValueError(f"{name} must be a finite time >= 0 seconds, got {t}")
-    return t
-
-
-def _check_positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
-
-
 class PCMNoiseModel:
     """aihwkit's ``PCMLikeNoiseModel`` in NumPy: program once, read at any later time.
 
@@ -119,9 +100,9 @@ class PCMNoiseModel:
     """
 
     def __init__(self, g_max: float = 25.0, *, t0: float = 20.0, t_read: float = 250e-9):
-        self.g_max = _check_positive("g_max", g_max)
-        self.t0 = _check_positive("t0", t0)
-        self.t_read = _check_positive("t_read", t_read)
+        self.g_max = check_number("g_max", g_max, positive=True)
+        self.t0 = check_number("t0", t0, positive=True)
+        self.t_read = check_number("t_read", t_read, positive=True)
 
     def __repr__(self) -> str:
         return f"PCMNoiseModel(g_max={self.g_max}, t0={self.t0}, t_read={self.t_read})"
@@ -191,7 +172,7 @@ class PCMNoiseModel:
         Dimensionless: the read noise in µS is |g(t)|·σ. Q is set by the
         programmed conductance ``g_prog`` (as in aihwkit).
         """
-        t = _check_time("t", t)
+        t = check_time(t)
         q = self.read_noise_q(g_prog)
         return q * np.sqrt(np.log((t + self.t0 + self.t_read) / (2 * self.t_read)))
 
@@ -247,7 +228,7 @@ class PCMNoiseModel:
                 f"g_prog and nu must have the same shape (one exponent per device), "
                 f"got {g_prog.shape} and {nu.shape}"
             )
-        t = _check_time("t", t)
+        t = check_time(t)
         g_t = g_prog * self.drift_factor(nu, t)
         if not noise:
             return g_t
