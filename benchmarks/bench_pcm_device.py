@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from minisnu.pcm.device import PCMArray
+from timing import print_ratios  # benchmarks/timing.py
 
 N_DEVICES = 52_800
 T_READ = 3600.0
@@ -70,9 +71,6 @@ def _numba_draws(rng, out):
         out[i] = rng.standard_normal()
 
 
-def median_ms(times) -> float:
-    return 1e3 * float(np.median(times))
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -104,13 +102,9 @@ def main() -> None:
             f(r)
             times[name].append(time.perf_counter() - start)
 
-    base = median_ms(times["numpy draws (floor)"])
     print(f"one SET pulse on each of {N_DEVICES:,} PCM devices + read of all at t = {T_READ:.0f} s "
           f"with noise ({args.rounds} rounds, median)")
-    print(f"{'variant':<22} {'ms':>8} {'ratio to numpy draws':>22}")
-    for name, ts in times.items():
-        ms_ = median_ms(ts)
-        print(f"{name:<22} {ms_:>8.3f} {ms_ / base:>21.2f}x")
+    print_ratios(times, "numpy draws (floor)", digits=3)
 
 
 if __name__ == "__main__":

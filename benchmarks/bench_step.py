@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 import minisnu as ms
+from timing import print_ratios  # benchmarks/timing.py
 
 SIZES = (784, 256, 256, 256, 10)
 T, BATCH, DENSITY = 20, 128, 0.2
@@ -51,9 +52,6 @@ def bare_matmuls(xs, das, weights):
         da @ w.T         # input gradient: dx = δa Wᵀ
         x.T @ da         # weight gradient: dW = xᵀ δa
 
-
-def median_ms(times) -> float:
-    return 1e3 * float(np.median(times))
 
 
 def main() -> None:
@@ -91,13 +89,9 @@ def main() -> None:
             training_step(net, opt, x, labels)
             times[name].append(time.perf_counter() - start)
 
-    base = median_ms(times["bare matmuls"])
     print(f"one training step, {'-'.join(map(str, SIZES))} SNU, T={T}, batch {BATCH}, float32, "
           f"{DENSITY:.0%} input density ({args.rounds} rounds, median)")
-    print(f"{'variant':<18} {'ms':>9} {'ratio to matmuls':>18}")
-    for name, ts in times.items():
-        ms_ = median_ms(ts)
-        print(f"{name:<18} {ms_:>9.1f} {ms_ / base:>17.2f}x")
+    print_ratios(times, "bare matmuls", digits=1)
 
 
 if __name__ == "__main__":

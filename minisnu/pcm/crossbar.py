@@ -107,7 +107,6 @@ Example::
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..validate import FLOAT_DTYPES, as_rng, check_choice, check_finite, check_number, check_size, check_time
