@@ -55,8 +55,9 @@ class Layer:
     def backward(self, dy):  # pragma: no cover - interface
         raise NotImplementedError
 
-    def config(self) -> dict:  # pragma: no cover - interface
-        raise NotImplementedError
+    def config(self) -> dict:
+        raise NotImplementedError(
+            f"{type(self).__name__} has no config(), so a checkpoint cannot rebuild it")
 
     def __repr__(self) -> str:
         try:

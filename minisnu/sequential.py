@@ -132,9 +132,8 @@ class Sequential(Layer):
     def __repr__(self) -> str:
         lines = ["Sequential("]
         for i, layer in enumerate(self.layers):
-            args = ", ".join(f"{k}={v!r}" for k, v in layer.config().items())
             count = sum(p.size for p in layer.params.values())
-            lines.append(f"  ({i}) {type(layer).__name__}({args})  # {count:,} params")
+            lines.append(f"  ({i}) {layer!r}  # {count:,} params")
         lines.append(f")  # {self.n_params:,} params in total")
         return "\n".join(lines)
 

@@ -204,6 +204,8 @@ class SNU(Layer):
                 "g_slope": self.g_slope, "surrogate_k": self.surrogate_k, "engine": self.engine}
 
     def __repr__(self) -> str:
-        kind = ("sSNU" if self.soft else "SNU") + (", recurrent" if self.recurrent else "")
-        return f"SNU({self.n_in}, {self.n_out}, {kind}, decay={self.config()['decay']}, g={self.g!r})"
-
+        flags = [name for name in ("soft", "recurrent", "train_decay", "detach_reset",
+                                   "lateral_inhibition") if getattr(self, name)]
+        options = "".join(f", {name}=True" for name in flags)
+        return (f"SNU({self.n_in}, {self.n_out}{options}, decay={self.config()['decay']}, "
+                f"g={self.g!r}, surrogate={self.surrogate!r})")
