@@ -11,7 +11,7 @@ import numpy as np
 
 from .layer import Layer
 from .registry import register_layer
-from .validate import as_dtype, as_rng, check_array, check_shape, check_size
+from .validate import as_dtype, as_rng, check_array, check_params, check_shape, check_size
 
 
 @register_layer
@@ -65,6 +65,7 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = check_array("x", x, last=self.n_in, dtype=self.dtype)
+        check_params(self)
         x2d = x.reshape(-1, self.n_in)  # a view when x is contiguous
         y = x2d @ self.params["W"]
         if self.bias:

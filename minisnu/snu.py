@@ -25,7 +25,7 @@ from .layer import Layer
 from .registry import register_layer
 from .snu_engine import negative_slope, output_derivative, snu_backward_loop, snu_forward_loop
 from .surrogate import surrogate_code
-from .validate import as_dtype, as_rng, check_array, check_choice, check_shape, check_size
+from .validate import as_dtype, as_rng, check_array, check_choice, check_params, check_shape, check_size
 
 ENGINES = ("numba", "reference")
 
@@ -111,6 +111,7 @@ class SNU(Layer):
     def forward(self, x):
         """x: (T, B, n_in) -> y: (T, B, n_out); caches s and y for backward and plots."""
         x = check_array("x", x, ndim=3, last=self.n_in, dtype=self.dtype)
+        check_params(self)
         if self.train_decay:                       # keep the trained decay a decay
             np.clip(self.params["decay"], 0, 1, out=self.params["decay"])
         if self.engine == "reference":

@@ -79,6 +79,20 @@ def check_finite(name: str, x: np.ndarray) -> None:
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
 
 
+def check_params(layer) -> None:
+    """Raise ValueError naming the parameter if training has made one NaN or infinite.
+
+    A spiking layer would otherwise hide it: step(NaN) is 0, so a diverged
+    network just goes silent. Cheap (one sum per parameter, see ``check_finite``).
+    """
+    for name, p in layer.params.items():
+        try:
+            check_finite(f"parameter {name!r} of {type(layer).__name__}", p)
+        except ValueError as err:
+            raise ValueError(f"{err}: training diverged (lower the learning rate or clip the "
+                             "gradients)") from None
+
+
 def check_array(
     name: str,
     x,

@@ -355,3 +355,11 @@ def test_bad_input():
     layer.forward(x)
     with pytest.raises(ValueError, match=r"dy must have shape \(4, 2, 2\)"):
         layer.backward(np.zeros((4, 2, 3), np.float32))
+
+
+def test_diverged_parameters_are_named():
+    """step(NaN) is 0: without the check a diverged spiking layer would just go silent."""
+    layer = SNU(3, 2)
+    layer.params["W"][0, 0] = np.nan
+    with pytest.raises(ValueError, match="parameter 'W' of SNU contains 1 NaN.*training diverged"):
+        layer.forward(np.zeros((4, 2, 3), np.float32))
