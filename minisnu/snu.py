@@ -174,9 +174,8 @@ class SNU(Layer):
         output_derivative(s, y, self.params["b"], self.soft, self._surrogate_code,
                           self.surrogate_k, h_prime)
         du = np.empty((T, B, self.n_out), self.dtype)
-        ddecay = self.grads["decay"] if self.train_decay else np.zeros(self.n_out, self.dtype)
         step = (s, y, gate, h_prime, self.decay, negative_slope(self.g, self.g_slope),
-                self.detach_reset, self.lateral_inhibition, du, self.grads["b"], ddecay)
+                self.detach_reset, self.lateral_inhibition, du, self.grads["b"])
         if self.recurrent:                     # a product per step: the loop runs here
             dy = dy.copy()
             HT = self.params["H"].T
@@ -186,6 +185,8 @@ class SNU(Layer):
                 snu_backward_loop(dy, *step, t, t + 1)
         else:
             snu_backward_loop(np.ascontiguousarray(dy), *step, 0, T)
+        if self.train_decay:                   # ∂L/∂l = Σ_t Σ_batch δu_t ⊙ s_{t-1} ⊙ gate_{t-1}
+            self.grads["decay"] += (du * s[:-1] * gate[:-1]).sum(axis=(0, 1), dtype=np.float64)
         du2 = du.reshape(T * B, self.n_out)
         self.grads["W"] += x.reshape(T * B, self.n_in).T @ du2          # Σ_t x_tᵀ δu_t
         if self.recurrent:

@@ -1,4 +1,4 @@
-"""The SNU engine: the whole time loop, forward and backward, compiled by Numba.
+"""The SNU engine: the time loop, forward and backward, compiled by Numba.
 
 Same math as ``snu_reference.py`` (read that first: it carries the equations
 and the derivation), arranged for speed:
@@ -104,7 +104,7 @@ def output_derivative(s, y, b, soft, surrogate_code, surrogate_k, h_prime):
 
 @njit(cache=True, error_model="numpy")
 def snu_backward_loop(dy, s, y, gate, h_prime, decay, neg_slope, detach_reset, lateral,
-                      du, db, ddecay, t_start, t_end):
+                      du, db, t_start, t_end):
     """Backpropagation through time for t = t_end − 1 down to t_start.
 
     dy : (T, B, n) ∂L/∂y_t from above (+ δu_{t+1} Hᵀ, added by the caller).
@@ -112,15 +112,15 @@ def snu_backward_loop(dy, s, y, gate, h_prime, decay, neg_slope, detach_reset, l
     h_prime : (T, B, n) h'(s_t + b), from ``output_derivative``.
     du : (T, B, n) δu_t = ∂L/∂u_t, filled here; δu_{t+1} is read from it
         (zero after the last step). ∂L/∂W, ∂L/∂H, ∂L/∂x are then products.
-    db, ddecay : (n,) ∂L/∂b and ∂L/∂l are added into these.
+    db : (n,) ∂L/∂b is added into it. (∂L/∂l = Σ_t δu_t ⊙ s_{t-1} ⊙ gate_{t-1} needs
+        no recurrence: the layer sums it afterwards, only when l is trained.)
     """
     T, B, n = dy.shape
     zero, one = s.dtype.type(0), s.dtype.type(1)
     neg = s.dtype.type(neg_slope)
     # the reset path of unit j reaches y_t,j (its own gate), unless detached or lateral
     own_reset = zero if detach_reset or lateral else one
-    db_sum = np.zeros(n)         # float64 sums: no float32 round-off over T·B terms
-    dl_sum = np.zeros(n)
+    db_sum = np.zeros(n)         # float64 sum: no float32 round-off over T·B terms
     du_next = np.zeros((B, n), s.dtype)                   # δu_{T+1} = 0
     for t in range(t_end - 1, t_start - 1, -1):
         if t < T - 1:
@@ -134,7 +134,6 @@ def snu_backward_loop(dy, s, y, gate, h_prime, decay, neg_slope, detach_reset, l
                 d = gs * (one if st > zero else neg)      # δu_t = gs ⊙ g'(u_t)
                 du[t, i, j] = d
                 db_sum[j] += gv
-                dl_sum[j] += d * s[t, i, j] * gate[t, i, j]   # δu_t ⊙ s_{t-1} ⊙ gate_{t-1}
             if lateral and not detach_reset:
                 # The shared gate 1 − max_j y_t,j passes its reset-path gradient,
                 # −Σ_j δu_{t+1,j} l_j s_t,j, to the unit that set the maximum.
@@ -146,6 +145,4 @@ def snu_backward_loop(dy, s, y, gate, h_prime, decay, neg_slope, detach_reset, l
                 d = gv * (one if s[t + 1, i, jmax] > zero else neg)
                 du[t, i, jmax] += d
                 db_sum[jmax] += gv
-                dl_sum[jmax] += d * s[t, i, jmax] * gate[t, i, jmax]
     db += db_sum.astype(db.dtype)
-    ddecay += dl_sum.astype(ddecay.dtype)
