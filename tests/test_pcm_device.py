@@ -257,6 +257,44 @@ def test_kernel_equals_reference_bit_for_bit():
         np.testing.assert_array_equal(arr.read(t), expected)
 
 
+def test_index_operations_equal_the_whole_array_ones():
+    """set_pulse_at / reset_at on the listed devices (C order) = set_pulse / reset with a mask."""
+    n = np.random.default_rng(5).integers(0, 4, (12, 9))
+    mask = np.random.default_rng(6).random((12, 9)) < 0.3
+    a, b = PCMArray((12, 9), rng=16), PCMArray((12, 9), rng=16)
+    a.set_pulse(n)
+    b.set_pulse_at(np.flatnonzero(n), n.ravel()[np.flatnonzero(n)])
+    a.reset(mask)
+    b.reset_at(np.flatnonzero(mask))
+    for name in ("g", "p", "n_pulses", "n_resets"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    np.testing.assert_array_equal(a.read(7e3), b.read(7e3, out=np.empty((12, 9))))
+
+
+def test_a_repeated_index_gets_every_entry():
+    arr = PCMArray(4, rng=17)
+    arr.set_pulse_at([2, 2, 0], [1, 3, 0])
+    np.testing.assert_array_equal(arr.n_pulses, [0, 0, 4, 0])
+    arr.reset_at([1, 1])
+    np.testing.assert_array_equal(arr.n_resets, [0, 2, 0, 0])
+
+
+def test_bad_index_and_out():
+    arr = PCMArray((4, 5), rng=0)
+    with pytest.raises(ValueError, match=r"index must lie in \[0, 20\)"):
+        arr.set_pulse_at([20], [1])
+    with pytest.raises(ValueError, match="index must lie"):
+        arr.reset_at([-1])
+    with pytest.raises(TypeError, match="1-d int array"):
+        arr.reset_at([[1, 2]])
+    with pytest.raises(TypeError, match="1-d int array"):
+        arr.set_pulse_at([1.0], [1])
+    with pytest.raises(ValueError, match=">= 0"):
+        arr.set_pulse_at([1], [-2])
+    with pytest.raises(ValueError, match="out must be"):
+        arr.read(0.0, out=np.empty((5, 4)))
+
+
 # --- bad input -----------------------------------------------------------------------------------
 
 def test_bad_pulse_counts():

@@ -5,7 +5,7 @@ import pytest
 
 import minisnu as ms
 from minisnu import pcm
-from minisnu.pcm.training import PCMSynapses, pulses_for
+from minisnu.pcm.training import PCMSynapses, accumulate_reference, pulses_for
 
 
 def test_every_update_is_accounted_for():
@@ -54,6 +54,55 @@ def test_multi_device_synapses_share_the_pulses():
     np.testing.assert_array_equal(per_device.sum(axis=(1, 2)), [3 * 12] * 3)   # 1+2, 2+1, 1+2 each
     applied = syn.epsilon * (syn.pulses[0] - syn.pulses[1])
     np.testing.assert_allclose(applied + syn.chi, syn.requested, atol=1e-12)
+
+
+def test_the_kernel_does_the_accumulator_math():
+    """χ and the pulse counts of update() are those of the NumPy accumulate_reference."""
+    rng = np.random.default_rng(3)
+    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (7, 9)), rng=2, refresh_us=11.9)
+    chi, programmed = syn.chi.copy(), syn.devices.n_pulses.copy()
+    for _ in range(5):
+        dW = 0.1 * rng.standard_normal((7, 9))
+        before = syn.pulses.copy()
+        plus, minus, chi = accumulate_reference(chi, dW, syn.epsilon)
+        syn.update(dW)
+        np.testing.assert_allclose(syn.chi, chi, rtol=0, atol=1e-15)
+        np.testing.assert_array_equal(syn.pulses - before, np.stack([plus, minus]))
+    assert syn.pulses.sum() > 0
+    landed = (syn.devices.n_pulses - programmed).sum(axis=1)
+    np.testing.assert_array_equal(landed, syn.pulses)                  # every pulse reached a device
+
+
+def test_a_pulse_that_passes_the_threshold_refreshes_the_pair_at_once():
+    syn = PCMSynapses(np.array([[0.5, -0.5]]), rng=0, read_noise=False, refresh_us=1.0)
+    g, resets = syn.devices.g.copy(), syn.devices.n_resets.copy()   # G⁺ of weight 0 and G⁻ of weight 1: ~5 µS,
+    syn.update(np.array([[3.2 * syn.epsilon, 0.0]]))   # above 1 µS, but only weight 0 gets pulses
+    assert syn.refreshes.tolist() == [[1, 0]]
+    np.testing.assert_array_equal((syn.devices.n_resets - resets)[:, 0, 0], [[1, 0], [1, 0]])
+    np.testing.assert_array_equal(syn.devices.g[:, 0, 0, 1], g[:, 0, 0, 1])   # the other pair untouched
+
+
+def test_read_is_the_devices_read_summed():
+    W = np.random.default_rng(4).uniform(-0.4, 0.4, (5, 6))
+    a, b = (PCMSynapses(W, rng=9, devices_per_side=2) for _ in range(2))
+    g = b.devices.read(0.0)
+    expected = (g[0].sum(axis=0) - g[1].sum(axis=0)) / b.beta
+    np.testing.assert_allclose(a.read(), expected, rtol=1e-12, atol=1e-12)
+    quiet = PCMSynapses(W, rng=9, read_noise=False)
+    np.testing.assert_array_equal(quiet.read(), (quiet.devices.g[0, 0] - quiet.devices.g[1, 0]) / quiet.beta)
+
+
+def test_same_seed_same_training():
+    runs = []
+    for _ in range(2):
+        rng = np.random.default_rng(0)
+        syn = PCMSynapses(rng.uniform(-0.5, 0.5, (6, 5)), rng=1)
+        for _ in range(20):
+            syn.update(0.3 * rng.standard_normal((6, 5)))
+        runs.append((syn.devices.g.copy(), syn.read(), syn.refreshes.copy()))
+    for x, y in zip(*runs):
+        np.testing.assert_array_equal(x, y)
+    assert runs[0][2].sum() > 0                                       # refreshes were part of it
 
 
 def test_pulses_for_follows_the_published_curve():

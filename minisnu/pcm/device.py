@@ -29,17 +29,18 @@ Numba loops (what ``PCMArray`` runs); ``PCMArray`` keeps the per-device state.
 The drift factors (t/t0)^(−ν) depend on t only (ν is fixed per device), so
 ``PCMArray`` computes them once per distinct t and the read kernel multiplies.
 
-Random numbers. Every draw is a standard normal z ~ N(0, 1) from the caller's
-``numpy.random.Generator`` (a normal N(μ, σ) is μ + σ·z). The Numba kernels are
-given the Generator itself, and Numba's ``rng.standard_normal()`` continues the
-same stream as NumPy's, so the reference and the kernel produce the same
-numbers bit for bit when they consume the draws in the same order:
+Random numbers. Every draw is a standard normal z ~ N(0, 1) (a normal N(μ, σ)
+is μ + σ·z), made by ``minisnu.fast_normal.standard_normal(rng, n)`` from the
+caller's ``numpy.random.Generator``: a block of n draws per operation, consumed
+in a fixed order, so the NumPy references and the Numba kernels give the same
+numbers bit for bit, and the same seed repeats a run exactly:
 
 - ``set_pulse``: devices in C order, all pulses of one device consecutively
   (device 0 pulse 1, device 0 pulse 2, ..., device 1 pulse 1, ...);
   one draw per pulse, none for a device that gets no pulse;
+  ``set_pulse_at(index, n)``: the same, devices in the order of ``index``;
 - ``read(noise=True)``: one draw per device, in C order;
-- ``reset(mask)``: one draw per reset device, in C order;
+- ``reset(mask)``: one draw per reset device, in C order (``reset_at``: index order);
 - the constructor: first ν for every device, then the initial RESET.
 """
 
@@ -51,6 +52,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit
 
+from ..fast_normal import standard_normal
 from ..validate import as_rng, check_number, check_time
 
 # --- Constants of the model (Nandakumar et al. 2018) -------------------------------------------
@@ -139,7 +141,7 @@ def set_pulse_reference(g, p, n, rng, params: NandakumarParams = DEFAULT_PARAMS,
     g = np.array(g, dtype=np.float64).ravel()
     p = np.array(p, dtype=np.float64).ravel()
     n = np.asarray(n).ravel().astype(np.int64)
-    z = rng.standard_normal(int(n.sum()))
+    z = standard_normal(rng, int(n.sum()))
     start = np.cumsum(n) - n                       # index of device i's first draw
     q = params
     for k in range(int(n.max(initial=0))):
@@ -161,37 +163,65 @@ def read_reference(g, nu, t, rng, params: NandakumarParams = DEFAULT_PARAMS, t0:
     g = np.asarray(g, dtype=np.float64)
     g_t = g * np.exp(-nu * math.log(t / t0)) if t > t0 else g.copy()
     if noise:
-        g_t = g_t + (params.m3 * g_t + params.c3) * rng.standard_normal(g.shape)
+        g_t = g_t + (params.m3 * g_t + params.c3) * standard_normal(rng, g.shape)
     return np.maximum(g_t, 0.0)
 
 
 # --- Numba kernels: the same updates, one device at a time ------------------------------------
 
+@njit(inline="always")
+def _pulse(gi, pi, z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max):
+    """One SET pulse on a device in state (G, P) with the draw z; returns the new (G, P)."""
+    pi = pi * decay                                      # P <- P·e^(−1/a)
+    mean = m1 * gi + c1 + a1 * pi                        # m1·G + c1 + A1·P
+    std = m2 * gi + c2 + a2 * pi                         # m2·G + c2 + A2·P
+    gi = gi + (mean + std * z)                           # G + ΔG
+    return min(max(gi, g_min), g_max), pi                # clip to [g_min, g_max]
+
+
+@njit(inline="always")
+def _melt_quench(z, g_reset, g_reset_std, g_reset_min, g_max):
+    """A RESET with the draw z: the new (G, P) = (clip(g_reset + g_reset_std·z, g_reset_min, g_max), 1)."""
+    return min(max(g_reset + g_reset_std * z, g_reset_min), g_max), 1.0
+
+
+@njit(inline="always")
+def _pulse_device(g, p, i, count, z, k, decay, m1, c1, a1, m2, c2, a2, g_min, g_max):
+    """``count`` >= 1 SET pulses on device i with the draws z[k], z[k+1], ...; returns the next k."""
+    gi, pi = _pulse(g[i], p[i], z[k], decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
+    for j in range(1, count):       # the first pulse outside the loop: one pulse is the common case
+        gi, pi = _pulse(gi, pi, z[k + j], decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
+    g[i] = gi
+    p[i] = pi
+    return k + count
+
+
 @njit(cache=True, error_model="numpy")
-def _set_pulse_kernel(g, p, n, rng, decay, m1, c1, a1, m2, c2, a2, g_min, g_max):
+def _set_pulse_kernel(g, p, n, z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max):
     """In place on the flat arrays g, p: n[i] SET pulses on device i (see ``set_pulse_reference``).
 
-    Draws one z per pulse from ``rng``: devices in order, a device's pulses consecutively.
+    z holds one standard normal per pulse: devices in order, a device's pulses consecutively.
     """
+    k = 0
     for i in range(g.size):
-        if n[i] == 0:
-            continue                                         # no pulse: no draw, state unchanged
-        gi, pi = g[i], p[i]
-        for _ in range(n[i]):
-            pi = pi * decay                                  # P <- P·e^(−1/a)
-            mean = m1 * gi + c1 + a1 * pi                    # m1·G + c1 + A1·P
-            std = m2 * gi + c2 + a2 * pi                     # m2·G + c2 + A2·P
-            gi = gi + (mean + std * rng.standard_normal())   # G + ΔG
-            gi = min(max(gi, g_min), g_max)                  # clip to [g_min, g_max]
-        g[i] = gi
-        p[i] = pi
+        if n[i] != 0:                                        # no pulse: state unchanged
+            k = _pulse_device(g, p, i, n[i], z, k, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
 
 
 @njit(cache=True, error_model="numpy")
-def _read_kernel(g, factor, drift, noise, m3, c3, rng, out):
-    """out[i] = max(0, G(t) + (m3·G(t) + c3)·z) with G(t) = g[i]·factor[i] (see ``read_reference``).
+def _set_pulse_at_kernel(g, p, index, n, z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max):
+    """The same for a list of devices: n[j] SET pulses on device index[j], in list order."""
+    k = 0
+    for j in range(index.size):
+        if n[j] != 0:
+            k = _pulse_device(g, p, index[j], n[j], z, k, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
 
-    factor[i] = (t/t0)^(−ν_i), used only if ``drift``; with ``noise``, one z per device, in order.
+
+@njit(cache=True, error_model="numpy")
+def _read_kernel(g, factor, drift, noise, z, m3, c3, out):
+    """out[i] = max(0, G(t) + (m3·G(t) + c3)·z[i]) with G(t) = g[i]·factor[i] (see ``read_reference``).
+
+    factor[i] = (t/t0)^(−ν_i), used only if ``drift``; z only if ``noise``.
     """
     zero = 0.0
     for i in range(g.size):
@@ -199,7 +229,7 @@ def _read_kernel(g, factor, drift, noise, m3, c3, rng, out):
         if drift:
             gt = gt * factor[i]                                  # G(t) = G·(t/t0)^(−ν)
         if noise:
-            gt = gt + (m3 * gt + c3) * rng.standard_normal()     # + N(0, m3·G(t) + c3)
+            gt = gt + (m3 * gt + c3) * z[i]                      # + N(0, m3·G(t) + c3)
         out[i] = max(gt, zero)                                   # a read is never negative
 
 
@@ -264,13 +294,23 @@ class PCMArray:
         self.t0 = check_number("t0", t0, positive=True)
         self.rng = as_rng(rng)
 
-        self._nu = np.maximum(nu + nu_std * self.rng.standard_normal(self.shape), 0.0)
+        self._nu = np.maximum(nu + nu_std * standard_normal(self.rng, self.shape), 0.0)
         self._drift_t, self._drift = None, _NO_FACTOR    # cache of drift_factor(t)
         self._g = np.empty(self.shape)
         self._p = np.empty(self.shape)
         self.n_pulses = np.zeros(self.shape, np.int64)
         self.n_resets = np.zeros(self.shape, np.int64)
-        self._melt_quench(np.ones(self.shape, bool))
+        self._melt_quench(np.arange(self.size))
+
+    def pulse_constants(self) -> tuple:
+        """(e^(−1/a), m1, c1, A1, m2, c2, A2, g_set_min, g_max): what a kernel's SET pulse needs."""
+        q = self.params
+        return (q.decay, q.m1, q.c1, q.A1, q.m2, q.c2, q.A2, q.g_set_min, self.g_max)
+
+    def reset_constants(self) -> tuple:
+        """(g_reset, g_reset_std, g_reset_min, g_max): what a kernel's RESET needs."""
+        q = self.params
+        return (q.g_reset, q.g_reset_std, q.g_reset_min, self.g_max)
 
     # --- state, with checked assignment -------------------------------------------------------
 
@@ -342,12 +382,12 @@ class PCMArray:
 
     # --- programming ------------------------------------------------------------------------------
 
-    def _melt_quench(self, mask: np.ndarray) -> None:
-        """G ~ N(g_reset, g_reset_std) clipped to [g_reset_min, g_max], P = 1, on the masked devices."""
+    def _melt_quench(self, index: np.ndarray) -> None:
+        """G ~ N(g_reset, g_reset_std) clipped to [g_reset_min, g_max], P = 1, on the flat ``index``."""
         q = self.params
-        z = self.rng.standard_normal(int(np.count_nonzero(mask)))     # C order
-        self._g[mask] = np.clip(q.g_reset + q.g_reset_std * z, q.g_reset_min, self.g_max)
-        self._p[mask] = 1.0
+        z = standard_normal(self.rng, index.size)                   # in index order
+        self._g.reshape(-1)[index] = np.clip(q.g_reset + q.g_reset_std * z, q.g_reset_min, self.g_max)
+        self._p.reshape(-1)[index] = 1.0
 
     def reset(self, mask=None) -> None:
         """RESET (melt-quench) every device, or those where the bool ``mask`` is True.
@@ -355,8 +395,18 @@ class PCMArray:
         G ~ N(0.1, 0.01) clipped to [0.01, g_max]; the pulse memory P returns to 1.
         """
         mask = np.ones(self.shape, bool) if mask is None else self._check_mask(mask)
-        self._melt_quench(mask)
+        self._melt_quench(np.flatnonzero(mask))
         self.n_resets += mask
+
+    def reset_at(self, index) -> None:
+        """RESET the devices at the flat (C-order) positions ``index`` (1-d ints), in that order.
+
+        The same as ``reset(mask)`` for the devices listed, without a whole-array mask:
+        for a few devices of a large array.
+        """
+        index = self._check_index(index)
+        self._melt_quench(index)
+        np.add.at(self.n_resets.reshape(-1), index, 1)       # counts a repeated index twice
 
     def set_pulse(self, n) -> None:
         """Apply n[i] SET pulses to device i (``n``: int counts >= 0, or a bool mask = 1 pulse).
@@ -365,25 +415,55 @@ class PCMArray:
         Same numbers as ``set_pulse_reference`` with the same generator.
         """
         n = np.asarray(n)
-        if n.dtype.kind not in "biu":
-            raise TypeError(f"pulse counts must be an int or bool array, got dtype {n.dtype}")
         if n.shape != self.shape:
             raise ValueError(f"pulse counts must have the array's shape {self.shape}, got {n.shape}")
-        if n.dtype.kind == "b":
-            counts = n.view(np.uint8)              # no copy; the kernel reads 0 or 1
-        else:
-            if n.size and n.min() < 0:
-                raise ValueError(f"pulse counts must be >= 0, got a minimum of {n.min()}")
-            counts = n.astype(np.int64, copy=False)
+        counts = self._check_counts(n)
+        z = standard_normal(self.rng, int(counts.sum()))
         q = self.params
         _set_pulse_kernel(self._g.reshape(-1), self._p.reshape(-1), np.ascontiguousarray(counts).reshape(-1),
-                          self.rng, q.decay, q.m1, q.c1, q.A1, q.m2, q.c2, q.A2, q.g_set_min, self.g_max)
+                          z, q.decay, q.m1, q.c1, q.A1, q.m2, q.c2, q.A2, q.g_set_min, self.g_max)
         self.n_pulses += counts
+
+    def set_pulse_at(self, index, n) -> None:
+        """Apply n[j] SET pulses to the device at flat (C-order) position index[j], in list order.
+
+        For a few devices of a large array: the cost grows with the list, not the array.
+        ``n`` is an int array of the length of ``index`` (or one int); a position listed
+        twice gets both entries' pulses, one after the other.
+        """
+        index = self._check_index(index)
+        n = np.broadcast_to(np.asarray(n), index.shape)
+        counts = self._check_counts(n).astype(np.int64)
+        z = standard_normal(self.rng, int(counts.sum()))
+        q = self.params
+        _set_pulse_at_kernel(self._g.reshape(-1), self._p.reshape(-1), index, counts, z,
+                             q.decay, q.m1, q.c1, q.A1, q.m2, q.c2, q.A2, q.g_set_min, self.g_max)
+        np.add.at(self.n_pulses.reshape(-1), index, counts)
+
+    def _check_counts(self, n: np.ndarray) -> np.ndarray:
+        if n.dtype.kind not in "biu":
+            raise TypeError(f"pulse counts must be an int or bool array, got dtype {n.dtype}")
+        if n.dtype.kind == "b":
+            return n.view(np.uint8)                # no copy; the kernel reads 0 or 1
+        if n.size and n.min() < 0:
+            raise ValueError(f"pulse counts must be >= 0, got a minimum of {n.min()}")
+        return n.astype(np.int64, copy=False)
+
+    def _check_index(self, index) -> np.ndarray:
+        index = np.asarray(index)
+        if index.dtype.kind not in "iu" or index.ndim != 1:
+            raise TypeError(f"index must be a 1-d int array of flat device positions, got {index.dtype} "
+                            f"with {index.ndim} dims")
+        index = index.astype(np.int64, copy=False)
+        if index.size and (index.min() < 0 or index.max() >= self.size):
+            raise ValueError(f"index must lie in [0, {self.size}), got values in "
+                             f"[{index.min()}, {index.max()}]")
+        return np.ascontiguousarray(index)
 
     # --- reading ------------------------------------------------------------------------------------
 
-    def read(self, t: float = 0.0, noise: bool = True) -> np.ndarray:
-        """Conductances read t seconds after the last programming (a new array, µS).
+    def read(self, t: float = 0.0, noise: bool = True, out=None) -> np.ndarray:
+        """Conductances read t seconds after the last programming (µS), in ``out`` or a new array.
 
         G(t) = G_prog·(t/t0)^(−ν) for t > t0, else G_prog; with ``noise`` each read
         adds N(0, m3·G(t) + c3). The result is clipped at 0: a low conductance with a
@@ -393,9 +473,13 @@ class PCMArray:
         t = check_time(t)
         drift = t > self.t0
         factor = self.drift_factor(t).reshape(-1) if drift else _NO_FACTOR
-        out = np.empty(self.shape)
+        if out is None:
+            out = np.empty(self.shape)
+        elif out.shape != self.shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous float64 array of shape {self.shape}")
+        z = standard_normal(self.rng, self.size) if noise else _NO_FACTOR
         q = self.params
-        _read_kernel(self._g.reshape(-1), factor, drift, bool(noise), q.m3, q.c3, self.rng, out.reshape(-1))
+        _read_kernel(self._g.reshape(-1), factor, drift, bool(noise), z, q.m3, q.c3, out.reshape(-1))
         return out
 
     def __repr__(self) -> str:

@@ -13,10 +13,17 @@ whole device steps reach the devices::
     χ ← χ − sign(χ)·n·ε
 
 A SET pulse only raises a conductance, so a pair drifts upward as it trains.
-When either device of a pair passes the refresh threshold, both are RESET and
-the pair's current weight is programmed again onto one device (open loop:
-the number of pulses the model needs on average, P(G) = 0.027 G³ − 0.15 G² +
-0.81 G from pcm.md).
+When a pulse takes a device past the refresh threshold, both sides of its pair
+are RESET and the pair's current weight is programmed again onto one side
+(open loop: the number of pulses the model needs on average, P(G) = 0.027 G³
+− 0.15 G² + 0.81 G from pcm.md). ``refresh()`` does the same for every pair
+with a device above the threshold, pulsed or not.
+
+Speed: an update touches every accumulator but only the few devices that get
+pulses, so ``update`` is one Numba pass (``_update_kernel``) that draws its
+random numbers inside the loop (``minisnu.fast_normal.draw``, seeded from the
+devices' Generator); ``accumulate_reference`` is its arithmetic in NumPy, and
+the tests check that the two agree.
 
 ``InMemory(layer)`` puts the ``W`` of any layer (``SNU``, ``Dense``) into such
 devices and plugs into the same ``Sequential``, losses and optimizers: the
@@ -32,11 +39,15 @@ every update is accounted for, Σ ΔW = ε·(pulses on G⁺ − pulses on G⁻) 
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
+import numpy as np
+from numba import njit
+
+from ..fast_normal import TABLES, draw, seed, standard_normal
 from ..layer import Layer
 from ..validate import as_rng, check_array, check_size
-from .device import PCMArray
+from .device import PCMArray, _melt_quench, _pulse
 
 #: Nominal conductance change of one SET pulse (µS), the granularity ε (pcm.md §3).
 EPSILON_US = 0.75
@@ -51,6 +62,109 @@ def pulses_for(g_target):
     P(G) = 0.027 G³ − 0.15 G² + 0.81 G, rounded; 0 for targets at the RESET level."""
     g = np.asarray(g_target, dtype=np.float64)
     return np.rint(np.maximum(0.027 * g**3 - 0.15 * g**2 + 0.81 * g, 0.0)).astype(np.int64)
+
+
+def accumulate_reference(chi, dW, epsilon):
+    """The accumulator step in NumPy: returns (pulses on G⁺, pulses on G⁻, new χ).
+
+        χ ← χ + ΔW;  n = ⌊|χ|/ε⌋;  n pulses on G⁺ where χ > 0, on G⁻ where χ < 0;  χ ← χ − sign(χ)·n·ε
+    """
+    chi = chi + dW
+    n = np.floor(np.abs(chi) / epsilon).astype(np.int64)
+    plus, minus = np.where(chi > 0, n, 0), np.where(chi < 0, n, 0)
+    return plus, minus, chi - np.sign(chi) * n * epsilon
+
+
+@njit(inline="always")
+def _pulses_for(g):
+    """``pulses_for`` for one conductance (µS)."""
+    return np.int64(np.rint(max(0.027 * g**3 - 0.15 * g**2 + 0.81 * g, 0.0)))
+
+
+@njit(inline="always")
+def _reprogram(w, g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables):
+    """Refresh weight w: RESET its 2N devices, then program (ΣG⁺ − ΣG⁻)/N open loop onto
+    the N devices of one side. Draws: the 2N RESETs (G⁺ devices, then G⁻), then the pulses
+    device by device. Returns the xoshiro state."""
+    decay, m1, c1, a1, m2, c2, a2, g_min, g_max = pulse
+    g_reset, g_reset_std, g_reset_min, _ = reset
+    target = 0.0                                         # the weight, in µS per device
+    for d in range(N):
+        target += (g[d * S + w] - g[(N + d) * S + w]) / N
+    for d in range(2 * N):
+        i = d * S + w
+        z, state = draw(state, tables)
+        g[i], p[i] = _melt_quench(z, g_reset, g_reset_std, g_reset_min, g_max)
+        n_resets[i] += 1
+    side = 0 if target > 0 else 1
+    n = _pulses_for(abs(target))
+    for d in range(N):
+        i = (side * N + d) * S + w
+        for _ in range(n):
+            z, state = draw(state, tables)
+            g[i], p[i] = _pulse(g[i], p[i], z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
+        n_pulses[i] += n
+    return state
+
+
+@njit(cache=True, error_model="numpy")
+def _update_kernel(chi, dW, epsilon, requested, pulses, refreshes, g, p, n_pulses, n_resets,
+                   N, selection, refresh_us, seed, pulse, reset, tables):
+    """``PCMSynapses.update`` in one pass over the weights (flat arrays; g, p, n_* of the devices).
+
+    Per weight w, in order: χ ← χ + ΔW; n = ⌊|χ|/ε⌋; n SET pulses on the selected
+    device of G⁺ (χ > 0) or G⁻ (χ < 0); χ ← χ − sign(χ)·n·ε; if that device now
+    exceeds ``refresh_us``, refresh the pair (``_reprogram``). The device draws come
+    from the xoshiro256++ state ``seed``, in that order.
+    """
+    S = chi.size
+    state = (seed[0], seed[1], seed[2], seed[3])
+    decay, m1, c1, a1, m2, c2, a2, g_min, g_max = pulse
+    for w in range(S):
+        requested[w] += dW[w]
+        c = chi[w] + dW[w]                              # χ ← χ + ΔW
+        n = np.int64(math.floor(abs(c) / epsilon))      # n = ⌊|χ|/ε⌋
+        if n > 0:
+            side = 0 if c > 0 else 1                    # G⁺ for χ > 0, G⁻ for χ < 0
+            c -= (1.0 - 2.0 * side) * n * epsilon       # χ ← χ − sign(χ)·n·ε
+            pulses[side * S + w] += n
+            i = (side * N + selection) * S + w          # the selected device of that side
+            for _ in range(n):
+                z, state = draw(state, tables)
+                g[i], p[i] = _pulse(g[i], p[i], z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
+            n_pulses[i] += n
+            if g[i] > refresh_us:                       # only a pulsed device can pass the threshold
+                state = _reprogram(w, g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables)
+                refreshes[w] += 1
+        chi[w] = c
+
+
+@njit(cache=True, error_model="numpy")
+def _refresh_kernel(g, p, n_pulses, n_resets, refreshes, N, refresh_us, seed, pulse, reset, tables):
+    """Refresh every weight with a device above ``refresh_us``, in weight order."""
+    S = refreshes.size
+    state = (seed[0], seed[1], seed[2], seed[3])
+    for w in range(S):
+        for d in range(2 * N):
+            if g[d * S + w] > refresh_us:
+                state = _reprogram(w, g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables)
+                refreshes[w] += 1
+                break
+
+
+@njit(cache=True, error_model="numpy")
+def _read_weights_kernel(g, z, noise, m3, c3, N, beta, out):
+    """out[w] = (Σ_d G⁺_d − Σ_d G⁻_d)/β over the devices read with noise, G = max(0, G + (m3·G + c3)·z)."""
+    S = out.size
+    for w in range(S):
+        total = 0.0
+        for d in range(2 * N):
+            i = d * S + w
+            gi = g[i]
+            if noise:
+                gi = max(gi + (m3 * gi + c3) * z[i], 0.0)  # the read of device i
+            total += gi if d < N else -gi
+        out[w] = total / beta
 
 
 class PCMSynapses:
@@ -69,6 +183,9 @@ class PCMSynapses:
     beta : µS per weight unit; default maps max|W| to 5 µS.
     epsilon_us, refresh_us : pulse granularity and refresh threshold of a device (µS).
     read_noise : read the devices with read noise (Nandakumar's m3·G + c3).
+
+    The devices are ``devices``, a ``PCMArray`` of shape (2, N, n_in, n_out):
+    ``devices.g[0]`` holds G⁺, ``devices.g[1]`` G⁻.
     """
 
     def __init__(self, W, rng=0, *, devices_per_side=1, beta=None, epsilon_us=EPSILON_US,
@@ -89,7 +206,8 @@ class PCMSynapses:
         self.requested = np.zeros(W.shape)                  # Σ ΔW asked for, per weight
         self.pulses = np.zeros((2,) + W.shape, np.int64)    # SET pulses from updates, G⁺ and G⁻
         self.refreshes = np.zeros(W.shape, np.int64)
-        self._program(W, np.ones(W.shape, bool))
+        self._z = np.empty(self.devices.size)              # the read noise draws, reused
+        self._program(W.reshape(-1), np.arange(W.size))
 
     @property
     def shape(self):
@@ -99,50 +217,65 @@ class PCMSynapses:
     def devices_per_side(self) -> int:
         return self.devices.shape[1]
 
-    def _program(self, W, where) -> None:
-        """Open loop: RESET every device of the synapses in ``where``, then pulse |W|·β/N
-        onto each of the N devices of one side (G⁺ for W > 0, G⁻ for W < 0)."""
-        self.devices.reset(np.broadcast_to(where, self.devices.shape))
-        w = W[where] * self.beta / self.devices_per_side
-        n = np.zeros(self.devices.shape, np.int64)
-        n[0][:, where] = np.where(w > 0, pulses_for(w), 0)
-        n[1][:, where] = np.where(w < 0, pulses_for(-w), 0)
-        self.devices.set_pulse(n)
+    def _device_index(self, side, device, w):
+        """Flat position in ``devices`` of device ``device`` on side ``side`` (0: G⁺) of weight w."""
+        return (side * self.devices_per_side + device) * self.chi.size + w
 
-    def _sides(self, g) -> np.ndarray:
-        """ΣG⁺ and ΣG⁻ over the N devices: (2, n_in, n_out)."""
-        return g.sum(axis=1)
+    def _program(self, w_target, where) -> None:
+        """Open loop: RESET every device of the weights ``where`` (flat positions), then pulse
+        |W|·β/N onto each of the N devices of one side (G⁺ for W > 0, G⁻ for W < 0)."""
+        N = self.devices_per_side
+        self.devices.reset_at(np.concatenate([self._device_index(side, d, where)
+                                              for side in (0, 1) for d in range(N)]))
+        g = w_target * self.beta / N
+        side = (g < 0).astype(np.int64)
+        n = pulses_for(np.abs(g))
+        self.devices.set_pulse_at(np.concatenate([self._device_index(side, d, where) for d in range(N)]),
+                                  np.tile(n, N))
 
-    def read(self) -> np.ndarray:
-        """W = (ΣG⁺ − ΣG⁻)/β from one (noisy) read of every device."""
-        g = self._sides(self.devices.read(0.0, noise=self.read_noise))
-        return (g[0] - g[1]) / self.beta
+    def read(self, out=None) -> np.ndarray:
+        """W = (ΣG⁺ − ΣG⁻)/β from one (noisy) read of every device, in ``out`` or a new array.
+
+        The same numbers as ``devices.read(0.0)`` summed by hand; one kernel pass.
+        """
+        if out is None:
+            out = np.empty(self.shape)
+        elif out.shape != self.shape or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous array of shape {self.shape}")
+        q = self.devices.params
+        z = standard_normal(self.devices.rng, self.devices.size, out=self._z) if self.read_noise else self._z
+        _read_weights_kernel(self.devices.g.reshape(-1), z, self.read_noise, q.m3, q.c3,
+                             self.devices_per_side, self.beta, out.reshape(-1))
+        return out
 
     def update(self, dW) -> None:
-        """Add ΔW to the accumulators; send whole steps of ε to the selected devices as SET pulses."""
+        """Add ΔW to the accumulators; send whole steps of ε to the selected devices as SET pulses.
+
+        A pair whose pulsed device passes ``refresh_us`` is refreshed at once (see ``refresh``).
+        The math is ``accumulate_reference``; ``_update_kernel`` does it in one pass.
+        """
         dW = check_array("dW", np.asarray(dW, dtype=np.float64), ndim=2)
         if dW.shape != self.shape:
             raise ValueError(f"dW must have shape {self.shape}, got {dW.shape}")
-        self.requested += dW
-        self.chi += dW
-        n = np.floor(np.abs(self.chi) / self.epsilon).astype(np.int64)   # n = ⌊|χ|/ε⌋
-        pulses = np.stack([np.where(self.chi > 0, n, 0), np.where(self.chi < 0, n, 0)])
-        self.chi -= np.sign(self.chi) * n * self.epsilon                  # χ ← χ − sign(χ)·n·ε
-        counts = np.zeros(self.devices.shape, np.int64)
-        counts[:, self.selection] = pulses
-        self.devices.set_pulse(counts)
-        self.pulses += pulses
+        arr = self.devices
+        _update_kernel(self.chi.reshape(-1), np.ascontiguousarray(dW).reshape(-1), self.epsilon,
+                       self.requested.reshape(-1), self.pulses.reshape(-1), self.refreshes.reshape(-1),
+                       arr.g.reshape(-1), arr.p.reshape(-1), arr.n_pulses.reshape(-1),
+                       arr.n_resets.reshape(-1), self.devices_per_side, self.selection, self.refresh_us,
+                       seed(arr.rng), arr.pulse_constants(), arr.reset_constants(), TABLES)
         self.selection = (self.selection + 1) % self.devices_per_side
-        self.refresh()
 
     def refresh(self) -> None:
-        """RESET the synapses where any device passed the threshold; re-program their weight."""
-        g = self.devices.g
-        full = (g > self.refresh_us).any(axis=(0, 1))
-        if full.any():
-            sides = self._sides(g)
-            self._program((sides[0] - sides[1]) / self.beta, full)
-            self.refreshes += full
+        """RESET the synapses where any device passed the threshold; re-program their weight.
+
+        The weight (ΣG⁺ − ΣG⁻)/β is kept: all 2N devices are RESET, then the N devices
+        of one side get the mean number of pulses that reach |W|·β/N (``pulses_for``).
+        """
+        arr = self.devices
+        _refresh_kernel(arr.g.reshape(-1), arr.p.reshape(-1), arr.n_pulses.reshape(-1),
+                        arr.n_resets.reshape(-1), self.refreshes.reshape(-1), self.devices_per_side,
+                        self.refresh_us, seed(arr.rng), arr.pulse_constants(), arr.reset_constants(),
+                        TABLES)
 
 
 class InMemory(Layer):
