@@ -60,12 +60,21 @@ class SNU(Layer):
     dtype : float32 (default) or float64.
     rng : seed or ``numpy.random.Generator`` for the Glorot-uniform W and H.
     engine : ``"numba"`` (compiled time loops) or ``"reference"`` (NumPy, per step).
+    stateful : carry the state over: each forward pass starts where the previous one
+        ended (truncated BPTT, as in language modelling); ``reset_state()`` starts afresh.
+
+    State
+    -----
+    ``state`` is (s_0, y_0), each (B, n_out), the state a forward pass starts from:
+    None means zeros. A stateful layer sets it to its last (s_T, y_T) after each
+    forward pass; any layer may be given one (``layer.state = (s0, y0)``). Backward
+    treats it as a constant: gradients do not flow into the previous batch.
     """
 
     def __init__(self, n_in, n_out, soft=False, recurrent=False, decay=0.8, g="relu",
                  surrogate="tanh", detach_reset=False, train_decay=False, dtype=np.float32,
                  rng=0, *, lateral_inhibition=False, bias_init=-1.0, g_slope=0.01,
-                 surrogate_k=None, engine="numba"):
+                 surrogate_k=None, engine="numba", stateful=False):
         super().__init__()
         check_choice("g", g, snu_reference.G_FUNCTIONS)
         check_choice("engine", engine, ENGINES)
@@ -77,7 +86,7 @@ class SNU(Layer):
         self.g, self.g_slope, self.surrogate = g, float(g_slope), surrogate
         self.detach_reset, self.train_decay = bool(detach_reset), bool(train_decay)
         self.lateral_inhibition, self.engine = bool(lateral_inhibition), engine
-        self.bias_init = float(bias_init)
+        self.bias_init, self.stateful = float(bias_init), bool(stateful)
         self.dtype = as_dtype(dtype)
         rng = as_rng(rng)
 
@@ -92,6 +101,7 @@ class SNU(Layer):
         else:
             self.decay_fixed = decay
         self._cache = None
+        self._state = None
 
     def _check_decay(self, decay) -> np.ndarray:
         decay = np.asarray(decay, dtype=np.float64)
@@ -100,6 +110,32 @@ class SNU(Layer):
         if not np.all((decay >= 0) & (decay <= 1)):
             raise ValueError(f"decay must lie in [0, 1], got {decay}")
         return np.array(np.broadcast_to(decay, (self.n_out,)), dtype=self.dtype)  # a copy
+
+    @property
+    def state(self):
+        """(s_0, y_0) that the next forward pass starts from, or None for zeros."""
+        return self._state
+
+    @state.setter
+    def state(self, value):
+        if value is not None:
+            s0, y0 = value
+            s0 = check_array("state s_0", s0, ndim=2, last=self.n_out, dtype=self.dtype)
+            y0 = check_array("state y_0", check_shape("state y_0", y0, s0.shape), dtype=self.dtype)
+            value = (np.array(s0), np.array(y0))             # copies: the caller keeps its arrays
+        self._state = value
+
+    def reset_state(self) -> None:
+        """Start the next forward pass from zeros."""
+        self._state = None
+
+    def _initial_state(self, B):
+        if self._state is None:
+            return None
+        if self._state[0].shape[0] != B:
+            raise ValueError(f"the carried state has batch size {self._state[0].shape[0]} but x has "
+                             f"{B}: call reset_state() before changing the batch size")
+        return self._state
 
     @property
     def decay(self) -> np.ndarray:
@@ -114,16 +150,23 @@ class SNU(Layer):
         check_params(self)
         if self.train_decay:                       # keep the trained decay a decay
             np.clip(self.params["decay"], 0, 1, out=self.params["decay"])
-        if self.engine == "reference":
-            s, y = snu_reference.snu_forward(x, **self._arrays(), **self._forward_options())
-            self._cache = (x, s, y, None)
-            self._recorded = (s, y)
-            return y
         T, B, _ = x.shape
+        initial = self._initial_state(B)
+        if self.engine == "reference":
+            s, y = snu_reference.snu_forward(x, **self._arrays(), initial=initial,
+                                             **self._forward_options())
+            self._cache = (x, s, y, None, initial)
+            self._recorded = (s, y)
+            self._carry(s[-1], y[-1])
+            return y
         W = self.params["W"]
         a = np.matmul(x.reshape(T * B, self.n_in), W).reshape(T, B, self.n_out)  # x_t W, all t
         s, y, gate = (np.empty((T + 1, B, self.n_out), self.dtype) for _ in range(3))
-        s[0], y[0], gate[0] = 0, 0, 1          # the initial state; the kernel fills 1..T
+        if initial is None:                    # the initial state; the kernel fills 1..T
+            s[0], y[0], gate[0] = 0, 0, 1
+        else:
+            s[0], y[0] = initial
+            gate[0] = snu_reference.reset_gate(y[0], self.lateral_inhibition)
         step = (self.params["b"], self.decay, self.soft, negative_slope(self.g, self.g_slope),
                 self.lateral_inhibition, s, y, gate)
         if self.recurrent:                     # a product per step: the loop runs here
@@ -132,9 +175,14 @@ class SNU(Layer):
                 snu_forward_loop(a, *step, t, t + 1)
         else:
             snu_forward_loop(a, *step, 0, T)
-        self._cache = (x, s, y, gate)
+        self._cache = (x, s, y, gate, initial)
         self._recorded = (s[1:], y[1:])           # views without the initial state
+        self._carry(s[T], y[T])
         return y[1:]
+
+    def _carry(self, s_T, y_T) -> None:
+        if self.stateful:                          # the next batch continues from here
+            self._state = (s_T.copy(), y_T.copy())
 
     def _arrays(self) -> dict:
         return {"W": self.params["W"], "b": self.params["b"], "decay": self.decay,
@@ -161,13 +209,14 @@ class SNU(Layer):
     def backward(self, dy):
         """dy: (T, B, n_out) = ∂L/∂y -> ∂L/∂x; adds ∂L/∂params into ``grads``."""
         self._need_forward(self._cache)
-        x, s, y, gate = self._cache
+        x, s, y, gate, initial = self._cache
         T, B, _ = x.shape
         dy = check_array("dy", check_shape("dy", dy, (T, B, self.n_out)), dtype=self.dtype,
                          finite=False)
         if self.engine == "reference":
             return snu_reference.snu_backward(
-                dy, x, s, y, grads=self.grads, **self._arrays(), **self._forward_options(),
+                dy, x, s, y, grads=self.grads, **self._arrays(), initial=initial,
+                **self._forward_options(),
                 surrogate=self.surrogate, surrogate_k=self.surrogate_k,
                 detach_reset=self.detach_reset)
         h_prime = np.empty((T, B, self.n_out), self.dtype)
@@ -203,7 +252,8 @@ class SNU(Layer):
                 "surrogate": self.surrogate, "detach_reset": self.detach_reset,
                 "train_decay": self.train_decay, "dtype": self.dtype.name,
                 "lateral_inhibition": self.lateral_inhibition, "bias_init": self.bias_init,
-                "g_slope": self.g_slope, "surrogate_k": self.surrogate_k, "engine": self.engine}
+                "g_slope": self.g_slope, "surrogate_k": self.surrogate_k, "engine": self.engine,
+                "stateful": self.stateful}
 
     def __repr__(self) -> str:
         flags = [name for name in ("soft", "recurrent", "train_decay", "detach_reset",

@@ -138,11 +138,17 @@ def snu_step_backward(dy_t, du_next, x_t, s_prev, y_prev, s, y, W, b, decay, gra
     return du, du @ W.T                                  # δu_t, ∂L/∂x_t = δu_t Wᵀ
 
 
-def snu_forward(x, W, b, decay, H=None, **options):
-    """Run ``snu_step`` over t = 1..T; returns s and y of shape (T, B, n_out)."""
+def snu_forward(x, W, b, decay, H=None, initial=None, **options):
+    """Run ``snu_step`` over t = 1..T; returns s and y of shape (T, B, n_out).
+
+    ``initial``: (s_0, y_0), the state before the first step (zeros if None).
+    """
     T, B = x.shape[:2]
-    s_prev = np.zeros((B, W.shape[1]), x.dtype)
-    y_prev = np.zeros_like(s_prev)
+    if initial is None:
+        s_prev = np.zeros((B, W.shape[1]), x.dtype)
+        y_prev = np.zeros_like(s_prev)
+    else:
+        s_prev, y_prev = initial
     s_all, y_all = [], []
     for t in range(T):
         s_prev, y_prev = snu_step(x[t], s_prev, y_prev, W, b, decay, H, **options)
@@ -151,14 +157,19 @@ def snu_forward(x, W, b, decay, H=None, **options):
     return np.stack(s_all), np.stack(y_all)
 
 
-def snu_backward(dy, x, s, y, W, b, decay, grads, H=None, **options):
-    """Backpropagation through time: ``snu_step_backward`` for t = T..1; returns ∂L/∂x."""
+def snu_backward(dy, x, s, y, W, b, decay, grads, H=None, initial=None, **options):
+    """Backpropagation through time: ``snu_step_backward`` for t = T..1; returns ∂L/∂x.
+
+    The initial state (s_0, y_0) is a constant: the gradient stops there
+    (truncated BPTT when a stateful layer carries it over from the previous batch).
+    """
     zeros = np.zeros_like(s[0])
+    s_0, y_0 = (zeros, zeros) if initial is None else initial
     du_next = zeros
     dx = np.zeros_like(x)
     for t in reversed(range(len(x))):
-        s_prev = s[t - 1] if t > 0 else zeros
-        y_prev = y[t - 1] if t > 0 else zeros
+        s_prev = s[t - 1] if t > 0 else s_0
+        y_prev = y[t - 1] if t > 0 else y_0
         du_next, dx[t] = snu_step_backward(dy[t], du_next, x[t], s_prev, y_prev, s[t], y[t],
                                            W, b, decay, grads, H, **options)
     return dx

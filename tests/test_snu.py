@@ -235,6 +235,56 @@ def test_engine_equals_reference(shape, options, seed, dtype):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * scale, err_msg=name)
 
 
+# -- 4b. carried state (truncated BPTT) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["numba", "reference"])
+@pytest.mark.parametrize("options", [{}, {"soft": True, "recurrent": True},
+                                     {"recurrent": True, "lateral_inhibition": True}])
+def test_stateful_halves_equal_the_whole_sequence(engine, options):
+    rng = np.random.default_rng(0)
+    x = random_input(rng, (12, 3, 5), spikes=True)
+    whole = SNU(5, 4, dtype=np.float64, rng=1, engine=engine, **options)
+    halves = SNU(5, 4, dtype=np.float64, rng=1, engine=engine, stateful=True, **options)
+    for layer in (whole, halves):
+        randomize(layer, np.random.default_rng(2))
+    y = whole.forward(x)
+    y_split = np.concatenate([halves.forward(x[:5]), halves.forward(x[5:])])
+    np.testing.assert_allclose(y_split, y, rtol=1e-12, atol=1e-12)
+    assert y.any() and halves.state is not None
+    np.testing.assert_array_equal(halves.state[0], whole.membrane[-1])
+    halves.reset_state()
+    np.testing.assert_array_equal(halves.forward(x[:5]), y[:5])     # from zeros again
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=sequence_shapes(), options=snu_settings(smooth=True), seed=seeds,
+       engine=st.sampled_from(["numba", "reference"]))
+def test_gradients_from_a_given_initial_state(shape, options, seed, engine):
+    """With (s_0, y_0) held constant, backward is still the exact gradient."""
+    T, B, n_in, n_out = shape
+    rng = np.random.default_rng(seed)
+    layer = SNU(n_in, n_out, dtype=np.float64, rng=rng, engine=engine, **options)
+    randomize(layer, rng)
+    layer.state = (np.abs(rng.standard_normal((B, n_out))), rng.uniform(0, 1, (B, n_out)))
+    assert_layer_gradients(layer, random_input(rng, (T, B, n_in)), rng=rng)
+
+
+def test_state_errors():
+    layer = SNU(3, 2, stateful=True, rng=0)
+    layer.forward(np.ones((4, 5, 3), np.float32))
+    with pytest.raises(ValueError, match="batch size 5 .* call reset_state"):
+        layer.forward(np.ones((4, 2, 3), np.float32))
+    zeros = np.zeros((2, 2), np.float32)
+    with pytest.raises(ValueError, match="state y_0"):
+        layer.state = (zeros, np.zeros((3, 2), np.float32))
+    with pytest.raises(ValueError, match="state s_0"):
+        layer.state = (np.zeros((2, 3), np.float32), zeros)
+    with pytest.raises(TypeError, match="state s_0 has dtype float64"):
+        layer.state = (np.zeros((2, 2)), zeros)
+    assert layer.config()["stateful"] is True
+
+
 # -- 5. edge cases, errors, contract -----------------------------------------------------
 
 
