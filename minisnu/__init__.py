@@ -13,7 +13,7 @@ layer), ``surrogate.py`` (pseudo-derivatives), ``gradcheck.py`` (finite
 differences), ``testing.py`` (property-based gradient tests for your own units).
 """
 
-from . import gradcheck, losses, optim, surrogate
+from . import data, encoding, gradcheck, losses, optim, surrogate
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
@@ -27,5 +27,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SNU", "Dense", "Embedding", "Dropout", "Readout", "Sequential", "Layer",
-    "register_layer", "losses", "optim", "gradcheck", "surrogate",
+    "register_layer", "losses", "optim", "gradcheck", "surrogate", "data", "encoding",
 ]

