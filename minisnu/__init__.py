@@ -17,15 +17,18 @@ from . import data, encoding, gradcheck, losses, optim, surrogate
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
+from .gru import GRU
 from .layer import Layer
+from .lstm import LSTM
 from .readout import Readout
 from .registry import register_layer
+from .rnn import RNN
 from .sequential import Sequential
 from .snu import SNU
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "SNU", "Dense", "Embedding", "Dropout", "Readout", "Sequential", "Layer",
+    "SNU", "RNN", "LSTM", "GRU", "Dense", "Embedding", "Dropout", "Readout", "Sequential", "Layer",
     "register_layer", "losses", "optim", "gradcheck", "surrogate", "data", "encoding",
 ]

@@ -1,0 +1,258 @@
+r"""The GRU layer (Cho et al. 2014), in the "reset after" form of cuDNN and PyTorch.
+
+Forward, for t = 1..T from the initial state h_0 (zeros, or carried). Write the
+input part a_t = x_t W + b and the recurrent part q_t = h_{t-1} U, both (B, 3n)
+in three blocks of n columns for the gates r, z and the candidate n:
+
+    r_t = σ(a^r_t + q^r_t)                       reset gate
+    z_t = σ(a^z_t + q^z_t)                       update gate
+    n_t = tanh(a^n_t + r_t ⊙ q^n_t)              candidate state
+    h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}        hidden state, which is also the output
+
+σ is the logistic sigmoid. W is (n_in, 3n), U (n, 3n), b (3n,), the blocks in
+the order r, z, n; W starts Glorot uniform, U as three orthogonal blocks, b zero.
+
+Which GRU this is
+-----------------
+Cho et al. apply the reset gate to the state *before* the product:
+n_t = tanh(x_t W^n + (r_t ⊙ h_{t-1}) U^n + b^n). Here, as in cuDNN, PyTorch
+(``torch.nn.GRU``) and Keras (``reset_after=True``), it is applied *after*
+it: r_t ⊙ (h_{t-1} U^n). Then the three products h_{t-1} U are one matrix
+product at the start of the step; the original needs a second one, which has
+to wait for r_t. The two forms are different functions: weights trained in one
+do not carry over to the other.
+
+PyTorch has two biases, b_ih and b_hh. For r and z only their sum matters
+(one b here); its b_hn, inside the reset, r ⊙ (h U^n + b_hn), has no
+counterpart here: this layer is PyTorch's GRU with b_hn = 0 (its weights
+load as W = W_ihᵀ, U = W_hhᵀ, b = b_ih + [b_hr, b_hz, 0] when b_hn = 0).
+In both, as in Cho et al., z is the weight of the old state.
+
+Backward: the derivation
+------------------------
+h_t reaches the loss directly (dY_t) and in two ways through step t + 1: in
+the mix z_{t+1} ⊙ h_t and in the product q_{t+1} = h_t U. With δa_t = ∂L/∂a_t,
+δq_t = ∂L/∂q_t, and all of them zero after the last step:
+
+    dh_t = dY_t + dh_{t+1} ⊙ z_{t+1} + δq_{t+1} Uᵀ      ∂L/∂h_t
+
+Write h_t = n_t + z_t ⊙ (h_{t-1} − n_t), then go back through each gate
+(σ' = σ(1 − σ), tanh' = 1 − tanh²):
+
+    δa^n_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²)
+    δa^z_t = dh_t ⊙ (h_{t-1} − n_t) ⊙ z_t (1 − z_t)
+    δa^r_t = δa^n_t ⊙ q^n_t ⊙ r_t (1 − r_t)             (n_t = tanh(a^n + r ⊙ q^n))
+
+q enters r and z exactly as a does, but the candidate only through r_t ⊙ q^n_t:
+
+    δq_t = [δa^r_t, δa^z_t, δa^n_t ⊙ r_t]
+
+and the parameters and the input collect their terms over the steps:
+
+    ∂L/∂W = Σ_t x_tᵀ δa_t     ∂L/∂b = Σ_t Σ_batch δa_t     ∂L/∂U = Σ_t h_{t-1}ᵀ δq_t
+    ∂L/∂x_t = δa_t Wᵀ
+
+The term dh_t ⊙ z_t of dh_{t-1} has, like the LSTM's cell path, no squashing
+derivative and no weight matrix: while z ≈ 1 the gradient passes unchanged.
+h_0 is a constant: zeros, or the state carried over from the previous call
+(``stateful=True``, truncated BPTT), whose gradient is not followed.
+
+Implementation
+--------------
+``gru_forward`` / ``gru_backward`` are the reference (NumPy, one step per
+loop iteration, ``engine="reference"``). The default engine computes x_t W for
+all t in one product before the loop and ∂L/∂W, ∂L/∂U, ∂L/∂x in one product
+each after it; in the loop, NumPy does h_{t-1} U (or δq_t Uᵀ) and a Numba
+kernel the elementwise rest of the step (see ``rnn.py`` for the layout).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .registry import register_layer
+from .rnn import RecurrentLayer, padded, sigmoid_scalar, tanh_scalar
+from .snu_reference import sigmoid
+
+# -- the reference: NumPy, one step at a time ------------------------------------------
+
+
+def gru_forward(x, W, U, b, h0):
+    """The GRU over t = 1..T; returns h (T, B, n), the gates (T, B, 3n) and q^n (T, B, n).
+
+        r = σ(a^r + q^r),  z = σ(a^z + q^z),  n = tanh(a^n + r ⊙ q^n)
+        h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}          a = x_t W + b, q = h_{t-1} U
+
+    The gates [r, z, n] and q^n = h_{t-1} U^n are kept for the backward pass.
+    """
+    T, (B, n) = len(x), h0.shape
+    h, qn = np.empty((T, B, n), h0.dtype), np.empty((T, B, n), h0.dtype)
+    gates = np.empty((T, B, 3 * n), h0.dtype)
+    h_prev = h0
+    for t in range(T):
+        a_r, a_z, a_n = np.split(x[t] @ W + b, 3, axis=1)   # the input part of each gate
+        q_r, q_z, q_n = np.split(h_prev @ U, 3, axis=1)     # the recurrent part
+        r = sigmoid(a_r + q_r)                   # reset gate
+        z = sigmoid(a_z + q_z)                   # update gate
+        cand = np.tanh(a_n + r * q_n)            # candidate n_t: r gates the recurrent input
+        h[t] = (1 - z) * cand + z * h_prev       # h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+        gates[t] = np.concatenate([r, z, cand], axis=1)
+        qn[t] = q_n
+        h_prev = h[t]
+    return h, gates, qn
+
+
+def gru_backward(dy, x, h, gates, qn, h0, W, U, grads):
+    """Backpropagation through time; adds into ``grads``, returns ∂L/∂x.
+
+        dh_t = dY_t + dh_{t+1} ⊙ z_{t+1} + δq_{t+1} Uᵀ
+        δa^n = dh_t ⊙ (1 − z) ⊙ (1 − n²)
+        δa^z = dh_t ⊙ (h_{t-1} − n) ⊙ z(1 − z)
+        δa^r = δa^n ⊙ q^n ⊙ r(1 − r)
+        δa_t = [δa^r, δa^z, δa^n],   δq_t = [δa^r, δa^z, δa^n ⊙ r]
+    """
+    dx = np.empty_like(x)
+    dh_next = np.zeros_like(h0)                  # dh_{t+1} ⊙ z_{t+1} + δq_{t+1} Uᵀ
+    for t in reversed(range(len(x))):
+        h_prev = h[t - 1] if t > 0 else h0
+        r, z, cand = np.split(gates[t], 3, axis=1)
+        dh = dy[t] + dh_next                     # backprop into h_t: from above and from step t+1
+        da_n = dh * (1 - z) * (1 - cand**2)      # h = (1 − z) ⊙ n + …, then tanh' = 1 − n²
+        da_z = dh * (h_prev - cand) * z * (1 - z)  # h = n + z ⊙ (h_{t-1} − n), σ' = σ(1 − σ)
+        da_r = da_n * qn[t] * r * (1 - r)        # n = tanh(a^n + r ⊙ q^n)
+        da = np.concatenate([da_r, da_z, da_n], axis=1)
+        dq = np.concatenate([da_r, da_z, da_n * r], axis=1)  # q^n reaches n only through r ⊙ q^n
+        grads["W"] += x[t].T @ da                # ∂L/∂W += x_tᵀ δa_t
+        grads["b"] += da.sum(axis=0)             # ∂L/∂b += Σ_batch δa_t
+        grads["U"] += h_prev.T @ dq              # ∂L/∂U += h_{t-1}ᵀ δq_t
+        dx[t] = da @ W.T                         # ∂L/∂x_t = δa_t Wᵀ
+        dh_next = dh * z + dq @ U.T              # on to h_{t-1}: through z ⊙ h_{t-1} and q_t
+    return dx
+
+
+# -- the compiled elementwise part of a step -----------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def gru_step_forward(a, q, b, h_prev, h, qn):
+    """The gates and h_t of one step. a (B, 3n) holds x_t W on entry, the gates r, z, n on exit.
+
+        r = σ(a^r + q^r),  z = σ(a^z + q^z),  n = tanh(a^n + r ⊙ q^n),   a = x_t W + b
+        h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+
+    q (B, 3n) = h_{t-1} U; its block q^n is copied into qn (B, n) for the backward pass.
+    One short loop per equation, so that each vectorizes (see ``lstm_step_forward``).
+    """
+    B, n = h.shape
+    one, f32 = h.dtype.type(1), h.itemsize == 4
+    for s in range(B):
+        gs, qs = a[s], q[s]
+        r, z, cand = gs[:n], gs[n:2 * n], gs[2 * n:]      # views into a
+        for j in range(2 * n):                            # r and z, side by side
+            gs[j] = sigmoid_scalar(gs[j] + b[j] + qs[j], one, f32)
+        for j in range(n):
+            qn[s, j] = qs[2 * n + j]
+        for j in range(n):
+            cand[j] = tanh_scalar(cand[j] + b[2 * n + j] + r[j] * qn[s, j], f32)
+        for j in range(n):
+            h[s, j] = (one - z[j]) * cand[j] + z[j] * h_prev[s, j]
+
+
+@njit(cache=True, error_model="numpy")
+def gru_step_backward(dy, dh_mix, dh_rec, gates, h_prev, qn, da, dq):
+    """δa_t and δq_t of one step, into da and dq (B, 3n).
+
+        dh_t = dY_t + dh_mix + dh_rec     (dh_mix = dh_{t+1} ⊙ z_{t+1}, dh_rec = δq_{t+1} Uᵀ)
+        δa^n = dh_t ⊙ (1 − z) ⊙ (1 − n²)
+        δa^z = dh_t ⊙ (h_{t-1} − n) ⊙ z(1 − z)
+        δa^r = δa^n ⊙ q^n ⊙ r(1 − r)
+        δq   = [δa^r, δa^z, δa^n ⊙ r]
+
+    dh_mix (B, n) is updated in place to dh_t ⊙ z_t, for step t − 1.
+    """
+    B, n = h_prev.shape
+    one = h_prev.dtype.type(1)
+    dh = np.empty(n, h_prev.dtype)
+    for s in range(B):
+        r, z, cand = gates[s, :n], gates[s, n:2 * n], gates[s, 2 * n:]
+        da_r, da_z, da_n = da[s, :n], da[s, n:2 * n], da[s, 2 * n:]
+        for j in range(n):
+            dh[j] = dy[s, j] + dh_mix[s, j] + dh_rec[s, j]
+        for j in range(n):
+            da_n[j] = dh[j] * (one - z[j]) * (one - cand[j] * cand[j])
+        for j in range(n):
+            da_z[j] = dh[j] * (h_prev[s, j] - cand[j]) * z[j] * (one - z[j])
+        for j in range(n):
+            da_r[j] = da_n[j] * qn[s, j] * r[j] * (one - r[j])
+        for j in range(2 * n):                            # q^r, q^z enter as a^r, a^z do
+            dq[s, j] = da[s, j]
+        for j in range(n):
+            dq[s, 2 * n + j] = da_n[j] * r[j]
+        for j in range(n):
+            dh_mix[s, j] = dh[j] * z[j]
+
+
+# -- the layer -----------------------------------------------------------------------
+
+
+@register_layer
+class GRU(RecurrentLayer):
+    """A layer of GRUs, reset gate applied after the recurrent product (cuDNN/PyTorch form).
+
+    Parameters
+    ----------
+    n_in, n_out : input features and units.
+    stateful : carry the final state of a forward pass over as the initial
+        state of the next (truncated BPTT); ``reset_state()`` starts afresh.
+        Otherwise every pass starts from h_0 = 0.
+    dtype : float32 (default) or float64.
+    rng : seed or ``numpy.random.Generator``: Glorot-uniform W, orthogonal U blocks.
+    engine : ``"numba"`` (compiled steps) or ``"reference"`` (``gru_forward``).
+
+    Example
+    -------
+    >>> layer = GRU(28, 128, rng=0)
+    >>> h = layer.forward(x)        # x: (T, B, 28) -> h: (T, B, 128)
+    >>> dx = layer.backward(dh)     # adds into layer.grads["W"], ["U"], ["b"]
+    """
+
+    n_gates = 3
+
+    def forward(self, x):
+        """x: (T, B, n_in) -> h: (T, B, n_out), the hidden state of every step."""
+        x, (h0,) = self._start(x)
+        W, U, b = self.params["W"], self.params["U"], self.params["b"]
+        if self.engine == "reference":
+            h, gates, qn = gru_forward(x, W, U, b, h0)
+            h = padded(h0, h)
+        else:
+            gates = self._input_products(x)               # x_t W, all t; the kernel makes them gates
+            h = np.empty((len(x) + 1,) + h0.shape, self.dtype)
+            h[0] = h0
+            qn = np.empty_like(h[1:])
+            q = np.empty_like(gates[0])
+            for t in range(len(x)):                       # reads h[t], writes h[t + 1]
+                np.matmul(h[t], U, out=q)                 # h_{t-1} U, all three blocks
+                gru_step_forward(gates[t], q, b, h[t], h[t + 1], qn[t])
+        self._cache = (x, h, gates, qn)
+        self._finish(h)
+        return h[1:]
+
+    def backward(self, dy):
+        """dy: (T, B, n_out) = ∂L/∂h -> ∂L/∂x; adds ∂L/∂params into ``grads``."""
+        self._need_forward(self._cache)
+        x, h, gates, qn = self._cache
+        dy = self._check_dy(dy, h[1:].shape)
+        if self.engine == "reference":
+            return gru_backward(dy, x, h[1:], gates, qn, h[0], self.params["W"],
+                                self.params["U"], self.grads)
+        UT = self.params["U"].T
+        da, dq = np.empty_like(gates), np.empty_like(gates)
+        dh_mix = np.zeros_like(h[0])                      # dh_{t+1} ⊙ z_{t+1}
+        dh_rec = np.zeros_like(h[0])                      # δq_{t+1} Uᵀ
+        for t in reversed(range(len(x))):
+            gru_step_backward(dy[t], dh_mix, dh_rec, gates[t], h[t], qn[t], da[t], dq[t])
+            if t > 0:                                     # h_0 is a constant
+                np.matmul(dq[t], UT, out=dh_rec)
+        return self._add_products(x, h, da, dq)
