@@ -1,0 +1,306 @@
+"""minisnu.viz: each helper draws on an Agg figure, makes the expected artists, refuses bad input."""
+
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.collections import LineCollection, PolyCollection
+
+from minisnu import viz
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def test_import_does_not_load_pyplot():
+    code = "import sys, minisnu.viz; assert 'matplotlib.pyplot' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- raster --------------------------------------------------------------------------------
+
+
+def test_raster_draws_one_tick_per_spike(rng):
+    spikes = rng.random((30, 12)) < 0.2
+    ax = viz.raster(spikes)
+    (ticks,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    segments = ticks.get_segments()
+    assert len(segments) == spikes.sum()
+    t, unit = np.nonzero(spikes)
+    starts = np.array([seg[0] for seg in segments])
+    np.testing.assert_allclose(starts[:, 0], t + 1)          # time steps are numbered 1..T
+    np.testing.assert_allclose(starts[:, 1], unit - 0.4)
+    assert ax.get_ylim() == (-0.5, 11.5)
+    assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_raster_of_silence_and_of_given_time():
+    ax = viz.raster(np.zeros((5, 3)), time=np.arange(5) * 2.0)
+    assert len(ax.collections[0].get_segments()) == 0
+    assert ax.get_xlim() == (-1.0, 9.0)
+
+
+@pytest.mark.parametrize("bad", [np.zeros(5), np.zeros((2, 3, 4))])
+def test_raster_needs_2d(bad):
+    with pytest.raises(ValueError, match=r"spikes must have shape \(T, units\)"):
+        viz.raster(bad)
+
+
+def test_raster_rejects_a_wrong_time_and_a_non_axes():
+    with pytest.raises(ValueError, match="one value per step"):
+        viz.raster(np.zeros((5, 2)), time=np.arange(4))
+    with pytest.raises(TypeError, match="Axes"):
+        viz.raster(np.zeros((5, 2)), ax="not an axes")
+
+
+# --- membrane trace ------------------------------------------------------------------------
+
+
+def test_membrane_trace_has_threshold_spikes_and_resets():
+    s = np.array([0.3, 0.54, 0.73, 0.89, 1.01, 0.3, 0.54])
+    y = (s > 1.0).astype(float)
+    ax = viz.membrane_trace(s, y, threshold=1.0)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    threshold = next(line for label, line in lines.items() if label.startswith("threshold"))
+    assert np.all(np.asarray(threshold.get_ydata()) == 1.0)
+    spikes = next(line for label, line in lines.items() if label.startswith("spike"))
+    assert list(spikes.get_xdata()) == [5]
+    trace = lines["membrane potential $s_t$"]
+    # every step draws s_t then what the reset gate keeps, s_t (1 − y_t): 0 after the spike
+    assert list(trace.get_ydata()[8:10]) == [1.01, 0.0]
+
+
+def test_membrane_trace_of_a_soft_unit_marks_no_spikes():
+    s = np.linspace(0, 1, 6)
+    ax = viz.membrane_trace(s, 1 / (1 + np.exp(-(s - 1))), threshold=1.0, spike_label="spike")
+    assert "spike" not in [line.get_label() for line in ax.get_lines()]
+
+
+def test_membrane_trace_without_outputs():
+    ax = viz.membrane_trace(np.linspace(0, 1, 6))
+    assert len(ax.get_lines()) == 1
+
+
+def test_membrane_trace_checks_shapes():
+    with pytest.raises(ValueError, match=r"s must have shape \(T,\)"):
+        viz.membrane_trace(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="y must have the shape of s"):
+        viz.membrane_trace(np.zeros(4), np.zeros(5))
+
+
+# --- surrogates ----------------------------------------------------------------------------
+
+
+def test_surrogates_draws_every_surrogate():
+    ax = viz.surrogates("derivative")
+    assert len(ax.get_lines()) == len(viz.SURROGATES) + 1          # + the threshold marker
+    ax = viz.surrogates("primitive", names=["tanh"])
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "tanh" in labels and any("Heaviside" in label for label in labels)
+    with pytest.raises(ValueError, match="kind"):
+        viz.surrogates("integral")
+
+
+# --- piano rolls ---------------------------------------------------------------------------
+
+
+def test_note_name():
+    assert viz.note_name(60) == "C4"
+    assert viz.note_name(21) == "A0"
+    assert viz.note_name(108) == "C8"
+
+
+def test_piano_roll_labels_the_c_notes(rng):
+    roll = rng.random((40, 88)) < 0.05
+    ax = viz.piano_roll(roll)
+    (image,) = ax.get_images()
+    assert image.get_array().shape == (88, 40)                       # pitch up, time along x
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [f"C{octave} ({12 * (octave + 1)})" for octave in range(1, 9)]
+
+
+def test_piano_roll_auto_range_crops_to_the_notes():
+    roll = np.zeros((10, 88))
+    roll[:, 60 - 21] = 1                                             # only C4
+    ax = viz.piano_roll(roll, note_range="auto")
+    assert ax.get_ylim() == (57.5, 62.5)
+
+
+def test_piano_roll_needs_2d():
+    with pytest.raises(ValueError, match="roll must have shape"):
+        viz.piano_roll(np.zeros(88))
+
+
+def test_note_probabilities_marks_every_target(rng):
+    probs = rng.random((20, 88))
+    target = rng.random((20, 88)) < 0.04
+    ax = viz.note_probabilities(probs, target)
+    (played,) = [line for line in ax.get_lines() if line.get_label() == "note played"]
+    assert len(played.get_xdata()) == target.sum()
+    assert len(ax.figure.axes) == 2                                  # the plot and its colour bar
+
+
+def test_note_probabilities_checks_input():
+    with pytest.raises(ValueError, match=r"probs must lie in \[0, 1\]"):
+        viz.note_probabilities(np.full((3, 88), 2.0))
+    with pytest.raises(ValueError, match="target must have the shape of probs"):
+        viz.note_probabilities(np.zeros((3, 88)), np.zeros((3, 87)))
+
+
+# --- PCM -----------------------------------------------------------------------------------
+
+
+def test_conductance_evolution_band_traces_and_reference(rng):
+    g = np.cumsum(rng.random((21, 200)), axis=0)
+    ax = viz.conductance_evolution(g, traces=3, reference={1: 1.9, 2: 3.3})
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels.count("single devices") == 1 and len(ax.get_lines()) == 3 + 1 + 1
+    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert "s.d." in band.get_label()
+    mean = next(line for line in ax.get_lines() if line.get_label() == "mean")
+    np.testing.assert_allclose(mean.get_ydata(), g.mean(axis=1))
+    assert "µS" in ax.get_ylabel()
+
+
+def test_conductance_evolution_checks_input():
+    with pytest.raises(ValueError, match="g must have shape"):
+        viz.conductance_evolution(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match="one value per row"):
+        viz.conductance_evolution(np.zeros((5, 3)), steps=np.arange(4))
+    with pytest.raises(ValueError, match="band"):
+        viz.conductance_evolution(np.zeros((5, 3)), band="iqr")
+
+
+def test_drift_axis_is_logarithmic_with_named_ticks(rng):
+    t = np.logspace(0, np.log10(viz.YEAR), 30)
+    ax = viz.drift(t, 5 * t[:, None] ** -rng.normal(0.05, 0.005, 50), label="5 µS")
+    assert ax.get_xscale() == "log"
+    ax.figure.canvas.draw()
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == list(viz.TIME_TICKS)
+    np.testing.assert_allclose(ax.get_xlim(), (1.0, viz.YEAR))
+
+
+def test_drift_refuses_non_positive_times_and_mismatched_rows():
+    with pytest.raises(ValueError, match="> 0 seconds"):
+        viz.drift(np.array([0.0, 1.0]), np.ones(2))
+    with pytest.raises(ValueError, match="one row per time"):
+        viz.drift(np.array([1.0, 2.0]), np.ones(3))
+    with pytest.raises(ValueError, match="g must have shape"):
+        viz.drift(np.array([1.0, 2.0]), np.ones((2, 2, 2)))
+
+
+def test_histogram_with_normal_density(rng):
+    ax = viz.histogram(rng.normal(3, 0.2, 500), normal=(3, 0.2), label="3 µS", bins=30)
+    (outline,) = ax.patches                                          # one filled outline
+    assert outline.get_label() == "3 µS"
+    (pdf,) = ax.get_lines()
+    assert pdf.get_ydata().max() == pytest.approx(1 / (0.2 * np.sqrt(2 * np.pi)), rel=0.05)
+
+
+def test_heatmap_symmetric_colours(rng):
+    matrix = rng.normal(size=(6, 4))
+    ax = viz.heatmap(matrix, symmetric=True, colorbar="weight")
+    (image,) = ax.get_images()
+    low, high = image.get_clim()
+    assert low == -high == -np.abs(matrix).max()
+    assert len(ax.figure.axes) == 2
+    with pytest.raises(ValueError, match="matrix must have shape"):
+        viz.heatmap(np.zeros(3))
+
+
+def test_parity_reports_the_relative_error(rng):
+    exact = rng.normal(size=100)
+    ax = viz.parity(exact, 1.1 * exact, label="scaled")
+    assert ax.collections[0].get_label() == "scaled: relative error 10 %"
+    viz.parity(exact, exact, ax=ax)
+    assert sum(line.get_gid() == "diagonal" for line in ax.get_lines()) == 1   # drawn once
+    with pytest.raises(ValueError, match="same size"):
+        viz.parity(np.zeros(3), np.zeros(4))
+
+
+def test_bars_in_order_with_labels():
+    ax = viz.bars({"a": 1.0, "b": 0.5, "c": 2.0}, highlight=["c"], fmt="{:.1f}")
+    assert [p.get_width() for p in ax.patches] == [1.0, 0.5, 2.0]
+    assert [t.get_text() for t in ax.texts] == ["1.0", "0.5", "2.0"]
+    with pytest.raises(TypeError, match="non-empty dict"):
+        viz.bars([1, 2])
+
+
+# --- training curves -----------------------------------------------------------------------
+
+
+def test_training_curves_one_panel_per_metric():
+    history = {"train_loss": [3, 2, 1], "valid_loss": [3, 2.5, 2], "valid_accuracy": [0.2, 0.4, 0.5]}
+    axes = viz.training_curves(history)
+    assert len(axes) == 2
+    assert [line.get_label() for line in axes[0].get_lines()] == ["train", "valid"]
+    assert list(axes[0].get_lines()[0].get_xdata()) == [1, 2, 3]     # epochs from 1
+    assert axes[1].get_title() == "accuracy"
+
+
+def test_training_curves_nested_history_on_a_given_axes():
+    _, ax = plt.subplots()
+    out = viz.training_curves({"train": {"nll": [9, 8]}, "valid": {"nll": [9.5, 8.7]}}, ax=ax)
+    assert out is ax and len(ax.get_lines()) == 2
+
+
+def test_training_curves_checks_input():
+    with pytest.raises(TypeError, match="non-empty dict"):
+        viz.training_curves([1, 2, 3])
+    with pytest.raises(ValueError, match="one number per epoch"):
+        viz.training_curves({"loss": [[1, 2], [3, 4]]})
+    with pytest.raises(ValueError, match="no metric"):
+        viz.training_curves({"loss": [1, 2]}, metrics=["accuracy"])
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="one Axes per metric"):
+        viz.training_curves({"loss": [1], "accuracy": [0.5]}, ax=ax)
+
+
+# --- style, legend and save ----------------------------------------------------------------
+
+
+def test_style_is_a_context_and_restores_the_settings():
+    before = matplotlib.rcParams["axes.spines.top"]
+    with viz.style():
+        assert matplotlib.rcParams["axes.spines.top"] is False
+        assert matplotlib.rcParams["savefig.dpi"] == viz.DPI
+    assert matplotlib.rcParams["axes.spines.top"] == before
+
+
+def test_legend_lists_each_label_once_shared_ones_last():
+    ax = viz.membrane_trace(np.linspace(0, 1.2, 5), np.array([0, 0, 0, 0, 1.0]), label="a")
+    viz.membrane_trace(np.linspace(0, 1.2, 5), np.array([0, 0, 0, 0, 1.0]), ax=ax, label="b")
+    texts = [t.get_text() for t in viz.legend(ax).get_texts()]
+    assert texts == ["a", "b", "spike $y_t = 1$, then reset"]
+
+
+def test_save_writes_a_png_atomically_and_closes(tmp_path, rng):
+    ax = viz.raster(rng.random((10, 4)) < 0.3)
+    fig = ax.figure
+    path = viz.save(ax, tmp_path / "sub" / "raster.png")             # an Axes is fine too
+    data = (tmp_path / "sub" / "raster.png").read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 1000
+    assert path == str(tmp_path / "sub" / "raster.png")
+    assert not plt.fignum_exists(fig.number)
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["raster.png"]   # no temporary file left
+
+
+def test_save_refuses_other_formats(tmp_path):
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match=r"\.png"):
+        viz.save(fig, tmp_path / "figure.pdf")

@@ -1,0 +1,268 @@
+# %% [markdown]
+# # 07 · A phase-change memory device
+#
+# The paper's in-memory experiment stores every weight in phase-change memory
+# (PCM): a tiny volume of chalcogenide glass between two electrodes. Amorphous,
+# the glass conducts little; crystalline, it conducts well. Electrical pulses
+# move it between the two, and the *conductance* G (in microsiemens, µS) is the
+# stored value, read by applying a small voltage and measuring the current
+# (Ohm's law: I = G·V).
+#
+# - A **SET** pulse heats the glass just enough to crystallize a little more of
+#   it: G rises by a random step that shrinks as G grows.
+# - A **RESET** pulse melts it and quenches it into the amorphous state: G
+#   drops at once to about 0.1 µS. It is all or nothing.
+# - Left alone, the amorphous part relaxes and G slowly **drifts** down, as a
+#   power law of time.
+# - Every read is **noisy**.
+#
+# ``minisnu.pcm.PCMArray`` simulates a population of devices with the model of
+# Nandakumar et al. (J. Appl. Phys. 2018), pulse by pulse: the physics a
+# training loop sees. ``minisnu.pcm.PCMNoiseModel`` is the statistical model of
+# IBM's aihwkit, fitted on a million devices, for networks programmed once and
+# then used: the physics of deployment. This chapter looks at both. (Equations
+# and constants: ``minisnu/pcm/device.py`` and ``minisnu/pcm/noise_model.py``.)
+
+# %%
+import argparse
+import os
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")  # write files; no window needed
+import matplotlib.pyplot as plt
+import numpy as np
+
+from minisnu import pcm, viz
+from minisnu.pcm.device import C1, C3, M1, M3
+
+FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
+#: Nandakumar et al. 2018: mean conductance (µS) after n SET pulses from the RESET state.
+PUBLISHED_MEAN = {1: 1.9, 2: 3.3, 3: 4.3, 5: 5.8, 10: 7.8, 20: 9.4}
+TIMES = np.logspace(0, np.log10(viz.YEAR), 60)          # 1 s .. 1 year
+
+
+# %% [markdown]
+# ## SET pulses: gradual, random, saturating
+#
+# Every device starts RESET (amorphous, G ≈ 0.1 µS) and gets one SET pulse at
+# a time. Per pulse the increment is drawn from
+#
+#     ΔG ~ N(m1·G + c1 + A1·P,  m2·G + c2 + A2·P),   P ← P·e^(−1/a) at each pulse
+#
+# The mean m1·G + c1 falls as G grows (m1 < 0) and reaches zero near
+# −c1/m1 ≈ 10.5 µS: the device saturates. P is a short memory of recent
+# pulses (1 right after a RESET) that makes the first increments larger. The
+# spread is as large as the step itself: a single device is a noisy,
+# unpredictable thing, and only the population mean follows a smooth curve,
+# within about 0.5 µS of the published trajectory (diamonds).
+#
+# Right: five devices through 20 SET pulses, a RESET, and 10 more: the
+# RESET is abrupt and complete, and the climb starts over.
+
+# %%
+def set_trajectory(n_devices, n_pulses, rng):
+    """G of n_devices after 0, 1, ..., n_pulses SET pulses from RESET: (n_pulses + 1, n_devices)."""
+    devices = pcm.PCMArray(n_devices, rng=rng)
+    g = [devices.g.copy()]
+    for _ in range(n_pulses):
+        devices.set_pulse(np.ones(n_devices, bool))         # one pulse on every device
+        g.append(devices.g.copy())
+    return np.array(g), devices
+
+
+def set_reset_set(n_devices, rng, first=20, second=10):
+    """G through `first` SET pulses, one RESET, and `second` SET pulses: (first + second + 2, n)."""
+    g, devices = set_trajectory(n_devices, first, rng)
+    devices.reset()
+    history = list(g) + [devices.g.copy()]
+    for _ in range(second):
+        devices.set_pulse(np.ones(n_devices, bool))
+        history.append(devices.g.copy())
+    return np.array(history)
+
+
+@viz.style()
+def plot_set_pulses(g, sequence, path):
+    fig, (ax_mean, ax_seq) = plt.subplots(1, 2, figsize=(11, 3.9))
+    viz.conductance_evolution(g, ax=ax_mean, traces=3, reference=PUBLISHED_MEAN,
+                              reference_label="published mean (Nandakumar 2018)",
+                              title="SET pulses from the RESET state")
+    ax_mean.axhline(-C1 / M1, color="gray", linestyle=":", linewidth=1)
+    ax_mean.annotate(f"mean increment 0 at $-c_1/m_1 = {-C1 / M1:.1f}$ µS", (0, -C1 / M1),
+                     xytext=(0, 4), textcoords="offset points", fontsize=8.5, color="0.35")
+    ax_mean.set_ylim(0, 13)
+    steps = np.arange(len(sequence))
+    reset_at = len(g)                                          # the operation after the last SET
+    viz.conductance_evolution(sequence, steps, ax=ax_seq, traces="all", mean=False,
+                              title="five devices: 20 SET, RESET, 10 SET",
+                              xlabel="programming operation")
+    ax_seq.get_legend().remove()
+    ax_seq.axvline(reset_at, color=viz.VERMILLION, linestyle="--", linewidth=1.2)
+    ax_seq.annotate("RESET", (reset_at, 11.5), xytext=(4, 0), textcoords="offset points",
+                    color=viz.VERMILLION, fontsize=9)
+    ax_seq.set_ylim(0, 13)
+    viz.save(fig, path)
+
+
+# %% [markdown]
+# ## Drift: the stored value creeps down
+#
+# After programming, the amorphous glass relaxes and the conductance falls as
+# a power law of the time since programming:
+#
+#     Nandakumar:  G(t) = G_prog · (t / t0)^(−ν),   t0 = 38.6 s   (flat before t0)
+#     aihwkit:     g(t) = g_prog · ((t + t0) / t0)^(−ν),   t0 = 20 s
+#
+# with a drift exponent ν ≈ 0.05 drawn once per device. On a logarithmic time
+# axis a power law is a straight line: the loss per decade of time is the same
+# from 1 minute to 10 minutes as from a month to ten months, and after a year
+# a device holds only about half its programmed conductance (ν = 0.05: 0.77
+# after 1 h, 0.66 after 1 day, 0.49 after 1 year). In the aihwkit model ν also
+# depends on the conductance: low conductances drift faster (larger ν, and
+# more spread between devices). The bands are the spread of single noisy
+# reads over the devices.
+
+# %%
+def nandakumar_drift(levels, n_devices, rng):
+    """{G_prog: reads (times, devices)}: devices set to G_prog, read (drift + noise) at TIMES."""
+    out = {}
+    for level in levels:
+        devices = pcm.PCMArray(n_devices, rng=rng)
+        devices.g = level                                      # start the devices at a chosen state
+        out[level] = np.array([devices.read(t) for t in TIMES])
+    return out
+
+
+def aihwkit_drift(model, targets, n_devices, rng):
+    """{target: reads (times, devices)}: devices programmed once to the target, read at TIMES."""
+    out = {}
+    for target in targets:
+        g_prog, nu = model.program(np.full(n_devices, target), rng)
+        out[target] = np.array([model.read(g_prog, nu, t, rng) for t in TIMES])
+    return out
+
+
+@viz.style()
+def plot_drift(nandakumar, aihwkit, path):
+    fig, (ax_n, ax_a) = plt.subplots(1, 2, figsize=(11, 3.9), sharey=True)
+    for level, reads in nandakumar.items():
+        viz.drift(TIMES, reads, ax=ax_n, label=f"$G_{{prog}}$ = {level:g} µS")
+    ax_n.set_title("Nandakumar model (PCMArray)")
+    for target, reads in aihwkit.items():
+        viz.drift(TIMES, reads, ax=ax_a, label=f"target {target:g} µS", ylabel="")
+    ax_a.set_title("aihwkit statistical model (PCMNoiseModel)")
+    for ax in (ax_n, ax_a):
+        viz.legend(ax, loc="upper right", fontsize=8)
+        ax.set_ylim(0, 26)
+    viz.save(fig, path)
+
+
+# %% [markdown]
+# ## Read noise, and the programming noise of deployment
+#
+# Left: each read of a Nandakumar device adds Gaussian noise of standard
+# deviation m3·G + c3 (3 % of G plus 0.13 µS): reading the same devices many
+# times gives the histograms, and the dashed curves are that normal density.
+#
+# Right: in the aihwkit model a device never lands exactly on its target in
+# the first place (programming noise, σ up to 1.2 µS), and one hour later it
+# has drifted down (the dotted lines mark the targets) and reads with 1/f
+# noise on top. This is what a network programmed once meets at inference.
+
+# %%
+def nandakumar_reads(levels, n_reads, rng):
+    """{G: n_reads noisy reads of devices programmed to G} (no drift: read at t = 0)."""
+    out = {}
+    for level in levels:
+        devices = pcm.PCMArray(n_reads, rng=rng)
+        devices.g = level
+        out[level] = devices.read(0.0)
+    return out
+
+
+@viz.style()
+def plot_noise(reads, model, n_devices, rng, path):
+    fig, (ax_n, ax_a) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for i, (level, values) in enumerate(reads.items()):
+        std = M3 * level + C3
+        viz.histogram(values, ax=ax_n, color=viz.PALETTE[i], normal=(level, std),
+                      label=f"$G$ = {level:g} µS, σ = {std:.2f} µS")
+    ax_n.set_title("Nandakumar: read noise $N(0,\\ m_3 G + c_3)$")
+    for i, target in enumerate([4.0, 12.0, 20.0]):
+        g_prog, nu = model.program(np.full(n_devices, target), rng)
+        hour = model.read(g_prog, nu, viz.HOUR, rng)
+        viz.histogram(hour, ax=ax_a, color=viz.PALETTE[i], bins=80,
+                      label=f"target {target:g} µS: mean {hour.mean():.1f}, s.d. {hour.std():.1f} µS")
+        ax_a.axvline(target, ymax=0.7, color=viz.PALETTE[i], linestyle=":", linewidth=1.5)
+    ax_a.set(title="aihwkit: 1 h after programming (dotted: target)", ylabel="")
+    ax_a.set_ylim(0, ax_a.get_ylim()[1] * 1.4)                 # room for the legend
+    ax_a.legend(loc="upper right")
+    viz.save(fig, path)
+
+
+# %% [markdown]
+# ## The statistical model's ingredients
+#
+# The three functions aihwkit fitted, against the normalized conductance
+# ĝ = g / g_max (g_max = 25 µS): the programming noise grows with the target;
+# the drift exponent ν is largest for small conductances (its mean and
+# spread, clipped to fitted ranges); the 1/f read noise Q is large
+# *relative* to a small conductance. Small weights are the fragile ones.
+
+# %%
+@viz.style()
+def plot_noise_model(model, path):
+    g = np.linspace(0.25, model.g_max, 200)
+    fig, (ax_p, ax_nu, ax_q) = plt.subplots(1, 3, figsize=(12, 3.3))
+    ax_p.plot(g, model.programming_std(g), color=viz.BLUE)
+    ax_p.set(title="programming noise", xlabel="target $g_T$ (µS)", ylabel="$\\sigma_{prog}$ (µS)")
+    mean, std = model.drift_mean(g), model.drift_std(g)
+    ax_nu.plot(g, mean, color=viz.VERMILLION, label="mean $\\mu_\\nu$")
+    ax_nu.fill_between(g, np.maximum(mean - std, 0), mean + std, color=viz.VERMILLION, alpha=0.2,
+                       linewidth=0, label="$\\pm\\,\\sigma_\\nu$")
+    ax_nu.set(title="drift exponent $\\nu$", xlabel="target $g_T$ (µS)", ylabel="$\\nu$")
+    ax_nu.legend(loc="upper right")
+    for t, name in [(viz.HOUR, "1 h"), (viz.YEAR, "1 year")]:
+        ax_q.plot(g, 100 * model.read_noise_std(g, t), label=f"after {name}")
+    ax_q.set(title="1/f read noise", xlabel="programmed $g_{prog}$ (µS)",
+             ylabel="σ relative to $g(t)$ (%)")
+    ax_q.legend(loc="upper right")
+    viz.save(fig, path)
+
+
+# %%
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="A PCM device: SET, RESET, drift and noise.")
+    parser.add_argument("--quick", action="store_true", help="a few seconds, for tests")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=FIGURES, help="folder for the PNG figures")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    rng = np.random.default_rng(args.seed)
+    n = 500 if args.quick else 10_000
+    model = pcm.PCMNoiseModel(g_max=25.0)
+
+    g, _ = set_trajectory(n, 20, rng)
+    print(f"mean G after n SET pulses ({n} devices) against the published trajectory:")
+    for pulses, published in PUBLISHED_MEAN.items():
+        print(f"  {pulses:2d} pulses: {g[pulses].mean():5.2f} µS (s.d. {g[pulses].std():.2f})"
+              f"  published {published}")
+    print("drift factor for ν = 0.05 (aihwkit model): " + ", ".join(
+        f"{name} {model.drift_factor(0.05, t):.2f}" for name, t in
+        [("1 h", viz.HOUR), ("1 day", viz.DAY), ("1 year", viz.YEAR)]))
+
+    plot_set_pulses(g, set_reset_set(5, rng), os.path.join(args.out, "07_set_pulses.png"))
+    m = n // 5
+    plot_drift(nandakumar_drift([2.0, 5.0, 10.0], m, rng),
+               aihwkit_drift(model, [4.0, 12.0, 20.0], m, rng),
+               os.path.join(args.out, "07_drift.png"))
+    plot_noise(nandakumar_reads([1.0, 4.0, 8.0], n, rng), model, n, rng,
+               os.path.join(args.out, "07_read_noise.png"))
+    plot_noise_model(model, os.path.join(args.out, "07_noise_model.png"))
+    print(f"figures written to {os.path.abspath(args.out)} in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
