@@ -1,7 +1,7 @@
 """One training epoch of the 88-150-88 JSB network: in software against weights in PCM devices.
 
 The network of the paper's in-memory experiment: 88 piano-roll inputs, 150
-SNUs (decay 0.8), 88 sSNU outputs predicting the next step's notes; binary
+SNUs (decay 0.8), 88 sigmoid outputs predicting the next step's notes; binary
 cross-entropy, Adam (lr 0.01), one chorale per batch. In memory, both weight
 matrices live in differential pairs of Nandakumar PCM devices
 (2 × (88·150 + 150·88) = 52,800 devices), read (with read noise) at every
@@ -57,7 +57,7 @@ def piano_rolls(path, split="train"):
 
 def build(in_memory: bool):
     rng = np.random.default_rng(0)
-    hidden, out = ms.SNU(88, 150, rng=rng), ms.SNU(150, 88, soft=True, rng=rng)
+    hidden, out = ms.SNU(88, 150, rng=rng), ms.Dense(150, 88, rng=rng)
     if in_memory:
         hidden, out = pcm.InMemory(hidden, rng=1), pcm.InMemory(out, rng=2)
     net = ms.Sequential(hidden, out)
@@ -69,8 +69,8 @@ def epoch(net, opt, rolls):
     total, steps = 0.0, 0
     for roll in rolls:
         opt.zero_grad()
-        probs = net.forward(roll[:-1])                       # predict step t+1 from step t
-        loss, grad = ms.losses.bce(probs, roll[1:])
+        logits = net.forward(roll[:-1])                      # predict step t+1 from step t
+        loss, grad = ms.losses.bce_with_logits(logits, roll[1:])
         net.backward(grad)
         opt.step()
         total += loss * 88 * (len(roll) - 1)
@@ -81,7 +81,7 @@ def epoch(net, opt, rolls):
 def validation_nll(net, rolls):
     """NLL per time step, summed over the 88 notes, over all steps of the chorales."""
     net.eval()
-    total = sum(ms.losses.polyphonic_nll(net.forward(r[:-1]), r[1:], from_logits=False) * (len(r) - 1)
+    total = sum(ms.losses.polyphonic_nll(net.forward(r[:-1]), r[1:]) * (len(r) - 1)
                 for r in rolls)
     net.train()
     return total / sum(len(r) - 1 for r in rolls)
