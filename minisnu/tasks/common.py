@@ -109,10 +109,11 @@ def temporal_layer(options: dict, n_in: int, n_out: int, rng, *, stateful=False)
     return baseline_class(model)(n_in, n_out, rng=rng, stateful=stateful)
 
 
-def snu_layer(options: dict, n_in: int, n_out: int, rng, *, soft: bool, stateful=False) -> SNU:
+def snu_layer(options: dict, n_in: int, n_out: int, rng, *, soft: bool, stateful=False,
+              g: str = "relu") -> SNU:
     """A layer of SNUs with the run's decay, surrogate and initial weight gain."""
     layer = SNU(n_in, n_out, soft=soft, decay=options["decay"], surrogate=options["surrogate"],
-                train_decay=options["train_decay"], rng=rng, stateful=stateful)
+                train_decay=options["train_decay"], g=g, rng=rng, stateful=stateful)
     # Glorot's scale keeps the variance of a ReLU network's signals, but a spiking layer
     # fires only above its threshold: in a deep SNU network the spikes die out within a
     # few layers at Glorot's scale, and a layer that never fires passes no gradient.
