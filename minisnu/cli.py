@@ -1,4 +1,4 @@
-"""The command line: ``minisnu train``, ``minisnu eval``, ``minisnu download``.
+"""The command line: ``minisnu train``, ``minisnu eval``, ``minisnu download``, ``minisnu tutorials``.
 
 Examples::
 
@@ -8,6 +8,7 @@ Examples::
     minisnu train ptb --model lstm --dropout 0.3 --data ~/data/ptb
     minisnu eval runs/jsb-snu-seed0                         # test metric of its best epoch
     minisnu download jsb
+    minisnu tutorials --quick                             # run every tutorial, write figures/
 
 Also ``python -m minisnu ...``. The options are in ``minisnu train TASK --help``;
 each task's defaults are the paper's setup as far as it is known (see the
@@ -23,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_command(commands)
     add_eval_command(commands)
     add_download_command(commands)
+    add_tutorials_command(commands)
     return parser
 
 
@@ -187,6 +191,18 @@ def add_download_command(commands) -> None:
     parser.set_defaults(handler=download_command)
 
 
+def add_tutorials_command(commands) -> None:
+    parser = commands.add_parser(
+        "tutorials", help="run the tutorials: regenerate every figure",
+        description="Run every tutorial script (tutorials/NN_*.py of a source checkout) in turn; "
+                    "each writes its figures to figures/ (or --out).")
+    parser.add_argument("names", nargs="*", metavar="NN",
+                        help="only these tutorials, by number (e.g. 01 07); default all")
+    parser.add_argument("--quick", action="store_true", help="each tutorial's quick mode (seconds)")
+    parser.add_argument("--out", metavar="DIR", help="write the figures here instead of figures/")
+    parser.set_defaults(handler=tutorials_command)
+
+
 # ---------------------------------------------------------------------------
 # train
 
@@ -289,4 +305,41 @@ def checkpoint_path(path: Path) -> Path:
 def download_command(args) -> int:
     folder = download_dataset(args.name, root=args.data)
     print(f"{args.name}: {folder}")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# tutorials
+
+TUTORIALS = Path(__file__).resolve().parents[1] / "tutorials"
+
+
+def tutorial_scripts(names=()) -> list[Path]:
+    """The tutorial scripts of the source checkout this package runs from, by number."""
+    if not TUTORIALS.is_dir():
+        raise RunError(f"no tutorials folder at {TUTORIALS}: the tutorials come with the source "
+                       "repository; run this from a checkout (pip install -e .)")
+    scripts = sorted(TUTORIALS.glob("[0-9][0-9]_*.py"))
+    if names:
+        unknown = set(names) - {script.name[:2] for script in scripts}
+        if unknown:
+            raise RunError(f"no tutorial numbered {', '.join(sorted(unknown))} in {TUTORIALS}")
+        scripts = [script for script in scripts if script.name[:2] in names]
+    return scripts
+
+
+def tutorials_command(args) -> int:
+    """Run each tutorial in its own Python process; report the time of each and any failure."""
+    failed = []
+    for script in tutorial_scripts(args.names):
+        command = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
+        command += ["--out", args.out] if args.out else []
+        start = time.perf_counter()
+        status = subprocess.run(command, stdout=subprocess.DEVNULL, check=False).returncode
+        print(f"{script.name:<32} {'ok' if status == 0 else f'FAILED ({status})':<12} "
+              f"{time.perf_counter() - start:6.1f} s", flush=True)
+        if status != 0:
+            failed.append(script.name)
+    if failed:
+        raise RunError(f"{len(failed)} tutorial(s) failed: {', '.join(failed)}")
     return 0

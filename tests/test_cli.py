@@ -375,3 +375,23 @@ def test_python_dash_m_minisnu():
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0
     assert "jsb" in result.stdout and "mnist" in result.stdout and "ptb" in result.stdout
+
+
+def test_tutorials_command_runs_each_script(monkeypatch, capsys, tmp_path):
+    """``minisnu tutorials`` runs every numbered script (here the subprocess is a stand-in)."""
+    from minisnu import cli
+
+    calls = []
+
+    class Done:
+        def __init__(self, command, **kwargs):
+            calls.append(command)
+            self.returncode = 1 if command[1].endswith("03_bptt_by_hand.py") else 0
+
+    monkeypatch.setattr(cli.subprocess, "run", Done)
+    assert main(["tutorials", "01", "03", "--quick", "--out", str(tmp_path)]) == 1
+    assert [Path(c[1]).name[:2] for c in calls] == ["01", "03"]
+    assert calls[0][2:] == ["--quick", "--out", str(tmp_path)]
+    assert "1 tutorial(s) failed: 03_bptt_by_hand.py" in capsys.readouterr().err
+    assert main(["tutorials", "99"]) == 1
+    assert "no tutorial numbered 99" in capsys.readouterr().err
