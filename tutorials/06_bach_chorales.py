@@ -40,7 +40,8 @@
 # The data, in this order: ``--data PATH`` (a JSB JSON or pickle file, or a
 # folder holding ``jsb-chorales-quarter.json``); the file in
 # ``$MINISNU_DATA`` (or its ``jsb/`` folder, where ``minisnu download jsb``
-# puts it); the development copy beside the repository; the Bach chorales of
+# puts it); the development copy beside the repository; a download of the
+# standard file (``minisnu download jsb``, once); the Bach chorales of
 # the music21 package if it is installed (converted once, a minute or two;
 # real chorales, but not the standard split, so the numbers differ).
 # ``--quick`` trains on a few chorales for two epochs, for tests.
@@ -60,7 +61,15 @@ import numpy as np
 
 import minisnu as ms
 from minisnu import viz
-from minisnu.data import data_dir, load_jsb, load_music21_chorales, piano_rolls
+from minisnu.data import (
+    ChecksumError,
+    DownloadError,
+    data_dir,
+    download_dataset,
+    load_jsb,
+    load_music21_chorales,
+    piano_rolls,
+)
 
 FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
 FILE_NAME = "jsb-chorales-quarter.json"
@@ -90,6 +99,11 @@ def find_chorales(path=None):
     for file in (data_dir() / FILE_NAME, data_dir() / "jsb" / FILE_NAME, DEV_COPY):
         if file.is_file():
             return load_jsb(file), str(file)
+    try:                     # a fresh install: fetch the standard file once (checksum verified)
+        folder = download_dataset("jsb")
+        return load_jsb(folder / FILE_NAME), str(folder / FILE_NAME)
+    except (DownloadError, ChecksumError) as err:
+        print(f"JSB file not found and not downloaded ({err})")
     if importlib.util.find_spec("music21") is not None:
         print("JSB file not found: using the music21 Bach chorales (not the standard split; "
               "the first use converts them, a minute or two)")

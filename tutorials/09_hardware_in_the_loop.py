@@ -47,7 +47,8 @@
 #
 # The chorales are found as in chapter 06: ``--data PATH``, else
 # ``$MINISNU_DATA`` (or its ``jsb/`` folder), else the development copy
-# beside the repository, else the music21 chorales. ``--quick`` runs a few
+# beside the repository, else a download of the standard file (once), else
+# the music21 chorales. ``--quick`` runs a few
 # chorales for two epochs.
 
 # %%
@@ -65,7 +66,15 @@ import numpy as np
 
 import minisnu as ms
 from minisnu import pcm, viz
-from minisnu.data import data_dir, load_jsb, load_music21_chorales, piano_rolls
+from minisnu.data import (
+    ChecksumError,
+    DownloadError,
+    data_dir,
+    download_dataset,
+    load_jsb,
+    load_music21_chorales,
+    piano_rolls,
+)
 from minisnu.pcm.device import C1, M1
 from minisnu.pcm.training import EPSILON_US, REFRESH_US
 
@@ -96,6 +105,11 @@ def find_chorales(path=None):
     for file in (data_dir() / FILE_NAME, data_dir() / "jsb" / FILE_NAME, DEV_COPY):
         if file.is_file():
             return load_jsb(file), str(file)
+    try:                     # a fresh install: fetch the standard file once (checksum verified)
+        folder = download_dataset("jsb")
+        return load_jsb(folder / FILE_NAME), str(folder / FILE_NAME)
+    except (DownloadError, ChecksumError) as err:
+        print(f"JSB file not found and not downloaded ({err})")
     if importlib.util.find_spec("music21") is not None:
         print("JSB file not found: using the music21 Bach chorales (not the standard split; "
               "the first use converts them, a minute or two)")
