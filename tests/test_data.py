@@ -560,6 +560,114 @@ def test_download_of_the_real_jsb_file_passes_its_checksum(tmp_path, monkeypatch
 
 
 # ---------------------------------------------------------------------------
+# find_jsb: where the chorales are looked for, in order
+
+
+def jsb_with(n_train: int) -> dict:
+    """A small JSB dict told apart from the others by its number of training chorales."""
+    return {"train": [[[60 + k]] for k in range(n_train)], "valid": [[[62]]], "test": [[[64]]]}
+
+
+@pytest.fixture
+def jsb_places(tmp_path, monkeypatch):
+    """Empty data and cache folders, a download that fails, no music21; records the calls."""
+    monkeypatch.setenv("MINISNU_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("MINISNU_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def failing_download(name, root=None, **kwargs):
+        calls.append(("download", name))
+        raise download.DownloadError("no network (test)")
+
+    def music21_chorales(*args, **kwargs):
+        calls.append(("music21",))
+        return jsb_with(6)
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(download, "download_dataset", failing_download)
+    monkeypatch.setattr(chorales, "load_music21_chorales", music21_chorales)
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name == "music21" else real_find_spec(name, *a, **k))
+    (tmp_path / "data" / "jsb").mkdir(parents=True)
+    return tmp_path, calls
+
+
+def n_train(found) -> int:
+    return len(found[0]["train"])
+
+
+def test_find_jsb_search_order(jsb_places, monkeypatch):
+    """data_dir(), then data_dir()/jsb, then extra in order, then the download, then music21."""
+    tmp, calls = jsb_places
+    name = "jsb-chorales-quarter.json"
+    extra = [tmp / "extra1", tmp / "extra2" / "copy.json"]
+    extra[0].mkdir()
+    extra[1].parent.mkdir()
+    files = [write_json(tmp / "data" / name, jsb_with(1)), write_json(tmp / "data" / "jsb" / name, jsb_with(2)),
+             write_json(extra[0] / name, jsb_with(3)), write_json(extra[1], jsb_with(4))]
+    for k, file in enumerate(files, start=1):
+        found = data.find_jsb(extra=extra)
+        assert (n_train(found), found[1]) == (k, str(file))
+        file.unlink()
+    assert calls == []                       # a file was found each time: no download, no music21
+
+    def good_download(name, root=None, **kwargs):
+        calls.append(("download", name))
+        write_json(tmp / "fetched" / "jsb" / "jsb-chorales-quarter.json", jsb_with(5))
+        return tmp / "fetched" / "jsb"
+
+    tmp.joinpath("fetched", "jsb").mkdir(parents=True)
+    with monkeypatch.context() as m:
+        m.setattr(download, "download_dataset", good_download)
+        assert n_train(data.find_jsb(extra=extra)) == 5
+    assert calls == [("download", "jsb")]
+    with monkeypatch.context() as m:         # music21 "installed": used after the failed download
+        m.setattr(importlib.util, "find_spec", lambda name, *a, **k: object())
+        found = data.find_jsb(extra=extra)
+        assert (n_train(found), found[1]) == (6, "the music21 Bach chorales")
+    assert calls[1:] == [("download", "jsb"), ("music21",)]
+
+
+def test_find_jsb_explicit_path_comes_first_and_is_not_replaced(jsb_places):
+    tmp, calls = jsb_places
+    write_json(tmp / "data" / "jsb-chorales-quarter.json", jsb_with(1))
+    given = write_json(tmp / "given.json", jsb_with(2))
+    assert data.find_jsb(given) == (data.load_jsb(given), str(given))
+    (tmp / "folder").mkdir()
+    in_folder = write_json(tmp / "folder" / "jsb-chorales-quarter.json", jsb_with(3))
+    assert data.find_jsb(str(tmp / "folder")) == (data.load_jsb(in_folder), str(in_folder))
+    with pytest.raises(FileNotFoundError, match="no JSB chorales file at .*absent.json"):
+        data.find_jsb(tmp / "absent.json")    # the file in data_dir() is not used instead
+    with pytest.raises(FileNotFoundError, match="empty.jsb-chorales-quarter.json"):
+        data.find_jsb((tmp / "empty").mkdir() or tmp / "empty")
+    assert calls == []
+
+
+def test_find_jsb_nothing_found(jsb_places, capsys):
+    tmp, calls = jsb_places
+    with pytest.raises(FileNotFoundError) as err:
+        data.find_jsb(extra=[tmp / "nowhere"])
+    message = str(err.value)
+    for part in ["jsb-chorales-quarter.json", str(tmp / "data"), "MINISNU_DATA",
+                 "minisnu download jsb", "pip install music21"]:
+        assert part in message
+    assert calls == [("download", "jsb")]     # tried, failed, reported; music21 absent
+    assert "not downloaded (no network (test))" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError):
+        data.find_jsb(download=False)
+    assert calls == [("download", "jsb")]     # download=False: not tried again
+
+
+def test_find_jsb_music21_can_be_declined(jsb_places, monkeypatch):
+    _, calls = jsb_places
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a, **k: object())
+    with pytest.raises(FileNotFoundError):
+        data.find_jsb(download=False, music21=False)
+    assert calls == []
+    assert n_train(data.find_jsb(download=False)) == 6 and calls == [("music21",)]
+
+
+# ---------------------------------------------------------------------------
 # folders
 
 

@@ -48,7 +48,6 @@
 
 # %%
 import argparse
-import importlib.util
 import os
 import time
 from pathlib import Path
@@ -61,19 +60,10 @@ import numpy as np
 
 import minisnu as ms
 from minisnu import viz
-from minisnu.data import (
-    ChecksumError,
-    DownloadError,
-    data_dir,
-    download_dataset,
-    load_jsb,
-    load_music21_chorales,
-    piano_rolls,
-)
+from minisnu.data import find_jsb, piano_rolls
 
 FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
-FILE_NAME = "jsb-chorales-quarter.json"
-DEV_COPY = Path(__file__).resolve().parents[2] / "shared" / "data" / FILE_NAME
+DEV_COPY = Path(__file__).resolve().parents[2] / "shared" / "data"   # a development copy
 N_NOTES, HIDDEN, DECAY, LR = 88, 150, 0.8, 0.01
 UNITS = {"SNU": False, "sSNU": True}          # name -> soft
 COLORS = {"SNU": viz.BLUE, "sSNU": viz.VERMILLION}
@@ -82,39 +72,13 @@ COLORS = {"SNU": viz.BLUE, "sSNU": viz.VERMILLION}
 # %% [markdown]
 # ## The chorales
 #
-# ``find_chorales`` returns the data set as a dict of splits (train, valid,
+# ``find_jsb`` (in ``minisnu.data``) searches the places listed above, in
+# that order, and returns the data set as a dict of splits (train, valid,
 # test), each a list of chorales, each a list of time steps, each a list of
 # MIDI note numbers. ``piano_rolls`` turns every chorale into a (T, 88) array;
 # we add a batch axis of 1, since the layers take time-major (T, B, 88) input.
 
 # %%
-def find_chorales(path=None):
-    """(the JSB data set dict, a description of where it came from)."""
-    if path is not None:
-        path = Path(path).expanduser()
-        file = path / FILE_NAME if path.is_dir() else path
-        if not file.is_file():
-            raise SystemExit(f"no JSB chorales file at {file}")
-        return load_jsb(file), str(file)
-    for file in (data_dir() / FILE_NAME, data_dir() / "jsb" / FILE_NAME, DEV_COPY):
-        if file.is_file():
-            return load_jsb(file), str(file)
-    try:                     # a fresh install: fetch the standard file once (checksum verified)
-        folder = download_dataset("jsb")
-        return load_jsb(folder / FILE_NAME), str(folder / FILE_NAME)
-    except (DownloadError, ChecksumError) as err:
-        print(f"JSB file not found and not downloaded ({err})")
-    if importlib.util.find_spec("music21") is not None:
-        print("JSB file not found: using the music21 Bach chorales (not the standard split; "
-              "the first use converts them, a minute or two)")
-        return load_music21_chorales(), "the music21 Bach chorales"
-    raise SystemExit(
-        f"The JSB chorales were not found. Put {FILE_NAME} (github.com/czhuang/JSB-Chorales-dataset) "
-        f"in {data_dir()} (set MINISNU_DATA to choose the folder), fetch it with "
-        "`minisnu download jsb`, or pass --data FILE; or `pip install music21` to use its Bach "
-        "chorales instead.")
-
-
 def rolls_of(chorales):
     """Each chorale as a (T, 1, 88) float32 piano roll: a batch of one."""
     return [roll[:, None, :] for roll in piano_rolls(chorales)]
@@ -313,7 +277,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.perf_counter()
 
-    chorales, source = find_chorales(args.data)
+    try:                    # (the data set dict, where it came from)
+        chorales, source = find_jsb(args.data, extra=(DEV_COPY,))
+    except FileNotFoundError as err:
+        raise SystemExit(str(err)) from None
     limit = {"train": 8, "valid": 4, "test": 4} if args.quick else {}
     data = {split: rolls_of(chorales[split][:limit.get(split)]) for split in ("train", "valid", "test")}
     epochs = args.epochs or (2 if args.quick else 20)

