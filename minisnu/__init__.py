@@ -25,10 +25,27 @@ from .registry import register_layer
 from .rnn import RNN
 from .sequential import Sequential
 from .snu import SNU
+from .tied_dense import TiedDense
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "SNU", "RNN", "LSTM", "GRU", "Dense", "Embedding", "Dropout", "Readout", "Sequential", "Layer",
-    "register_layer", "losses", "optim", "gradcheck", "surrogate", "data", "encoding",
+    "GRU",
+    "LSTM",
+    "RNN",
+    "SNU",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Layer",
+    "Readout",
+    "Sequential",
+    "TiedDense",
+    "data",
+    "encoding",
+    "gradcheck",
+    "losses",
+    "optim",
+    "register_layer",
+    "surrogate",
 ]

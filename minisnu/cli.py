@@ -120,6 +120,10 @@ def add_common_arguments(parser, task) -> None:
                             f"(default {model_default(task, 'init_gain')})")
     model.add_argument("--train-decay", action="store_true", default=None,
                        help="learn each SNU's decay (kept in [0, 1]); SNU models only")
+    model.add_argument("--recurrent", action="store_true", default=None,
+                       help="recurrent SNU layers: every SNU layer (the output SNU of jsb and "
+                            "mnist too) also feeds back its last output through weights H; "
+                            "SNU models only")
     model.add_argument("--dropout", type=probability_below_one, metavar="P",
                        help=f"dropout after every hidden layer (default {d['dropout']})")
     train = parser.add_argument_group("training")

@@ -5,6 +5,14 @@ its flat name ("0.W", "2.b", ...) and, under "__meta__", a JSON string with the
 format name, its version, each layer's type and ``config()``, and the user's
 metadata. Loading rebuilds the layers by name (``minisnu.registry``) and copies
 the arrays in, after checking that every name, shape and dtype matches.
+
+Layers that refer to other layers (``TiedDense`` uses an ``Embedding``'s table)
+store the other layer's *index* in their ``config()``. The hook that connects
+them: a layer may define ``bind(layers)``; ``Sequential`` calls it with the
+list of all its layers once they are all built (in ``__init__``, hence also in
+``load``), and again before ``save`` so that the index it records is the one
+in this Sequential. ``bind`` resolves or records the reference and raises
+TypeError/ValueError if the layers do not fit.
 """
 
 from __future__ import annotations
@@ -67,6 +75,13 @@ class Sequential(Layer):
                 )
         self.layers = list(layers)
         self.training = True
+        self._bind_layers()
+
+    def _bind_layers(self) -> None:
+        """The hook for layers that refer to other layers: ``layer.bind(layers)`` (module docstring)."""
+        for layer in self.layers:
+            if callable(getattr(layer, "bind", None)):
+                layer.bind(self.layers)
 
     # ---- forward and backward -------------------------------------------------
 
@@ -112,7 +127,7 @@ class Sequential(Layer):
         for layer in self.layers:
             layer.zero_grad()
 
-    def train(self, mode: bool = True) -> "Sequential":
+    def train(self, mode: bool = True) -> Sequential:
         self.training = bool(mode)
         for layer in self.layers:
             layer.train(mode)
@@ -147,6 +162,7 @@ class Sequential(Layer):
         """
         if metadata is not None and not isinstance(metadata, dict):
             raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+        self._bind_layers()  # a layer shared with another Sequential records its index in this one
         specs = []
         for i, layer in enumerate(self.layers):
             spec = {"type": type(layer).__name__, "config": layer.config()}
@@ -158,11 +174,15 @@ class Sequential(Layer):
         save_npz_atomic(path, arrays)
 
     @classmethod
-    def load(cls, path) -> "Sequential":
+    def load(cls, path) -> Sequential:
         """Rebuild a network saved by :meth:`save`; ValueError naming the problem otherwise."""
         meta_array, arrays = _read_npz(path, with_arrays=True)
         meta = _parse_meta(path, meta_array)
-        net = cls(*(_build_layer(path, i, spec) for i, spec in enumerate(meta["layers"])))
+        layers = [_build_layer(path, i, spec) for i, spec in enumerate(meta["layers"])]
+        try:
+            net = cls(*layers)  # binds the layers that refer to others
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: the layers do not fit together: {err}") from err
         _copy_params(path, net.params, arrays)
         return net
 

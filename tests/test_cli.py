@@ -32,7 +32,8 @@ METRIC = {"jsb": "nll", "mnist": "accuracy", "ptb": "perplexity"}
 # small layers: these tests check the plumbing (the default architectures are
 # checked without training, in test_default_architectures_are_the_papers).
 TASK_ARGS = {"jsb": ["--hidden", "32"], "mnist": ["--batch-size", "16", "--hidden", "32,32"],
-             "ptb": ["--batch-size", "4", "--bptt", "5", "--hidden", "32,32", "--embedding", "16"]}
+             "ptb": ["--batch-size", "4", "--bptt", "5", "--hidden", "32,16", "--embedding", "16"]}
+# (ptb's last hidden size is the embedding size, so that --tie-weights applies)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -185,6 +186,14 @@ def test_default_architectures_are_the_papers():
     assert shapes == [("Embedding", None, None), ("SNU", 200, 200), ("SNU", 200, 200),
                       ("Dense", 200, 10000)]
     assert net[0].params["W"].shape == (10000, 200) and net[1].stateful and net[2].stateful
+    assert not net[1].recurrent
+
+    # the paper's "recurrent sSNU with weight tying"
+    options = resolve_options(ptb, {"model": "ssnu", "recurrent": True, "tie_weights": True})
+    net = ptb.build_model(options, ptb.Corpus({}, n_vocab=10000), np.random.default_rng(0))
+    assert [type(layer).__name__ for layer in net.layers] == ["Embedding", "SNU", "SNU", "TiedDense"]
+    assert all(layer.soft and layer.recurrent and layer.stateful for layer in net.layers[1:3])
+    assert net[3].embedding is net[0] and (net[3].n_in, net[3].n_out) == (200, 10000)
 
 
 def has_model(model) -> bool:
@@ -203,6 +212,7 @@ def has_model(model) -> bool:
     ("jsb", ["--lr-decay", "0.5", "--dropout", "0.2", "--weight-decay", "0.01"]),  # a schedule
     ("mnist", []),  # random spike trains and shuffling
     ("ptb", ["--dropout", "0.3"]),  # random dropout masks and a carried state
+    ("ptb", ["--model", "ssnu", "--recurrent", "--tie-weights"]),  # the paper's best PTB model
 ])
 def test_resume_equals_the_uninterrupted_run_bit_for_bit(data, tmp_path, task, extra):
     whole, halves = tmp_path / "whole", tmp_path / "halves"
@@ -239,6 +249,38 @@ def test_training_options_reach_the_model_and_the_optimizer(data, tmp_path, caps
     needs("lstm")
     assert train(data, "jsb", tmp_path / "lstm", "--model", "lstm", "--train-decay") == 1
     assert "--train-decay applies to the SNU models" in capsys.readouterr().err
+
+
+def test_ptb_recurrent_ssnu_with_weight_tying(data, tmp_path, capsys):
+    """--model ssnu --recurrent --tie-weights: trains, evaluates, and its checkpoints keep the tie."""
+    out = tmp_path / "run"
+    assert train(data, "ptb", out, "--model", "ssnu", "--recurrent", "--tie-weights",
+                 "--epochs", "1") == 0
+    assert "TiedDense(embedding=0, bias=True)" in capsys.readouterr().out
+    options = Sequential.load_metadata(out / "checkpoint.npz")["options"]
+    assert options["recurrent"] and options["tie_weights"]
+    for name in ("checkpoint.npz", "best.npz"):
+        net = Sequential.load(out / name)
+        assert [type(layer).__name__ for layer in net.layers] == ["Embedding", "SNU", "SNU", "TiedDense"]
+        assert net[1].recurrent and net[2].recurrent and net[1].soft
+        assert net[3].embedding is net[0]
+        assert np.shares_memory(net[3].embedding.params["W"], net[0].params["W"])
+        assert list(net[3].params) == ["b"]  # E is stored once, as the embedding's "0.W"
+    best = json.loads((out / "metrics.json").read_text())["best"]
+    assert main(["eval", str(out)]) == 0  # rebuilt from the options, tie included
+    assert json.loads((out / "eval-test.json").read_text())["perplexity"] == best["test_perplexity"]
+
+
+def test_tie_weights_and_recurrent_mistakes(data, tmp_path, capsys):
+    assert train(data, "ptb", tmp_path / "a", "--tie-weights", "--embedding", "8") == 1
+    err = capsys.readouterr().err
+    assert "--tie-weights needs the last hidden size to equal the embedding size" in err
+    assert "--hidden 32,16 and --embedding 8" in err
+    assert train(data, "jsb", tmp_path / "b", "--model", "lstm", "--recurrent") == 1
+    assert "--recurrent applies to the SNU models" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # --tie-weights is a ptb option only
+        main(["train", "jsb", "--tie-weights"])
+    capsys.readouterr()
 
 
 def test_a_crash_while_saving_leaves_the_previous_checkpoint(data, tmp_path, monkeypatch, capsys):

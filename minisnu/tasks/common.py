@@ -51,6 +51,7 @@ COMMON_DEFAULTS = {
     "weight_decay": 0.0,
     "dropout": 0.0,
     "train_decay": False,
+    "recurrent": False,
     "limit": None,
 }
 
@@ -70,7 +71,7 @@ def resolve_options(task, given: dict) -> dict:
 
 def check_model_options(model: str, given: dict) -> None:
     """Refuse options the model would silently ignore (a user who sets them expects an effect)."""
-    for name in ("decay", "init_gain", "train_decay"):
+    for name in ("decay", "init_gain", "train_decay", "recurrent"):
         if model not in SNU_MODELS and name in given:
             raise RunError(f"--{name.replace('_', '-')} applies to the SNU models (snu, ssnu), "
                            f"not to --model {model}")
@@ -111,9 +112,15 @@ def temporal_layer(options: dict, n_in: int, n_out: int, rng, *, stateful=False)
 
 def snu_layer(options: dict, n_in: int, n_out: int, rng, *, soft: bool, stateful=False,
               g: str = "relu") -> SNU:
-    """A layer of SNUs with the run's decay, surrogate and initial weight gain."""
+    """A layer of SNUs with the run's decay, surrogate, recurrence and initial weight gain.
+
+    ``options["recurrent"]`` adds the recurrent weights H (``SNU(..., recurrent=True)``)
+    to every layer built here, hidden or output; a run saved before that option
+    existed has no such entry and is feed-forward.
+    """
     layer = SNU(n_in, n_out, soft=soft, decay=options["decay"], surrogate=options["surrogate"],
-                train_decay=options["train_decay"], g=g, rng=rng, stateful=stateful)
+                train_decay=options["train_decay"], recurrent=options.get("recurrent", False),
+                g=g, rng=rng, stateful=stateful)
     # Glorot's scale keeps the variance of a ReLU network's signals, but a spiking layer
     # fires only above its threshold: in a deep SNU network the spikes die out within a
     # few layers at Glorot's scale, and a layer that never fires passes no gradient.

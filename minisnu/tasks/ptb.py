@@ -21,6 +21,20 @@ that setup reached a test perplexity of 235 after 3 epochs, then overfit.
 ``--dropout p`` adds dropout after the embedding and after every hidden layer.
 Evaluation uses the training batch size.
 
+Weight tying (the paper's best: recurrent sSNU with weight tying, 108.4)
+------------------------------------------------------------------------
+``--tie-weights`` replaces the output Dense by a :class:`minisnu.TiedDense`
+that computes the logits with the embedding's own table, z = h Eᵀ + b (Press &
+Wolf 2017; Inan et al. 2017): one matrix E learns from both uses, and the
+model has 10,000 × 200 fewer parameters. It needs the last hidden size to equal
+the embedding size (both 200 by default). The paper's recipe::
+
+    minisnu train ptb --model ssnu --recurrent --tie-weights
+
+(``--recurrent``: each SNU layer also feeds back its last output, SNU(...,
+recurrent=True)). The paper's sizes and training schedule for it are not known
+either; these are the defaults above.
+
 The data
 --------
 ``--data FOLDER`` holding ``ptb.train.txt``, ``ptb.valid.txt``, ``ptb.test.txt``,
@@ -42,6 +56,7 @@ from ..dropout import Dropout
 from ..embedding import Embedding
 from ..losses import lm_cross_entropy, perplexity
 from ..sequential import Sequential
+from ..tied_dense import TiedDense
 from ..trainer import Batch, RunError
 from .common import hidden_layers, positive_int
 
@@ -50,7 +65,8 @@ SUMMARY = "Penn Treebank, word-level language modelling (perplexity)"
 METRIC = "perplexity"
 METRIC_LABEL = "perplexity"
 LOWER_IS_BETTER = True
-DEFAULTS = {"lr": 2e-3, "epochs": 10, "batch_size": 20, "bptt": 35, "dropout": 0.0, "embedding": 200}
+DEFAULTS = {"lr": 2e-3, "epochs": 10, "batch_size": 20, "bptt": 35, "dropout": 0.0, "embedding": 200,
+            "tie_weights": False}
 QUICK_LIMIT = 8  # BPTT windows per split
 FILES = ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")
 SPLITS = ("train", "valid", "test")
@@ -61,6 +77,9 @@ def add_arguments(parser) -> None:
                         help=f"words per window of truncated BPTT (default {DEFAULTS['bptt']})")
     parser.add_argument("--embedding", type=positive_int,
                         help=f"size of the word vectors (default {DEFAULTS['embedding']})")
+    parser.add_argument("--tie-weights", action="store_true", default=None,
+                        help="output logits from the embedding's own table (TiedDense) instead of "
+                             "a Dense layer; needs the last hidden size = the embedding size")
 
 
 def model_defaults(model: str) -> dict:
@@ -113,12 +132,22 @@ def describe_data(source: dict, data: Corpus) -> str:
 
 
 def build_model(options: dict, data: Corpus, rng) -> Sequential:
-    """Embedding -> stateful hidden layers -> Dense logits over the vocabulary (dropout between)."""
-    layers = [Embedding(data.n_vocab, options["embedding"], rng=rng)]
+    """Embedding -> stateful hidden layers -> logits over the vocabulary (dropout between):
+    a Dense layer, or with ``tie_weights`` a TiedDense that uses the embedding's table."""
+    tie = options.get("tie_weights", False)  # absent from runs saved before the option existed
+    if tie and options["hidden"][-1] != options["embedding"]:
+        raise RunError(f"--tie-weights needs the last hidden size to equal the embedding size, "
+                       f"got --hidden {','.join(map(str, options['hidden']))} and "
+                       f"--embedding {options['embedding']}")
+    embedding = Embedding(data.n_vocab, options["embedding"], rng=rng)
+    layers = [embedding]
     if options["dropout"] > 0:  # the Dropout layers share the run's generator: resumable like the rest
         layers.append(Dropout(options["dropout"], rng=rng))
     layers += hidden_layers(options, options["embedding"], rng, stateful=True)
-    layers.append(Dense(options["hidden"][-1], data.n_vocab, rng=rng))
+    if tie:
+        layers.append(TiedDense(embedding))
+    else:
+        layers.append(Dense(options["hidden"][-1], data.n_vocab, rng=rng))
     return Sequential(*layers)
 
 
