@@ -419,9 +419,8 @@ class PCMArray:
             raise ValueError(f"pulse counts must have the array's shape {self.shape}, got {n.shape}")
         counts = self._check_counts(n)
         z = standard_normal(self.rng, int(counts.sum()))
-        q = self.params
         _set_pulse_kernel(self._g.reshape(-1), self._p.reshape(-1), np.ascontiguousarray(counts).reshape(-1),
-                          z, q.decay, q.m1, q.c1, q.A1, q.m2, q.c2, q.A2, q.g_set_min, self.g_max)
+                          z, *self.pulse_constants())
         self.n_pulses += counts
 
     def set_pulse_at(self, index, n) -> None:
@@ -435,9 +434,8 @@ class PCMArray:
         n = np.broadcast_to(np.asarray(n), index.shape)
         counts = self._check_counts(n).astype(np.int64)
         z = standard_normal(self.rng, int(counts.sum()))
-        q = self.params
         _set_pulse_at_kernel(self._g.reshape(-1), self._p.reshape(-1), index, counts, z,
-                             q.decay, q.m1, q.c1, q.A1, q.m2, q.c2, q.A2, q.g_set_min, self.g_max)
+                             *self.pulse_constants())
         np.add.at(self.n_pulses.reshape(-1), index, counts)
 
     def _check_counts(self, n: np.ndarray) -> np.ndarray:
