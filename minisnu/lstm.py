@@ -207,7 +207,7 @@ class LSTM(RecurrentLayer):
     n_in, n_out : input features and units.
     stateful : carry the final (h, c) of a forward pass over as the initial
         state of the next (truncated BPTT); ``reset_state()`` starts afresh.
-        Otherwise every pass starts from h_0 = c_0 = 0.
+        Otherwise every pass starts from ``state``: zeros unless one is given.
     dtype : float32 (default) or float64.
     rng : seed or ``numpy.random.Generator``: Glorot-uniform W, orthogonal U blocks.
     forget_bias : initial bias of the forget gate (default 1; the other gates start at 0).

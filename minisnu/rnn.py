@@ -293,7 +293,7 @@ class RNN(RecurrentLayer):
     n_in, n_out : input features and units.
     stateful : carry the final state of a forward pass over as the initial
         state of the next (truncated BPTT); ``reset_state()`` starts afresh.
-        Otherwise every pass starts from h_0 = 0.
+        Otherwise every pass starts from ``state``: zeros unless one is given.
     dtype : float32 (default) or float64.
     rng : seed or ``numpy.random.Generator``: Glorot-uniform W, orthogonal U.
     engine : ``"numba"`` (compiled steps) or ``"reference"`` (``rnn_forward``).

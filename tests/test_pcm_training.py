@@ -5,7 +5,12 @@ import pytest
 
 import minisnu as ms
 from minisnu import pcm
-from minisnu.pcm.training import PCMSynapses, accumulate_reference, pulses_for
+from minisnu.pcm.training import (
+    PCMSynapses,
+    _pulses_for,
+    accumulate_reference,
+    pulses_for,
+)
 
 
 def test_every_update_is_accounted_for():
@@ -59,7 +64,7 @@ def test_multi_device_synapses_share_the_pulses():
 def test_the_kernel_does_the_accumulator_math():
     """χ and the pulse counts of update() are those of the NumPy accumulate_reference."""
     rng = np.random.default_rng(3)
-    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (7, 9)), rng=2, refresh_us=11.9)
+    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (7, 9)), rng=2, refresh_us=12.0)   # G <= g_max: no refresh
     chi, programmed = syn.chi.copy(), syn.devices.n_pulses.copy()
     for _ in range(5):
         dW = 0.1 * rng.standard_normal((7, 9))
@@ -69,6 +74,7 @@ def test_the_kernel_does_the_accumulator_math():
         np.testing.assert_allclose(syn.chi, chi, rtol=0, atol=1e-15)
         np.testing.assert_array_equal(syn.pulses - before, np.stack([plus, minus]))
     assert syn.pulses.sum() > 0
+    assert syn.refreshes.sum() == 0
     landed = (syn.devices.n_pulses - programmed).sum(axis=1)
     np.testing.assert_array_equal(landed, syn.pulses)                  # every pulse reached a device
 
@@ -107,6 +113,8 @@ def test_same_seed_same_training():
 
 def test_pulses_for_follows_the_published_curve():
     np.testing.assert_array_equal(pulses_for([0.0, 1.0, 5.0, 9.0]), [0, 1, 4, 15])   # P(9) = 19.683 − 12.15 + 7.29 = 14.8
+    g = np.linspace(0.0, 12.0, 97)
+    np.testing.assert_array_equal([_pulses_for(x) for x in g], pulses_for(g))         # the kernels' copy
 
 
 def test_in_memory_layer_plugs_into_the_optimizer():

@@ -82,15 +82,13 @@ def _pulses_for(g):
 
 
 @njit(inline="always")
-def _reprogram(w, g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables):
-    """Refresh weight w: RESET its 2N devices, then program (ΣG⁺ − ΣG⁻)/N open loop onto
-    the N devices of one side. Draws: the 2N RESETs (G⁺ devices, then G⁻), then the pulses
-    device by device. Returns the xoshiro state."""
+def _reprogram(w, target, g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables):
+    """Program weight w open loop to ``target`` µS per device (signed): RESET its 2N devices,
+    then give each of the N devices of one side ``_pulses_for(|target|)`` SET pulses.
+    Draws: the 2N RESETs (G⁺ devices, then G⁻), then the pulses device by device.
+    Returns the xoshiro state."""
     decay, m1, c1, a1, m2, c2, a2, g_min, g_max = pulse
     g_reset, g_reset_std, g_reset_min, _ = reset
-    target = 0.0                                         # the weight, in µS per device
-    for d in range(N):
-        target += (g[d * S + w] - g[(N + d) * S + w]) / N
     for d in range(2 * N):
         i = d * S + w
         z, state = draw(state, tables)
@@ -105,6 +103,24 @@ def _reprogram(w, g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables):
             g[i], p[i] = _pulse(g[i], p[i], z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
         n_pulses[i] += n
     return state
+
+
+@njit(inline="always")
+def _pair_us(w, g, N, S):
+    """The weight w as its devices hold it, in µS per device: (ΣG⁺ − ΣG⁻)/N."""
+    total = 0.0
+    for d in range(N):
+        total += g[d * S + w] - g[(N + d) * S + w]
+    return total / N
+
+
+@njit(cache=True, error_model="numpy")
+def _program_kernel(targets, g, p, n_pulses, n_resets, N, seed, pulse, reset, tables):
+    """``_reprogram`` every weight w to targets[w] µS per device, in weight order."""
+    S = targets.size
+    state = (seed[0], seed[1], seed[2], seed[3])
+    for w in range(S):
+        state = _reprogram(w, targets[w], g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables)
 
 
 @njit(cache=True, error_model="numpy")
@@ -134,7 +150,8 @@ def _update_kernel(chi, dW, epsilon, requested, pulses, refreshes, g, p, n_pulse
                 g[i], p[i] = _pulse(g[i], p[i], z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
             n_pulses[i] += n
             if g[i] > refresh_us:                       # only a pulsed device can pass the threshold
-                state = _reprogram(w, g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables)
+                state = _reprogram(w, _pair_us(w, g, N, S), g, p, n_pulses, n_resets, N, S, state,
+                                   pulse, reset, tables)
                 refreshes[w] += 1
         chi[w] = c
 
@@ -147,7 +164,8 @@ def _refresh_kernel(g, p, n_pulses, n_resets, refreshes, N, refresh_us, seed, pu
     for w in range(S):
         for d in range(2 * N):
             if g[d * S + w] > refresh_us:
-                state = _reprogram(w, g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables)
+                state = _reprogram(w, _pair_us(w, g, N, S), g, p, n_pulses, n_resets, N, S, state,
+                                   pulse, reset, tables)
                 refreshes[w] += 1
                 break
 
@@ -207,7 +225,10 @@ class PCMSynapses:
         self.pulses = np.zeros((2,) + W.shape, np.int64)    # SET pulses from updates, G⁺ and G⁻
         self.refreshes = np.zeros(W.shape, np.int64)
         self._z = np.empty(self.devices.size)              # the read noise draws, reused
-        self._program(W.reshape(-1), np.arange(W.size))
+        arr = self.devices                                   # open loop: |W|·β/N on each of N devices
+        _program_kernel(W.reshape(-1) * (self.beta / n), arr.g.reshape(-1), arr.p.reshape(-1),
+                        arr.n_pulses.reshape(-1), arr.n_resets.reshape(-1), n, seed(arr.rng),
+                        arr.pulse_constants(), arr.reset_constants(), TABLES)
 
     @property
     def shape(self):
@@ -216,22 +237,6 @@ class PCMSynapses:
     @property
     def devices_per_side(self) -> int:
         return self.devices.shape[1]
-
-    def _device_index(self, side, device, w):
-        """Flat position in ``devices`` of device ``device`` on side ``side`` (0: G⁺) of weight w."""
-        return (side * self.devices_per_side + device) * self.chi.size + w
-
-    def _program(self, w_target, where) -> None:
-        """Open loop: RESET every device of the weights ``where`` (flat positions), then pulse
-        |W|·β/N onto each of the N devices of one side (G⁺ for W > 0, G⁻ for W < 0)."""
-        N = self.devices_per_side
-        self.devices.reset_at(np.concatenate([self._device_index(side, d, where)
-                                              for side in (0, 1) for d in range(N)]))
-        g = w_target * self.beta / N
-        side = (g < 0).astype(np.int64)
-        n = pulses_for(np.abs(g))
-        self.devices.set_pulse_at(np.concatenate([self._device_index(side, d, where) for d in range(N)]),
-                                  np.tile(n, N))
 
     def read(self, out=None) -> np.ndarray:
         """W = (ΣG⁺ − ΣG⁻)/β from one (noisy) read of every device, in ``out`` or a new array.
