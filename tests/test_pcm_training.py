@@ -169,3 +169,109 @@ def test_bad_input():
         syn.update(np.ones((3, 2)))
     with pytest.raises(ValueError, match="NaN"):
         syn.update(np.full((2, 2), np.nan))
+    with pytest.raises(ValueError, match="need 0 <= baseline_us < refresh_us"):
+        PCMSynapses(np.ones((2, 2)), baseline_us=9.5)
+    with pytest.raises(ValueError, match="seconds_per_pass must be >= 0"):
+        pcm.InMemory(ms.Dense(2, 2), seconds_per_pass=-1.0)
+
+
+# ---------------------------------------------------------------------------
+# perfect devices: the in-memory wrapper changes nothing
+
+
+def test_ideal_synapses_store_the_weights_exactly():
+    W = np.random.default_rng(5).standard_normal((4, 7))
+    syn = PCMSynapses(W, rng=0, ideal=True)
+    np.testing.assert_array_equal(syn.read(), W)
+    dW = 0.01 * np.random.default_rng(6).standard_normal((4, 7))
+    syn.update(dW)
+    np.testing.assert_array_equal(syn.read(), W + dW)
+    assert syn.pulses.sum() == 0 and syn.devices.n_pulses.sum() == 0   # no device physics at all
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_with_every_device_effect_off_the_in_memory_network_is_its_software_twin(soft):
+    """The same forward pass, and the same training, bit for bit."""
+    rng = np.random.default_rng(0)
+    rolls = [(rng.random((12, 1, 9)) < 0.3).astype(np.float32) for _ in range(5)]
+
+    def build(in_memory):
+        layers = [ms.SNU(9, 6, soft=soft, rng=1), ms.Dense(6, 9, rng=2)]
+        if in_memory:
+            layers = [pcm.InMemory(layer, rng=i, ideal=True) for i, layer in enumerate(layers)]
+        net = ms.Sequential(*layers)
+        return net, ms.optim.Adam(net, lr=0.05)
+
+    (software, opt_s), (in_memory, opt_m) = build(False), build(True)
+    np.testing.assert_array_equal(in_memory.forward(rolls[0]), software.forward(rolls[0]))
+    for _ in range(3):
+        for roll in rolls:
+            for net, opt in ((software, opt_s), (in_memory, opt_m)):
+                opt.zero_grad()
+                net.backward(ms.losses.bce_with_logits(net.forward(roll[:-1]), roll[1:])[1])
+                opt.step()
+    np.testing.assert_array_equal(in_memory.forward(rolls[0]), software.forward(rolls[0]))
+    for a, b in zip(in_memory.layers, software.layers):
+        np.testing.assert_array_equal(a.params["W"], b.params["W"])
+
+
+# ---------------------------------------------------------------------------
+# drift in the loop
+
+
+def test_drifting_synapses_read_the_drifted_devices():
+    W = np.random.default_rng(7).uniform(-0.4, 0.4, (5, 6))
+    syn = PCMSynapses(W, rng=3, read_noise=False, drift=True)
+    np.testing.assert_array_equal(syn.read(), (syn.devices.g[0, 0] - syn.devices.g[1, 0]) / syn.beta)
+    syn.time = 3600.0                                            # all programmed at t = 0
+    g = syn.devices.read(3600.0, noise=False)                    # G·(t/t0)^(−ν), the device model's
+    np.testing.assert_allclose(syn.read(), (g[0, 0] - g[1, 0]) / syn.beta, rtol=1e-12, atol=1e-15)
+    assert np.abs(syn.read()).sum() < 0.9 * np.abs(W).sum()      # (3600/38.6)^(−0.045) ≈ 0.82
+
+
+def test_a_pulse_starts_from_the_drifted_conductance_and_restarts_the_drift():
+    syn = PCMSynapses(np.array([[0.3, -0.3]]), rng=0, read_noise=False, drift=True)
+    syn.time = 1000.0
+    drifted = syn.devices.read(1000.0, noise=False)
+    g_before = syn.devices.g.copy()
+    syn.update(np.array([[1.5 * syn.epsilon, 0.0]]))             # one pulse on G⁺ of weight 0
+    assert syn.pulses[0, 0, 0] == 1 and syn.refreshes.sum() == 0
+    assert syn.t_prog[0, 0, 0, 0] == 1000.0                      # its drift starts again now
+    assert syn.devices.g[0, 0, 0, 0] > drifted[0, 0, 0, 0]       # one SET step up from the drifted G
+    np.testing.assert_array_equal(syn.t_prog.ravel()[1:], 0.0)   # the others keep their clock
+    np.testing.assert_array_equal(syn.devices.g.ravel()[1:], g_before.ravel()[1:])
+    syn.time = 1000.0 + 10.0                                     # under t0 since the pulse: no drift
+    expected = syn.devices.read(1010.0, noise=False)
+    expected[0, 0, 0, 0] = syn.devices.g[0, 0, 0, 0]
+    np.testing.assert_allclose(syn.read(), (expected[0, 0] - expected[1, 0]) / syn.beta, rtol=1e-12)
+
+
+def test_drift_factors_between_updates_stay_within_their_stated_error():
+    """Cached for DRIFT_RESOLUTION_S of clock: off by at most ν·(1 s)/t0 ≈ 0.15 % (ν <= 0.06)."""
+    from minisnu.pcm.training import DRIFT_RESOLUTION_S
+    syn = PCMSynapses(np.random.default_rng(8).uniform(-0.4, 0.4, (4, 4)), rng=1, read_noise=False,
+                      drift=True)
+    syn.time = 100.0
+    syn.read()                                                   # factors computed at t = 100 s
+    syn.time = 100.0 + 0.9 * DRIFT_RESOLUTION_S                  # not yet recomputed
+    g = syn.devices.read(syn.time, noise=False)
+    exact = (g[0, 0] - g[1, 0]) / syn.beta
+    bound = syn.devices.nu.max() * DRIFT_RESOLUTION_S / syn.devices.t0   # per device, relative
+    error = np.abs(syn.read() - exact)
+    assert np.all(error <= bound * (g[0, 0] + g[1, 0]) / syn.beta)
+    assert error.max() > 0                                       # (it is an approximation)
+    syn.time = 100.0 + DRIFT_RESOLUTION_S                        # recomputed: exact again
+    g = syn.devices.read(syn.time, noise=False)
+    np.testing.assert_allclose(syn.read(), (g[0, 0] - g[1, 0]) / syn.beta, rtol=1e-12, atol=1e-15)
+
+
+def test_every_update_is_accounted_for_with_drift():
+    rng = np.random.default_rng(0)
+    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (6, 5)), rng=1, drift=True)
+    for step in range(40):
+        syn.time = 30.0 * step
+        syn.update(0.05 * rng.standard_normal((6, 5)))
+        syn.read()
+    applied = syn.epsilon * (syn.pulses[0] - syn.pulses[1])
+    np.testing.assert_allclose(applied + syn.chi, syn.requested, rtol=0, atol=1e-12)
+    assert syn.pulses.sum() > 0 and syn.t_prog.max() > 0

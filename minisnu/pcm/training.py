@@ -53,6 +53,8 @@ from .device import PCMArray, _melt_quench, _pulse
 EPSILON_US = 0.75
 #: Refresh when either device of a pair passes this conductance (µS).
 REFRESH_US = 9.0
+#: With drift: the reads' drift factors are computed again when the clock has moved this far (s).
+DRIFT_RESOLUTION_S = 1.0
 #: Conductance (µS) that the largest initial |W| is programmed to.
 G_INIT_MAX_US = 5.0
 
@@ -82,11 +84,14 @@ def _pulses_for(g):
 
 
 @njit(inline="always")
-def _reprogram(w, target, g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables):
-    """Program weight w open loop to ``target`` µS per device (signed): RESET its 2N devices,
-    then give each of the N devices of one side ``_pulses_for(|target|)`` SET pulses.
-    Draws: the 2N RESETs (G⁺ devices, then G⁻), then the pulses device by device.
-    Returns the xoshiro state."""
+def _reprogram(w, target, baseline, g, p, n_pulses, n_resets, t_prog, now, N, S, state, pulse, reset,
+               tables):
+    """Program weight w open loop to ``target`` µS per device (signed) above a common ``baseline``:
+    RESET its 2N devices, then give each of the N devices of the target's side
+    ``_pulses_for(baseline + |target|)`` SET pulses and each of the other side
+    ``_pulses_for(baseline)`` (none for baseline 0).
+    Draws: the 2N RESETs (G⁺ devices, then G⁻), then the pulses device by device (G⁺, then G⁻).
+    The devices' drift starts again at ``now`` (t_prog). Returns the xoshiro state."""
     decay, m1, c1, a1, m2, c2, a2, g_min, g_max = pulse
     g_reset, g_reset_std, g_reset_min, _ = reset
     for d in range(2 * N):
@@ -94,14 +99,16 @@ def _reprogram(w, target, g, p, n_pulses, n_resets, N, S, state, pulse, reset, t
         z, state = draw(state, tables)
         g[i], p[i] = _melt_quench(z, g_reset, g_reset_std, g_reset_min, g_max)
         n_resets[i] += 1
-    side = 0 if target > 0 else 1
-    n = _pulses_for(abs(target))
-    for d in range(N):
-        i = (side * N + d) * S + w
-        for _ in range(n):
-            z, state = draw(state, tables)
-            g[i], p[i] = _pulse(g[i], p[i], z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
-        n_pulses[i] += n
+        t_prog[i] = now
+    for side in range(2):
+        on_target_side = (side == 0) == (target > 0)
+        n = _pulses_for(baseline + abs(target)) if on_target_side else _pulses_for(baseline)
+        for d in range(N):
+            i = (side * N + d) * S + w
+            for _ in range(n):
+                z, state = draw(state, tables)
+                g[i], p[i] = _pulse(g[i], p[i], z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
+            n_pulses[i] += n
     return state
 
 
@@ -114,24 +121,56 @@ def _pair_us(w, g, N, S):
     return total / N
 
 
+@njit(inline="always")
+def _drift_factor(i, clock, t_prog, nu):
+    """(Δt/t0)^(−ν_i) for device i, Δt = now − t_prog[i] the time since it was last programmed;
+    1 when Δt <= t0 or drift is off. ``clock`` = (drift on?, now, t0)."""
+    drift, now, t0 = clock
+    dt = now - t_prog[i]
+    if drift and dt > t0:
+        return math.exp(-nu[i] * math.log(dt / t0))
+    return 1.0
+
+
+@njit(inline="always")
+def _settle(i, clock, g, t_prog, nu, factor):
+    """Before device i is programmed: its conductance has drifted to G·(Δt/t0)^(−ν); a SET pulse
+    starts from there, and the drift law starts again (t_prog = now, read factor 1)."""
+    g[i] *= _drift_factor(i, clock, t_prog, nu)
+    t_prog[i] = clock[1]
+    factor[i] = 1.0
+
+
+@njit(inline="always")
+def _settled_pair_us(w, clock, g, t_prog, nu, factor, N, S):
+    """The weight w in µS per device as the devices hold it *now* (drift included)."""
+    for d in range(2 * N):
+        _settle(d * S + w, clock, g, t_prog, nu, factor)
+    return _pair_us(w, g, N, S)
+
+
 @njit(cache=True, error_model="numpy")
-def _program_kernel(targets, g, p, n_pulses, n_resets, N, seed, pulse, reset, tables):
+def _program_kernel(targets, baseline, g, p, n_pulses, n_resets, t_prog, now, N, seed, pulse, reset,
+                    tables):
     """``_reprogram`` every weight w to targets[w] µS per device, in weight order."""
     S = targets.size
     state = (seed[0], seed[1], seed[2], seed[3])
     for w in range(S):
-        state = _reprogram(w, targets[w], g, p, n_pulses, n_resets, N, S, state, pulse, reset, tables)
+        state = _reprogram(w, targets[w], baseline, g, p, n_pulses, n_resets, t_prog, now, N, S, state,
+                           pulse, reset, tables)
 
 
 @njit(cache=True, error_model="numpy")
 def _update_kernel(chi, dW, epsilon, requested, pulses, refreshes, g, p, n_pulses, n_resets,
-                   N, selection, refresh_us, seed, pulse, reset, tables):
+                   t_prog, nu, factor, clock, N, selection, refresh_us, baseline, seed, pulse, reset,
+                   tables):
     """``PCMSynapses.update`` in one pass over the weights (flat arrays; g, p, n_* of the devices).
 
     Per weight w, in order: χ ← χ + ΔW; n = ⌊|χ|/ε⌋; n SET pulses on the selected
     device of G⁺ (χ > 0) or G⁻ (χ < 0); χ ← χ − sign(χ)·n·ε; if that device now
     exceeds ``refresh_us``, refresh the pair (``_reprogram``). The device draws come
-    from the xoshiro256++ state ``seed``, in that order.
+    from the xoshiro256++ state ``seed``, in that order. A device's drift (``clock``)
+    is settled before it is pulsed or refreshed (``_settle``).
     """
     S = chi.size
     state = (seed[0], seed[1], seed[2], seed[3])
@@ -145,40 +184,52 @@ def _update_kernel(chi, dW, epsilon, requested, pulses, refreshes, g, p, n_pulse
             c -= (1.0 - 2.0 * side) * n * epsilon       # χ ← χ − sign(χ)·n·ε
             pulses[side * S + w] += n
             i = (side * N + selection) * S + w          # the selected device of that side
+            _settle(i, clock, g, t_prog, nu, factor)
             for _ in range(n):
                 z, state = draw(state, tables)
                 g[i], p[i] = _pulse(g[i], p[i], z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
             n_pulses[i] += n
             if g[i] > refresh_us:                       # only a pulsed device can pass the threshold
-                state = _reprogram(w, _pair_us(w, g, N, S), g, p, n_pulses, n_resets, N, S, state,
-                                   pulse, reset, tables)
+                target = _settled_pair_us(w, clock, g, t_prog, nu, factor, N, S)
+                state = _reprogram(w, target, baseline, g, p, n_pulses, n_resets, t_prog, clock[1], N, S,
+                                   state, pulse, reset, tables)
                 refreshes[w] += 1
         chi[w] = c
 
 
 @njit(cache=True, error_model="numpy")
-def _refresh_kernel(g, p, n_pulses, n_resets, refreshes, N, refresh_us, seed, pulse, reset, tables):
-    """Refresh every weight with a device above ``refresh_us``, in weight order."""
+def _refresh_kernel(g, p, n_pulses, n_resets, t_prog, nu, factor, clock, refreshes, N, refresh_us,
+                    baseline, seed, pulse, reset, tables):
+    """Refresh every weight with a device above ``refresh_us`` (as programmed), in weight order."""
     S = refreshes.size
     state = (seed[0], seed[1], seed[2], seed[3])
     for w in range(S):
         for d in range(2 * N):
             if g[d * S + w] > refresh_us:
-                state = _reprogram(w, _pair_us(w, g, N, S), g, p, n_pulses, n_resets, N, S, state,
-                                   pulse, reset, tables)
+                target = _settled_pair_us(w, clock, g, t_prog, nu, factor, N, S)
+                state = _reprogram(w, target, baseline, g, p, n_pulses, n_resets, t_prog, clock[1], N, S,
+                                   state, pulse, reset, tables)
                 refreshes[w] += 1
                 break
 
 
 @njit(cache=True, error_model="numpy")
-def _read_weights_kernel(g, z, noise, m3, c3, N, beta, out):
-    """out[w] = (Σ_d G⁺_d − Σ_d G⁻_d)/β over the devices read with noise, G = max(0, G + (m3·G + c3)·z)."""
+def _drift_factors_kernel(t_prog, nu, clock, out):
+    """out[i] = (Δt/t0)^(−ν_i) of every device (1 when Δt <= t0 or drift is off)."""
+    for i in range(out.size):
+        out[i] = _drift_factor(i, clock, t_prog, nu)
+
+
+@njit(cache=True, error_model="numpy")
+def _read_weights_kernel(g, factor, z, noise, m3, c3, N, beta, out):
+    """out[w] = (Σ_d G⁺_d − Σ_d G⁻_d)/β over the devices read now: G(t) = G·factor (the drift
+    factor (Δt/t0)^(−ν)), then G_read = max(0, G(t) + (m3·G(t) + c3)·z) (with noise)."""
     S = out.size
     for w in range(S):
         total = 0.0
         for d in range(2 * N):
             i = d * S + w
-            gi = g[i]
+            gi = g[i] * factor[i]
             if noise:
                 gi = max(gi + (m3 * gi + c3) * z[i], 0.0)  # the read of device i
             total += gi if d < N else -gi
@@ -200,14 +251,28 @@ class PCMSynapses:
     devices_per_side : N.
     beta : µS per weight unit; default maps max|W| to 5 µS.
     epsilon_us, refresh_us : pulse granularity and refresh threshold of a device (µS).
+    baseline_us : µS that *both* sides of a pair are programmed to (at the start and at every
+        refresh), the weight on top: G⁺ = baseline + W·β/N, G⁻ = baseline for W > 0. A device
+        right after a RESET takes a first SET step about three times ε, with a spread of
+        about 2.4 µS (its pulse memory P = 1); baseline pulses take both devices past that
+        jump. It costs range, a pair then stores up to (refresh_us − baseline_us)·N/β, and
+        higher conductances take smaller, noisier steps: on the JSB network it does not pay
+        (see RESULTS.md).
     read_noise : read the devices with read noise (Nandakumar's m3·G + c3).
+    drift : the devices drift (Nandakumar's power law, ν per device): a device programmed at
+        t_prog reads G·((t − t_prog)/t0)^(−ν) at time t = ``time``; a pulse starts from the
+        drifted conductance and restarts the drift. The caller moves the clock (``time``, s).
+    ideal : perfect devices, every effect off: the pair stores W exactly (G⁺ = max(W, 0),
+        G⁻ = max(−W, 0), in weight units), ``read`` returns it, and ``update`` adds ΔW
+        exactly. No pulses, no refresh, no draws. The reference for the in-memory wrapper.
 
     The devices are ``devices``, a ``PCMArray`` of shape (2, N, n_in, n_out):
-    ``devices.g[0]`` holds G⁺, ``devices.g[1]`` G⁻.
+    ``devices.g[0]`` holds G⁺, ``devices.g[1]`` G⁻; ``t_prog`` (same shape) the time each
+    device was last programmed.
     """
 
     def __init__(self, W, rng=0, *, devices_per_side=1, beta=None, epsilon_us=EPSILON_US,
-                 refresh_us=REFRESH_US, read_noise=True):
+                 refresh_us=REFRESH_US, baseline_us=0.0, read_noise=True, drift=False, ideal=False):
         W = check_array("W", np.asarray(W, dtype=np.float64), ndim=2)
         w_max = float(np.abs(W).max()) or 1.0
         self.beta = G_INIT_MAX_US / w_max if beta is None else float(beta)
@@ -216,18 +281,29 @@ class PCMSynapses:
         if not 0 < epsilon_us < refresh_us:
             raise ValueError(f"need 0 < epsilon_us < refresh_us, got {epsilon_us} and {refresh_us}")
         n = check_size("devices_per_side", devices_per_side)
+        self.baseline_us = float(baseline_us)
+        if not 0 <= self.baseline_us < refresh_us:
+            raise ValueError(f"need 0 <= baseline_us < refresh_us, got {baseline_us} and {refresh_us}")
         self.epsilon = epsilon_us / self.beta                 # ε in weight units
         self.refresh_us, self.read_noise = float(refresh_us), bool(read_noise)
+        self.drift, self.ideal, self.time = bool(drift), bool(ideal), 0.0
         self.devices = PCMArray((2, n) + W.shape, rng=as_rng(rng))   # [0] = G⁺, [1] = G⁻
+        self.t_prog = np.zeros(self.devices.shape)
+        self._factor = np.ones(self.devices.shape)        # drift factors of the reads (see read)
+        self._factor_time = 0.0
         self.selection = 0                                  # the device that updates pulse
         self.chi = np.zeros(W.shape)
         self.requested = np.zeros(W.shape)                  # Σ ΔW asked for, per weight
         self.pulses = np.zeros((2,) + W.shape, np.int64)    # SET pulses from updates, G⁺ and G⁻
         self.refreshes = np.zeros(W.shape, np.int64)
         self._z = np.empty(self.devices.size)              # the read noise draws, reused
+        if self.ideal:
+            self._store_exactly(W)
+            return
         arr = self.devices                                   # open loop: |W|·β/N on each of N devices
-        _program_kernel(W.reshape(-1) * (self.beta / n), arr.g.reshape(-1), arr.p.reshape(-1),
-                        arr.n_pulses.reshape(-1), arr.n_resets.reshape(-1), n, seed(arr.rng),
+        _program_kernel(W.reshape(-1) * (self.beta / n), self.baseline_us, arr.g.reshape(-1),
+                        arr.p.reshape(-1), arr.n_pulses.reshape(-1), arr.n_resets.reshape(-1),
+                        self.t_prog.reshape(-1), self.time, n, seed(arr.rng),
                         arr.pulse_constants(), arr.reset_constants(), TABLES)
 
     @property
@@ -238,19 +314,41 @@ class PCMSynapses:
     def devices_per_side(self) -> int:
         return self.devices.shape[1]
 
-    def read(self, out=None) -> np.ndarray:
-        """W = (ΣG⁺ − ΣG⁻)/β from one (noisy) read of every device, in ``out`` or a new array.
+    def _clock(self) -> tuple:
+        """(drift on?, now, t0): what the kernels need to know of time."""
+        return (self.drift, float(self.time), float(self.devices.t0))
 
-        The same numbers as ``devices.read(0.0)`` summed by hand; one kernel pass.
+    def _store_exactly(self, W) -> None:
+        """The ideal pair: G⁺ = max(W, 0), G⁻ = max(−W, 0) on device 0 of each side, in weight units."""
+        g = np.zeros(self.devices.shape)
+        g[0, 0], g[1, 0] = np.maximum(W, 0.0), np.maximum(-W, 0.0)
+        self.devices.g = g
+
+    def read(self, out=None) -> np.ndarray:
+        """W = (ΣG⁺ − ΣG⁻)/β from one (noisy, drifted) read of every device, in ``out`` or a new array.
+
+        Without drift the same numbers as ``devices.read(0.0)`` summed by hand; one kernel pass.
+        With drift, the factors (Δt/t0)^(−ν) cost a logarithm and an exponential per
+        device, so they are computed again only when the clock has moved on by
+        ``DRIFT_RESOLUTION_S`` since the last time (a device programmed in between reads
+        factor 1, exactly). Between two such times a factor changes by at most
+        ν·ln((Δt + 1 s)/Δt) <= ν·(1 s)/t0, about 0.1 %, well under the read noise.
         """
         if out is None:
             out = np.empty(self.shape)
         elif out.shape != self.shape or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous array of shape {self.shape}")
+        if self.ideal:
+            np.subtract(self.devices.g[0, 0], self.devices.g[1, 0], out=out)   # exactly W
+            return out
+        if self.drift and self.time - self._factor_time >= DRIFT_RESOLUTION_S:
+            _drift_factors_kernel(self.t_prog.reshape(-1), self.devices.nu.reshape(-1), self._clock(),
+                                  self._factor.reshape(-1))
+            self._factor_time = self.time
         q = self.devices.params
         z = standard_normal(self.devices.rng, self.devices.size, out=self._z) if self.read_noise else self._z
-        _read_weights_kernel(self.devices.g.reshape(-1), z, self.read_noise, q.m3, q.c3,
-                             self.devices_per_side, self.beta, out.reshape(-1))
+        _read_weights_kernel(self.devices.g.reshape(-1), self._factor.reshape(-1), z, self.read_noise,
+                             q.m3, q.c3, self.devices_per_side, self.beta, out.reshape(-1))
         return out
 
     def update(self, dW) -> None:
@@ -262,25 +360,35 @@ class PCMSynapses:
         dW = check_array("dW", np.asarray(dW, dtype=np.float64), ndim=2)
         if dW.shape != self.shape:
             raise ValueError(f"dW must have shape {self.shape}, got {dW.shape}")
+        if self.ideal:
+            self.requested += dW
+            self._store_exactly(self.read() + dW)
+            return
         arr = self.devices
         _update_kernel(self.chi.reshape(-1), np.ascontiguousarray(dW).reshape(-1), self.epsilon,
                        self.requested.reshape(-1), self.pulses.reshape(-1), self.refreshes.reshape(-1),
                        arr.g.reshape(-1), arr.p.reshape(-1), arr.n_pulses.reshape(-1),
-                       arr.n_resets.reshape(-1), self.devices_per_side, self.selection, self.refresh_us,
-                       seed(arr.rng), arr.pulse_constants(), arr.reset_constants(), TABLES)
+                       arr.n_resets.reshape(-1), self.t_prog.reshape(-1), arr.nu.reshape(-1),
+                       self._factor.reshape(-1), self._clock(), self.devices_per_side, self.selection,
+                       self.refresh_us, self.baseline_us, seed(arr.rng), arr.pulse_constants(),
+                       arr.reset_constants(), TABLES)
         self.selection = (self.selection + 1) % self.devices_per_side
 
     def refresh(self) -> None:
         """RESET the synapses where any device passed the threshold; re-program their weight.
 
-        The weight (ΣG⁺ − ΣG⁻)/β is kept: all 2N devices are RESET, then the N devices
-        of one side get the mean number of pulses that reach |W|·β/N (``pulses_for``).
+        The weight (ΣG⁺ − ΣG⁻)/β, drift included, is kept: all 2N devices are RESET, then
+        the N devices of one side get the mean number of pulses that reach |W|·β/N
+        (``pulses_for``).
         """
+        if self.ideal:
+            return
         arr = self.devices
         _refresh_kernel(arr.g.reshape(-1), arr.p.reshape(-1), arr.n_pulses.reshape(-1),
-                        arr.n_resets.reshape(-1), self.refreshes.reshape(-1), self.devices_per_side,
-                        self.refresh_us, seed(arr.rng), arr.pulse_constants(), arr.reset_constants(),
-                        TABLES)
+                        arr.n_resets.reshape(-1), self.t_prog.reshape(-1), arr.nu.reshape(-1),
+                        self._factor.reshape(-1), self._clock(), self.refreshes.reshape(-1),
+                        self.devices_per_side, self.refresh_us, self.baseline_us, seed(arr.rng),
+                        arr.pulse_constants(), arr.reset_constants(), TABLES)
 
 
 class InMemory(Layer):
@@ -290,13 +398,19 @@ class InMemory(Layer):
     >>> opt = ms.optim.Adam(net, lr=0.01)         # as for a software network
 
     Everything but ``W`` (biases, recurrent weights, decays) stays in software.
+    ``seconds_per_pass``: the chip's clock moves on by this much at every forward
+    pass (a training step, or a sequence scored), which is what the devices' drift
+    sees (with ``drift=True``). Other keywords go to ``PCMSynapses``.
     """
 
-    def __init__(self, layer, rng=0, **synapse_options):
+    def __init__(self, layer, rng=0, *, seconds_per_pass=1.0, **synapse_options):
         super().__init__()
         if "W" not in getattr(layer, "params", {}):
             raise TypeError(f"{type(layer).__name__} has no params['W'] to put into PCM devices")
+        if not seconds_per_pass >= 0:
+            raise ValueError(f"seconds_per_pass must be >= 0, got {seconds_per_pass}")
         self.layer = layer
+        self.seconds_per_pass = float(seconds_per_pass)
         self.synapses = PCMSynapses(layer.params["W"], rng=rng, **synapse_options)
         self.params, self.grads = layer.params, layer.grads   # the optimizer sees the layer's own
         self._w_read = None
@@ -305,9 +419,11 @@ class InMemory(Layer):
         """Send the optimizer's change since the last read to the devices, then read them again."""
         W = self.params["W"]
         if self._w_read is not None:
-            self.synapses.update(W - self._w_read)          # exactly 0 where nothing changed
+            self.synapses.time += self.seconds_per_pass
+            # In float64: the difference of two float32 weights is then exact.
+            self.synapses.update(W.astype(np.float64) - self._w_read)   # 0 where nothing changed
         W[...] = self.synapses.read()
-        self._w_read = W.copy()                             # as stored, in the layer's dtype
+        self._w_read = W.astype(np.float64)                 # as stored, in the layer's dtype
 
     def forward(self, x):
         self.sync()
