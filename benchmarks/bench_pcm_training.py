@@ -5,7 +5,10 @@ SNUs (decay 0.8), 88 sigmoid outputs predicting the next step's notes; binary
 cross-entropy, Adam (lr 0.01), one chorale per batch. In memory, both weight
 matrices live in differential pairs of Nandakumar PCM devices
 (2 × (88·150 + 150·88) = 52,800 devices), read (with read noise) at every
-forward pass and updated through accumulators and SET pulses.
+forward pass and updated through accumulators and SET pulses; the networks are
+those of ``minisnu pcm-train`` (``minisnu.experiments``). Two in-memory
+variants: devices without drift, and drifting devices on a clock of 0.1 s per
+chorale (the ``pcm-train`` default).
 
 Needs the JSB chorales JSON (train/valid/test lists of sequences of lists of
 MIDI notes): pass its path, or set MINISNU_JSB; by default it looks for the
@@ -38,6 +41,8 @@ import numpy as np
 
 import minisnu as ms
 from minisnu import pcm
+from minisnu.experiments.jsb_network import build_network
+from minisnu.experiments.pcm_train import build_in_memory
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "jsb-chorales-quarter.json"
 
@@ -55,12 +60,14 @@ def piano_rolls(path, split="train"):
     return rolls
 
 
-def build(in_memory: bool):
-    rng = np.random.default_rng(0)
-    hidden, out = ms.SNU(88, 150, rng=rng), ms.Dense(150, 88, rng=rng)
-    if in_memory:
-        hidden, out = pcm.InMemory(hidden, rng=1), pcm.InMemory(out, rng=2)
-    net = ms.Sequential(hidden, out)
+VARIANTS = {"software": None,
+            "in memory": {"drift": False},
+            "+ drift": {"drift": True, "seconds_per_pass": 0.1}}
+
+
+def build(device_options):
+    """The SNU network of seed 0, in software (None) or with these ``pcm.InMemory`` options."""
+    net = build_network("snu", 0) if device_options is None else build_in_memory("snu", 0, device_options)
     return net, ms.optim.Adam(net, lr=0.01)
 
 
@@ -98,11 +105,10 @@ def main() -> None:
     rolls = piano_rolls(args.path)[: args.chorales]
     valid = piano_rolls(args.path, "valid")
 
-    variants = {"software": False, "in memory": True}
-    for in_memory in variants.values():                      # warm-up: Numba compilation
-        epoch(*build(in_memory), rolls[:2])
-    nets = {name: build(in_memory) for name, in_memory in variants.items()}
-    seconds = {name: [] for name in variants}
+    for options in VARIANTS.values():                        # warm-up: Numba compilation
+        epoch(*build(options), rolls[:2])
+    nets = {name: build(options) for name, options in VARIANTS.items()}
+    seconds = {name: [] for name in VARIANTS}
     train_nll = {}
     for _ in range(args.epochs):                             # interleaved: the same load on both
         for name, (net, opt) in nets.items():
@@ -117,11 +123,12 @@ def main() -> None:
         median = float(np.median(seconds[name]))
         print(f"{name:<11} {median:>15.3f} {median / base:>6.2f}x {train_nll[name]:>10.2f} "
               f"{validation_nll(net, valid):>10.2f}")
-    layers = [layer for layer in nets["in memory"][0] if isinstance(layer, pcm.InMemory)]
-    pulses = sum(int(layer.synapses.pulses.sum()) for layer in layers)
-    refreshes = sum(int(layer.synapses.refreshes.sum()) for layer in layers)
-    devices = sum(layer.synapses.devices.size for layer in layers)
-    print(f"in memory: {devices} devices, {pulses} SET pulses from updates, {refreshes} refreshes")
+    for name in list(VARIANTS)[1:]:
+        layers = [layer for layer in nets[name][0] if isinstance(layer, pcm.InMemory)]
+        pulses = sum(int(layer.synapses.pulses.sum()) for layer in layers)
+        refreshes = sum(int(layer.synapses.refreshes.sum()) for layer in layers)
+        devices = sum(layer.synapses.devices.size for layer in layers)
+        print(f"{name}: {devices} devices, {pulses} SET pulses from updates, {refreshes} refreshes")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import numpy as np
 from . import trainer
 from .data import download_dataset
 from .data.download import DATASETS
+from .experiments import COMMANDS, get_experiment
 from .io import atomic_write
 from .tasks import COMMON_DEFAULTS, MODELS, TASKS, get_task, resolve_options
 from .tasks.common import (
@@ -79,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_command(commands)
     add_download_command(commands)
     add_tutorials_command(commands)
+    for command in COMMANDS:
+        add_experiment_command(commands, command)
     return parser
 
 
@@ -205,6 +208,15 @@ def add_tutorials_command(commands) -> None:
     parser.add_argument("--quick", action="store_true", help="each tutorial's quick mode (seconds)")
     parser.add_argument("--out", metavar="DIR", help="write the figures here instead of figures/")
     parser.set_defaults(handler=tutorials_command)
+
+
+def add_experiment_command(commands, command: str) -> None:
+    """``minisnu pcm-train``, ``drift``, ``robustness``: the module's own options and ``run``."""
+    experiment = get_experiment(command)
+    parser = commands.add_parser(command, help=experiment.SUMMARY, description=experiment.__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    experiment.add_arguments(parser)
+    parser.set_defaults(handler=experiment.run)
 
 
 # ---------------------------------------------------------------------------

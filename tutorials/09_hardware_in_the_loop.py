@@ -323,6 +323,12 @@ def plot_conductances(recorder, n_hidden_watched, path):
 # reaches 9.23. Range against resolution is the central trade-off of analog
 # weights.
 #
+# What does close most of the gap is time: a learning rate that decays,
+# lr·0.9^epoch, lets the accumulators settle, so fewer pulses, each a noisy
+# step, land late in training. ``minisnu pcm-train`` trains the same twins
+# that way for 40 epochs, with drifting devices too, for the SNU and the
+# sSNU over several seeds; its numbers are in the README.
+#
 # Right: what the devices went through, per epoch, over the whole network:
 # SET pulses and refreshes. The traffic *grows* from epoch to epoch: as more
 # weights reach the edge of their range, more pulses go to saturated devices,

@@ -1,0 +1,26 @@
+"""The in-memory experiments of the paper, each a command of ``minisnu``.
+
+- ``pcm-train`` (:mod:`.pcm_train`): the 52,800-device JSB network trained with
+  the hardware in the loop, beside its software twin;
+- ``drift`` (:mod:`.drift`): a software-trained network programmed into PCM,
+  scored from 1 second to 1 year after programming;
+- ``robustness`` (:mod:`.robustness`): SNU, sSNU, RNN, LSTM and GRU networks
+  under fewer weight bits, weight noise and PCM programming.
+
+Each module has ``NAME``, ``SUMMARY``, ``add_arguments(parser)`` and
+``run(args) -> int``; each writes a metrics file (JSON) and its figures, and
+has a ``--quick`` setting that finishes in seconds. :mod:`.jsb_network` is the
+network and the training loop they share.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: command name -> module of this package
+COMMANDS = {"pcm-train": "pcm_train", "drift": "drift", "robustness": "robustness"}
+
+
+def get_experiment(command: str):
+    """The module of an experiment command."""
+    return importlib.import_module(f"{__name__}.{COMMANDS[command]}")
