@@ -178,8 +178,8 @@ def _update_kernel(chi, dW, epsilon, requested, pulses, refreshes, g, p, n_pulse
     for w in range(S):
         requested[w] += dW[w]
         c = chi[w] + dW[w]                              # χ ← χ + ΔW
-        n = np.int64(math.floor(abs(c) / epsilon))      # n = ⌊|χ|/ε⌋
-        if n > 0:
+        if abs(c) >= epsilon:                           # n >= 1 (most weights: no pulse, no division)
+            n = np.int64(math.floor(abs(c) / epsilon))  # n = ⌊|χ|/ε⌋
             side = 0 if c > 0 else 1                    # G⁺ for χ > 0, G⁻ for χ < 0
             c -= (1.0 - 2.0 * side) * n * epsilon       # χ ← χ − sign(χ)·n·ε
             pulses[side * S + w] += n
@@ -297,14 +297,21 @@ class PCMSynapses:
         self.pulses = np.zeros((2,) + W.shape, np.int64)    # SET pulses from updates, G⁺ and G⁻
         self.refreshes = np.zeros(W.shape, np.int64)
         self._z = np.empty(self.devices.size)              # the read noise draws, reused
+        # Flat views of the state, in the kernels' argument order, made once (making them at
+        # every step costs a good part of a small kernel's work).
+        arr = self.devices
+        self._accumulators = (self.chi.reshape(-1), self.requested.reshape(-1), self.pulses.reshape(-1),
+                              self.refreshes.reshape(-1))
+        self._device_state = (arr.g.reshape(-1), arr.p.reshape(-1), arr.n_pulses.reshape(-1),
+                              arr.n_resets.reshape(-1), self.t_prog.reshape(-1), arr.nu.reshape(-1),
+                              self._factor.reshape(-1))
         if self.ideal:
             self._store_exactly(W)
             return
-        arr = self.devices                                   # open loop: |W|·β/N on each of N devices
-        _program_kernel(W.reshape(-1) * (self.beta / n), self.baseline_us, arr.g.reshape(-1),
-                        arr.p.reshape(-1), arr.n_pulses.reshape(-1), arr.n_resets.reshape(-1),
-                        self.t_prog.reshape(-1), self.time, n, seed(arr.rng),
-                        arr.pulse_constants(), arr.reset_constants(), TABLES)
+        g, p, n_pulses, n_resets, t_prog, _, _ = self._device_state   # open loop: |W|·β/N on N devices
+        _program_kernel(W.reshape(-1) * (self.beta / n), self.baseline_us, g, p, n_pulses, n_resets,
+                        t_prog, self.time, n, seed(arr.rng), arr.pulse_constants(), arr.reset_constants(),
+                        TABLES)
 
     @property
     def shape(self):
@@ -341,14 +348,14 @@ class PCMSynapses:
         if self.ideal:
             np.subtract(self.devices.g[0, 0], self.devices.g[1, 0], out=out)   # exactly W
             return out
+        g, _, _, _, t_prog, nu, factor = self._device_state
         if self.drift and self.time - self._factor_time >= DRIFT_RESOLUTION_S:
-            _drift_factors_kernel(self.t_prog.reshape(-1), self.devices.nu.reshape(-1), self._clock(),
-                                  self._factor.reshape(-1))
+            _drift_factors_kernel(t_prog, nu, self._clock(), factor)
             self._factor_time = self.time
         q = self.devices.params
         z = standard_normal(self.devices.rng, self.devices.size, out=self._z) if self.read_noise else self._z
-        _read_weights_kernel(self.devices.g.reshape(-1), self._factor.reshape(-1), z, self.read_noise,
-                             q.m3, q.c3, self.devices_per_side, self.beta, out.reshape(-1))
+        _read_weights_kernel(g, factor, z, self.read_noise, q.m3, q.c3, self.devices_per_side, self.beta,
+                             out.reshape(-1))
         return out
 
     def update(self, dW) -> None:
@@ -365,11 +372,9 @@ class PCMSynapses:
             self._store_exactly(self.read() + dW)
             return
         arr = self.devices
-        _update_kernel(self.chi.reshape(-1), np.ascontiguousarray(dW).reshape(-1), self.epsilon,
-                       self.requested.reshape(-1), self.pulses.reshape(-1), self.refreshes.reshape(-1),
-                       arr.g.reshape(-1), arr.p.reshape(-1), arr.n_pulses.reshape(-1),
-                       arr.n_resets.reshape(-1), self.t_prog.reshape(-1), arr.nu.reshape(-1),
-                       self._factor.reshape(-1), self._clock(), self.devices_per_side, self.selection,
+        chi, requested, pulses, refreshes = self._accumulators
+        _update_kernel(chi, np.ascontiguousarray(dW).reshape(-1), self.epsilon, requested, pulses, refreshes,
+                       *self._device_state, self._clock(), self.devices_per_side, self.selection,
                        self.refresh_us, self.baseline_us, seed(arr.rng), arr.pulse_constants(),
                        arr.reset_constants(), TABLES)
         self.selection = (self.selection + 1) % self.devices_per_side
@@ -384,9 +389,7 @@ class PCMSynapses:
         if self.ideal:
             return
         arr = self.devices
-        _refresh_kernel(arr.g.reshape(-1), arr.p.reshape(-1), arr.n_pulses.reshape(-1),
-                        arr.n_resets.reshape(-1), self.t_prog.reshape(-1), arr.nu.reshape(-1),
-                        self._factor.reshape(-1), self._clock(), self.refreshes.reshape(-1),
+        _refresh_kernel(*self._device_state, self._clock(), self.refreshes.reshape(-1),
                         self.devices_per_side, self.refresh_us, self.baseline_us, seed(arr.rng),
                         arr.pulse_constants(), arr.reset_constants(), TABLES)
 
@@ -413,17 +416,21 @@ class InMemory(Layer):
         self.seconds_per_pass = float(seconds_per_pass)
         self.synapses = PCMSynapses(layer.params["W"], rng=rng, **synapse_options)
         self.params, self.grads = layer.params, layer.grads   # the optimizer sees the layer's own
-        self._w_read = None
+        self._w_read = None                                 # W as last read, in float64
+        self._buffer = np.empty(self.synapses.shape)
 
     def sync(self) -> None:
         """Send the optimizer's change since the last read to the devices, then read them again."""
         W = self.params["W"]
-        if self._w_read is not None:
+        if self._w_read is None:
+            self._w_read = np.empty(self.synapses.shape)
+        else:
             self.synapses.time += self.seconds_per_pass
             # In float64: the difference of two float32 weights is then exact.
-            self.synapses.update(W.astype(np.float64) - self._w_read)   # 0 where nothing changed
-        W[...] = self.synapses.read()
-        self._w_read = W.astype(np.float64)                 # as stored, in the layer's dtype
+            np.subtract(W, self._w_read, out=self._buffer)  # 0 where nothing changed
+            self.synapses.update(self._buffer)
+        W[...] = self.synapses.read(out=self._buffer)
+        self._w_read[...] = W                               # as stored, in the layer's dtype
 
     def forward(self, x):
         self.sync()
