@@ -37,8 +37,8 @@
 #
 # Measured with the defaults (the standard JSB split, 20 epochs of each
 # network, seed 0, about 45 seconds on 2 cores): after the last epoch,
-# validation NLL **9.48 in memory against 8.95 in software** (test NLL 9.54
-# and 8.94), with 4.7 million SET pulses and 0.59 million refreshes on the
+# validation NLL **9.53 in memory against 8.95 in software** (test NLL 9.62
+# and 8.94), with 4.7 million SET pulses and 0.58 million refreshes on the
 # 52,800 devices. Training in memory works: the network learns, and it
 # beats the memoryless baseline of chapter 06 (11.1) by a wide margin. But it
 # stops about half a nat short of its software twin, and the figures below
@@ -312,7 +312,7 @@ def plot_conductances(recorder, n_hidden_watched, path):
 # below its validation curve, the over-fitting of chapter 06.)
 #
 # Where do the 0.5 nats go? Run the script with a flag to find out
-# (validation NLL after 20 epochs, software 8.95, default in memory 9.48;
+# (validation NLL after 20 epochs, software 8.95, default in memory 9.53;
 # one epoch's value moves by ±0.15 from epoch to epoch, so read these as
 # rough). Not to the read noise: with ``--no-read-noise`` the gap is about
 # the same (9.43). Nor to the range alone: a smaller β widens the range of W
