@@ -1,4 +1,5 @@
-"""The command line: ``minisnu train``, ``minisnu eval``, ``minisnu download``, ``minisnu tutorials``.
+"""The command line: ``minisnu train``, ``eval``, ``download``, ``tutorials``, and the in-memory
+experiments ``pcm-train``, ``drift`` and ``robustness`` (:mod:`minisnu.experiments`).
 
 Examples::
 
@@ -9,6 +10,8 @@ Examples::
     minisnu eval runs/jsb-snu-seed0                         # test metric of its best epoch
     minisnu download jsb
     minisnu tutorials --quick                             # run every tutorial, write figures/
+    minisnu pcm-train --seeds 0 1 2                         # the 52,800-device network, in the loop
+    minisnu drift --model ssnu                              # programmed, then scored up to a year later
 
 Also ``python -m minisnu ...``. The options are in ``minisnu train TASK --help``;
 each task's defaults are the paper's setup as far as it is known (see the
