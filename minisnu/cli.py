@@ -116,14 +116,14 @@ def add_common_arguments(parser, task) -> None:
                        help="snu (spiking SNUs), ssnu (soft SNUs) or a baseline (default snu)")
     model.add_argument("--hidden", type=layer_sizes, metavar="SIZES",
                        help="hidden layer sizes, e.g. 150 or 256,256 "
-                            f"(default {model_default(task, 'hidden')})")
+                            f"(default {model_defaults_text(task, 'hidden')})")
     model.add_argument("--decay", type=unit_interval,
                        help=f"SNU decay l in [0, 1] (default {d['decay']})")
     model.add_argument("--surrogate", choices=SURROGATE_NAMES,
                        help=f"pseudo-derivative of the spike, snu only (default {d['surrogate']})")
     model.add_argument("--init-gain", type=positive_float, metavar="G",
                        help="multiply the SNU layers' initial Glorot-uniform weights by G "
-                            f"(default {model_default(task, 'init_gain')})")
+                            f"(default {model_defaults_text(task, 'init_gain')})")
     model.add_argument("--train-decay", action="store_true", default=None,
                        help="learn each SNU's decay (kept in [0, 1]); SNU models only")
     model.add_argument("--recurrent", action="store_true", default=None,
@@ -131,10 +131,10 @@ def add_common_arguments(parser, task) -> None:
                             "mnist too) also feeds back its last output through weights H; "
                             "SNU models only")
     model.add_argument("--dropout", type=probability_below_one, metavar="P",
-                       help=f"dropout after every hidden layer (default {d['dropout']})")
+                       help=f"dropout after every hidden layer (default {model_defaults_text(task, 'dropout')})")
     train = parser.add_argument_group("training")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, help=f"the optimizer (default {d['optimizer']})")
-    train.add_argument("--lr", type=positive_float, help=f"learning rate (default {d['lr']})")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, help=f"the optimizer (default {model_defaults_text(task, 'optimizer')})")
+    train.add_argument("--lr", type=positive_float, help=f"learning rate (default {model_defaults_text(task, 'lr')})")
     train.add_argument("--epochs", type=positive_int,
                        help=f"train until this epoch; with --resume, a new target (default {d['epochs']})")
     train.add_argument("--batch-size", type=positive_int,
@@ -145,7 +145,8 @@ def add_common_arguments(parser, task) -> None:
     train.add_argument("--weight-decay", type=non_negative_float, metavar="LAMBDA",
                        help=f"weight decay (AdamW's decoupled one for adam; default {d['weight_decay']})")
     train.add_argument("--clip", type=positive_float, metavar="NORM",
-                       help=f"clip the gradients' global norm (default {d['clip'] or 'no clipping'})")
+                       help="clip the gradients' global norm (default "
+                            f"{model_defaults_text(task, 'clip').replace('None', 'no clipping')})")
     run = parser.add_argument_group("data and run folder")
     run.add_argument("--data", metavar="PATH",
                      help="data file or folder (default: $MINISNU_DATA, see the notes above)")
@@ -160,17 +161,18 @@ def add_common_arguments(parser, task) -> None:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def model_default(task, name: str) -> str:
-    """An option's default as help text: ``"150"``, or ``"2.0 for snu, 1.0 otherwise"``
-    when it depends on the model (only snu differs in the tasks here)."""
+def model_defaults_text(task, name: str) -> str:
+    """An option's default as help text: ``"150"``, or ``"2.0 for snu; 1.0 for ssnu, rnn, lstm,
+    gru"`` when it depends on the model."""
     fixed = {**COMMON_DEFAULTS, **task.DEFAULTS}[name]
     if fixed is not None:
         return str(fixed)
-    texts = {model: _as_text(task.model_defaults(model)[name]) for model in MODELS}
-    if len(set(texts.values())) == 1:
-        return texts["snu"]
-    others = {text for model, text in texts.items() if model != "snu"}
-    return f"{texts['snu']} for snu, {', '.join(sorted(others))} otherwise"
+    models_of = {}                                  # default text -> the models that have it
+    for model in MODELS:
+        models_of.setdefault(_as_text(task.model_defaults(model).get(name)), []).append(model)
+    if len(models_of) == 1:
+        return next(iter(models_of))
+    return "; ".join(f"{text} for {', '.join(models)}" for text, models in models_of.items())
 
 
 def _as_text(value) -> str:

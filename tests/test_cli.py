@@ -437,3 +437,13 @@ def test_tutorials_command_runs_each_script(monkeypatch, capsys, tmp_path):
     assert "1 tutorial(s) failed: 03_bptt_by_hand.py" in capsys.readouterr().err
     assert main(["tutorials", "99"]) == 1
     assert "no tutorial numbered 99" in capsys.readouterr().err
+
+
+def test_ptb_defaults_depend_on_the_model():
+    """The SNU models train with Adam; the baselines with the SGD recipe of LSTM language models."""
+    snu, lstm = (resolve_options(ptb, {"model": model}) for model in ("snu", "lstm"))
+    assert (snu["optimizer"], snu["lr"], snu["clip"], snu["dropout"]) == ("adam", 2e-3, None, 0.0)
+    assert (lstm["optimizer"], lstm["lr"], lstm["clip"], lstm["dropout"]) == ("sgd", 20.0, 0.25, 0.2)
+    given = resolve_options(ptb, {"model": "gru", "optimizer": "adam", "lr": 1e-3, "clip": 5.0})
+    assert (given["optimizer"], given["lr"], given["clip"], given["dropout"]) == ("adam", 1e-3, 5.0, 0.2)
+    assert resolve_options(jsb, {"model": "lstm"})["optimizer"] == "adam"

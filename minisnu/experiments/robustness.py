@@ -66,7 +66,7 @@ SEEDS = (0, 1, 2)
 #: (PCM programming uses drift.PCM_STREAM: draw 0 is the devices of `minisnu drift`).
 NOISE_STREAM = 2
 KINDS = {"bits": "weight precision", "noise": "relative weight noise", "pcm": "PCM with drift compensation"}
-COLORS = {"snu": viz.BLUE, "ssnu": viz.SKY, "rnn": viz.ORANGE, "lstm": viz.VERMILLION, "gru": viz.GREEN}
+COLORS = {"snu": viz.BLUE, "ssnu": viz.PURPLE, "rnn": viz.ORANGE, "lstm": viz.VERMILLION, "gru": viz.GREEN}
 NAMES = {"snu": "SNU", "ssnu": "sSNU", "rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
