@@ -3,9 +3,11 @@
 Mixed-precision training (Nandakumar et al., Front. Neurosci. 2020). Each weight
 is a differential pair of Nandakumar devices, W = (G⁺ − G⁻)/β, β in µS per
 weight unit. Forward and backward passes use the weights *read* from the
-devices (read noise included). The optimizer computes its update in high
-precision; the update goes into a digital accumulator χ per weight, and only
-whole device steps reach the devices::
+devices (read noise included; with ``drift=True`` also the drift of each
+device since it was last programmed, on a clock the caller moves: ``InMemory``
+moves it by ``seconds_per_pass`` at every forward pass). The optimizer
+computes its update in high precision; the update goes into a digital
+accumulator χ per weight, and only whole device steps reach the devices::
 
     χ ← χ + ΔW
     n = ⌊|χ| / ε⌋                 ε: the nominal single-pulse change, 0.75 µS / β
@@ -31,6 +33,10 @@ optimizer updates ``layer.params["W"]`` in place as usual; at the next forward
 pass the wrapper takes the difference from the last read as the requested
 update, sends it to the accumulator, and reads the devices again into
 ``params["W"]``.
+
+``ideal=True`` switches every device effect off (the pair holds W exactly):
+the in-memory network then trains exactly like its software twin, which the
+tests check bit for bit.
 
 Bookkeeping (``PCMSynapses.requested``, ``pulses``, ``refreshes``, ``chi``):
 every update is accounted for, Σ ΔW = ε·(pulses on G⁺ − pulses on G⁻) + χ −
