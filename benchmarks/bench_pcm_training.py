@@ -29,7 +29,6 @@ this script runs BLAS on one thread (set OPENBLAS_NUM_THREADS to override).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -41,23 +40,10 @@ import numpy as np
 
 import minisnu as ms
 from minisnu import pcm
-from minisnu.experiments.jsb_network import build_network
+from minisnu.experiments.jsb_network import build_network, load_rolls, nll, train_epoch
 from minisnu.experiments.pcm_train import build_in_memory
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "jsb-chorales-quarter.json"
-
-
-def piano_rolls(path, split="train"):
-    """Each chorale as a (T, 1, 88) 0/1 float32 roll of MIDI notes 21..108."""
-    with open(path) as f:
-        chorales = json.load(f)[split]
-    rolls = []
-    for chorale in chorales:
-        roll = np.zeros((len(chorale), 1, 88), np.float32)
-        for t, notes in enumerate(chorale):
-            roll[t, 0, [n - 21 for n in notes]] = 1
-        rolls.append(roll)
-    return rolls
 
 
 VARIANTS = {"software": None,
@@ -71,29 +57,6 @@ def build(device_options):
     return net, ms.optim.Adam(net, lr=0.01)
 
 
-def epoch(net, opt, rolls):
-    """One pass over the chorales; returns the mean NLL per step (summed over notes)."""
-    total, steps = 0.0, 0
-    for roll in rolls:
-        opt.zero_grad()
-        logits = net.forward(roll[:-1])                      # predict step t+1 from step t
-        loss, grad = ms.losses.bce_with_logits(logits, roll[1:])
-        net.backward(grad)
-        opt.step()
-        total += loss * 88 * (len(roll) - 1)
-        steps += len(roll) - 1
-    return total / steps
-
-
-def validation_nll(net, rolls):
-    """NLL per time step, summed over the 88 notes, over all steps of the chorales."""
-    net.eval()
-    total = sum(ms.losses.polyphonic_nll(net.forward(r[:-1]), r[1:]) * (len(r) - 1)
-                for r in rolls)
-    net.train()
-    return total / sum(len(r) - 1 for r in rolls)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", default=os.environ.get("MINISNU_JSB", str(DEFAULT)))
@@ -102,18 +65,18 @@ def main() -> None:
     args = parser.parse_args()
     if not Path(args.path).exists():
         raise SystemExit(f"JSB chorales JSON not found at {args.path}: pass its path or set MINISNU_JSB")
-    rolls = piano_rolls(args.path)[: args.chorales]
-    valid = piano_rolls(args.path, "valid")
+    data, _ = load_rolls(args.path)
+    rolls, valid = data["train"][: args.chorales], data["valid"]
 
     for options in VARIANTS.values():                        # warm-up: Numba compilation
-        epoch(*build(options), rolls[:2])
+        train_epoch(*build(options), rolls[:2], range(2))
     nets = {name: build(options) for name, options in VARIANTS.items()}
     seconds = {name: [] for name in VARIANTS}
     train_nll = {}
     for _ in range(args.epochs):                             # interleaved: the same load on both
         for name, (net, opt) in nets.items():
             start = time.perf_counter()
-            train_nll[name] = epoch(net, opt, rolls)
+            train_nll[name] = train_epoch(net, opt, rolls, range(len(rolls)))
             seconds[name].append(time.perf_counter() - start)
 
     base = float(np.median(seconds["software"]))
@@ -122,7 +85,7 @@ def main() -> None:
     for name, (net, _) in nets.items():
         median = float(np.median(seconds[name]))
         print(f"{name:<11} {median:>15.3f} {median / base:>6.2f}x {train_nll[name]:>10.2f} "
-              f"{validation_nll(net, valid):>10.2f}")
+              f"{nll(net, valid):>10.2f}")
     for name in list(VARIANTS)[1:]:
         layers = [layer for layer in nets[name][0] if isinstance(layer, pcm.InMemory)]
         pulses = sum(int(layer.synapses.pulses.sum()) for layer in layers)
