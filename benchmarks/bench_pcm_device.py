@@ -9,7 +9,7 @@ drift and read noise. It is timed for
   factors too, so that it compares with the first variant);
 - the bare cost of the 2 × 52,800 standard normal draws the step needs: with NumPy
   (``rng.standard_normal``, the floor of the NumPy version) and with
-  ``minisnu.fast_normal.standard_normal`` (what the kernels are given).
+  ``minisnu.pcm.fast_normal.standard_normal`` (what the kernels are given).
 
 The variants are interleaved round by round and the median of each is reported, with
 the ratio to the NumPy version of the same run. Usage::
@@ -26,8 +26,8 @@ import time
 import numpy as np
 from timing import print_ratios  # benchmarks/timing.py
 
-from minisnu.fast_normal import standard_normal
 from minisnu.pcm.device import PCMArray
+from minisnu.pcm.fast_normal import standard_normal
 
 N_DEVICES = 52_800
 T_READ = 3600.0

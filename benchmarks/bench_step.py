@@ -22,9 +22,9 @@ import argparse
 import time
 
 import numpy as np
+from timing import print_ratios  # benchmarks/timing.py
 
 import minisnu as ms
-from timing import print_ratios  # benchmarks/timing.py
 
 SIZES = (784, 256, 256, 256, 10)
 T, BATCH, DENSITY = 20, 128, 0.2

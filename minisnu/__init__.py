@@ -13,19 +13,22 @@ layer), ``surrogate.py`` (pseudo-derivatives), ``gradcheck.py`` (finite
 differences), ``testing.py`` (property-based gradient tests for your own units).
 """
 
-from . import data, encoding, gradcheck, losses, optim, surrogate
-from .dense import Dense
-from .dropout import Dropout
-from .embedding import Embedding
-from .gru import GRU
-from .layer import Layer
-from .lstm import LSTM
-from .readout import Readout
-from .registry import register_layer
-from .rnn import RNN
-from .sequential import Sequential
-from .snu import SNU
-from .tied_dense import TiedDense
+from . import data
+from .core.layer import Layer
+from .core.registry import register_layer
+from .data import encoding
+from .layers.dense import Dense
+from .layers.dropout import Dropout
+from .layers.embedding import Embedding
+from .layers.readout import Readout
+from .layers.sequential import Sequential
+from .layers.tied_dense import TiedDense
+from .training import gradcheck, losses, optim
+from .units import surrogate
+from .units.gru import GRU
+from .units.lstm import LSTM
+from .units.rnn import RNN
+from .units.snu import SNU
 
 __version__ = "0.1.0"
 

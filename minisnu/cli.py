@@ -16,7 +16,7 @@ Examples::
 Also ``python -m minisnu ...``. The options are in ``minisnu train TASK --help``;
 each task's defaults are the paper's setup as far as it is known (see the
 modules of :mod:`minisnu.tasks`). A run folder holds the checkpoint, the
-metrics and the training curves (see :mod:`minisnu.trainer`).
+metrics and the training curves (see :mod:`minisnu.training.trainer`).
 
 Errors the user can fix (a missing data file, a bad option, an existing run)
 are printed as one line, ``minisnu train: error: ...``, with exit status 1;
@@ -34,11 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import trainer
+from .core.io import atomic_write
 from .data import download_dataset
 from .data.download import DATASETS
 from .experiments import COMMANDS, get_experiment
-from .io import atomic_write
 from .tasks import COMMON_DEFAULTS, MODELS, TASKS, get_task, resolve_options
 from .tasks.common import (
     OPTIMIZERS,
@@ -50,7 +49,8 @@ from .tasks.common import (
     probability_below_one,
     unit_interval,
 )
-from .trainer import BEST, CHECKPOINT, RunError
+from .training import trainer
+from .training.trainer import BEST, CHECKPOINT, RunError
 
 # What a user's mistake raises (missing files, bad data, bad values): printed, not a traceback.
 USER_ERRORS = (RunError, OSError, ImportError, ValueError)

@@ -47,8 +47,8 @@ from matplotlib.ticker import (
     NullLocator,
 )
 
-from .io import atomic_write
-from .surrogate import SURROGATES, primitive, pseudo_derivative
+from .core.io import atomic_write
+from .units.surrogate import SURROGATES, primitive, pseudo_derivative
 
 #: Resolution of the PNG files written by :func:`save`.
 DPI = 150
@@ -289,7 +289,7 @@ def membrane_trace(s, y=None, threshold=None, ax=None, *, time=None, color=BLUE,
 
 @style()
 def surrogates(kind="derivative", ax=None, *, names=None, v=None, title=None) -> Axes:
-    """The pseudo-derivatives h'(v) of ``minisnu.surrogate``, or the soft steps they differentiate.
+    """The pseudo-derivatives h'(v) of ``minisnu.units.surrogate``, or the soft steps they differentiate.
 
     Parameters
     ----------
@@ -297,7 +297,7 @@ def surrogates(kind="derivative", ax=None, *, names=None, v=None, title=None) ->
         "primitive" (the smooth functions P(v) they are the derivatives of,
         beside the Heaviside step the forward pass uses).
     ax : matplotlib Axes, optional.
-    names : surrogate names (default: all of ``minisnu.surrogate.SURROGATES``),
+    names : surrogate names (default: all of ``minisnu.units.surrogate.SURROGATES``),
         each at its default width k.
     v : array of v = s + b values (default: −4..4).
 
@@ -800,7 +800,7 @@ def save(fig, path, *, dpi=DPI, close=True) -> str:
     """Write ``fig`` (a Figure, or an Axes of it) to the PNG file ``path``, atomically.
 
     The image goes to a temporary file first and is renamed into place
-    (``minisnu.io.atomic_write``): a reader never sees half a PNG. Missing
+    (``minisnu.core.io.atomic_write``): a reader never sees half a PNG. Missing
     folders are created. With ``close`` a pyplot figure is closed afterwards,
     so scripts that make many figures do not keep them all in memory.
 

@@ -24,7 +24,7 @@ import pytest
 from minisnu import Sequential
 from minisnu.cli import main
 from minisnu.tasks import jsb, mnist, ptb, resolve_options
-from minisnu.trainer import Progress, RunError
+from minisnu.training.trainer import Progress, RunError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 METRIC = {"jsb": "nll", "mnist": "accuracy", "ptb": "perplexity"}
@@ -104,14 +104,6 @@ def train(data, task, out, *extra):
                  *TASK_ARGS[task], *extra])
 
 
-def needs(model):
-    """Skip a test of a baseline model that this tree does not have yet."""
-    if model in ("rnn", "lstm", "gru"):
-        module = pytest.importorskip(f"minisnu.{model}")
-        if not hasattr(module, model.upper()):
-            pytest.skip(f"minisnu.{model} has no {model.upper()} yet")
-
-
 def history(folder: Path) -> list[dict]:
     """The metrics rows of metrics.json without the wall times (which always differ)."""
     rows = json.loads((folder / "metrics.json").read_text())["epochs"]
@@ -126,7 +118,6 @@ def history(folder: Path) -> list[dict]:
 @pytest.mark.parametrize("task", ["jsb", "mnist", "ptb"])
 def test_train_writes_the_run_folder_and_eval_reproduces_the_test_metric(data, tmp_path, capsys, task,
                                                                         model):
-    needs(model)
     out = tmp_path / "run"
     assert train(data, task, out, "--model", model, "--epochs", "1") == 0
     metric = METRIC[task]
@@ -170,8 +161,7 @@ def test_default_architectures_are_the_papers():
     shapes, net = layers(jsb, "snu")
     assert shapes == [("SNU", 88, 150), ("Dense", 150, 88)]
     assert not net[0].soft and net[0].decay[0] == np.float32(0.8)
-    if has_model("lstm"):
-        assert layers(jsb, "lstm")[0] == [("LSTM", 88, 150), ("Dense", 150, 88)]
+    assert layers(jsb, "lstm")[0] == [("LSTM", 88, 150), ("Dense", 150, 88)]
 
     pixels = mnist.Images({"train": (np.zeros((1, 784), np.uint8), np.zeros(1, np.int64))}, 255.0)
     shapes, net = layers(mnist, "snu", pixels)
@@ -194,14 +184,6 @@ def test_default_architectures_are_the_papers():
     assert [type(layer).__name__ for layer in net.layers] == ["Embedding", "SNU", "SNU", "TiedDense"]
     assert all(layer.soft and layer.recurrent and layer.stateful for layer in net.layers[1:3])
     assert net[3].embedding is net[0] and (net[3].n_in, net[3].n_out) == (200, 10000)
-
-
-def has_model(model) -> bool:
-    try:
-        needs(model)
-    except pytest.skip.Exception:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------------------
@@ -246,7 +228,6 @@ def test_training_options_reach_the_model_and_the_optimizer(data, tmp_path, caps
     net = Sequential.load(out / "checkpoint.npz")
     assert [type(layer).__name__ for layer in net.layers] == ["SNU", "Dropout", "Dense"]
     assert net[0].train_decay and net[1].p == 0.25
-    needs("lstm")
     assert train(data, "jsb", tmp_path / "lstm", "--model", "lstm", "--train-decay") == 1
     assert "--train-decay applies to the SNU models" in capsys.readouterr().err
 

@@ -692,6 +692,6 @@ def test_data_dir_and_cache_dir_precedence(tmp_path, monkeypatch):
 
 def test_no_plain_pickle_load_in_the_data_code():
     package = Path(data.__file__).resolve().parent
-    for source in [*package.rglob("*.py"), package.parent / "encoding.py"]:
+    for source in package.rglob("*.py"):
         text = source.read_text()
         assert "pickle.load(" not in text and "pickle.loads(" not in text, source

@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minisnu.dense import Dense
-from minisnu.gradcheck import check_layer
+from minisnu.layers.dense import Dense
+from minisnu.training.gradcheck import check_layer
 
 sizes = st.integers(1, 5)
 leading = st.lists(st.integers(1, 3), min_size=0, max_size=3)

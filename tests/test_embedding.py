@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minisnu.embedding import Embedding, scatter_add_rows
-from minisnu.gradcheck import check_layer
+from minisnu.layers.embedding import Embedding, scatter_add_rows
+from minisnu.training.gradcheck import check_layer
 
 
 @settings(max_examples=20, deadline=None)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from minisnu.fast_normal import (
+from minisnu.pcm.fast_normal import (
     TABLES,
     R,
     V,

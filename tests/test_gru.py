@@ -19,9 +19,9 @@ import pytest
 from test_recurrent_layers import ENGINES, randomize
 
 from minisnu import gradcheck
-from minisnu import gru as gru_module
-from minisnu.gru import GRU
-from minisnu.testing import random_input
+from minisnu.units import gru as gru_module
+from minisnu.training.testing import random_input
+from minisnu.units.gru import GRU
 
 
 def sigmoid(v):

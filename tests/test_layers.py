@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from minisnu.dense import Dense
-from minisnu.dropout import Dropout
-from minisnu.embedding import Embedding
-from minisnu.readout import Readout
-from minisnu.registry import layer_type
+from minisnu.core.registry import layer_type
+from minisnu.layers.dense import Dense
+from minisnu.layers.dropout import Dropout
+from minisnu.layers.embedding import Embedding
+from minisnu.layers.readout import Readout
 
 T, B = 4, 3
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy.special import expit, log_softmax
 
 from minisnu import losses
-from minisnu.gradcheck import check_loss
+from minisnu.training.gradcheck import check_loss
 
 TOL = 1e-6
 # A mean loss is O(1) while each gradient entry is O(1/size): with the default

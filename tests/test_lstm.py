@@ -23,9 +23,9 @@ import pytest
 from test_recurrent_layers import ENGINES, randomize
 
 from minisnu import gradcheck
-from minisnu import lstm as lstm_module
-from minisnu.lstm import LSTM
-from minisnu.testing import random_input
+from minisnu.units import lstm as lstm_module
+from minisnu.training.testing import random_input
+from minisnu.units.lstm import LSTM
 
 # -- 1. the equations -------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minisnu as ms
-from minisnu.testing import assert_network_gradients, decays, random_input
+from minisnu.training.testing import assert_network_gradients, decays, random_input
 
 seeds = st.integers(0, 2**32 - 1)
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from minisnu.optim import SGD, Adam, clip_grad_norm
+from minisnu.training.optim import SGD, Adam, clip_grad_norm
 
 
 class Tiny:

@@ -28,17 +28,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minisnu.dense import Dense
-from minisnu.gru import GRU
-from minisnu.lstm import LSTM
-from minisnu.rnn import RNN
-from minisnu.sequential import Sequential
-from minisnu.testing import (
+from minisnu.layers.dense import Dense
+from minisnu.layers.sequential import Sequential
+from minisnu.training.testing import (
     assert_layer_contract,
     assert_layer_gradients,
     random_input,
     sequence_shapes,
 )
+from minisnu.units.gru import GRU
+from minisnu.units.lstm import LSTM
+from minisnu.units.rnn import RNN
 
 ENGINES = ["numba", "reference"]
 LAYERS = [RNN, LSTM, GRU]

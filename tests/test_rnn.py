@@ -18,9 +18,9 @@ import pytest
 from test_recurrent_layers import ENGINES, randomize
 
 from minisnu import gradcheck
-from minisnu import rnn as rnn_module
-from minisnu.rnn import RNN
-from minisnu.testing import random_input
+from minisnu.units import rnn as rnn_module
+from minisnu.training.testing import random_input
+from minisnu.units.rnn import RNN
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import minisnu.io
-from minisnu.dense import Dense
-from minisnu.dropout import Dropout
-from minisnu.embedding import Embedding
-from minisnu.gradcheck import check_network
-from minisnu.io import atomic_write, save_npz_atomic
-from minisnu.readout import Readout
-from minisnu.sequential import Sequential
+import minisnu.core.io
+from minisnu.core.io import atomic_write, save_npz_atomic
+from minisnu.layers.dense import Dense
+from minisnu.layers.dropout import Dropout
+from minisnu.layers.embedding import Embedding
+from minisnu.layers.readout import Readout
+from minisnu.layers.sequential import Sequential
+from minisnu.training.gradcheck import check_network
 
 
 def half_squared_norm(out, target):
@@ -211,7 +211,7 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
         f.write(b"PK\x03\x04 half a zip")
         raise OSError("disk full")
 
-    monkeypatch.setattr(minisnu.io.np, "savez", crash_midway)
+    monkeypatch.setattr(minisnu.core.io.np, "savez", crash_midway)
     with pytest.raises(OSError, match="disk full"):
         make_net(rng=1).save(path, metadata={"version": "new"})
     monkeypatch.undo()

@@ -17,16 +17,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minisnu import gradcheck, snu_reference
-from minisnu.snu import SNU
-from minisnu.surrogate import primitive
-from minisnu.testing import (
+from minisnu import gradcheck
+from minisnu.units import snu_reference
+from minisnu.training.testing import (
     assert_layer_contract,
     assert_layer_gradients,
     random_input,
     sequence_shapes,
     snu_settings,
 )
+from minisnu.units.snu import SNU
+from minisnu.units.surrogate import primitive
 
 seeds = st.integers(0, 2**32 - 1)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from minisnu.surrogate import (
+from minisnu.units.surrogate import (
     SURROGATES,
     primitive,
     pseudo_derivative,

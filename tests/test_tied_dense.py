@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minisnu as ms
-from minisnu.testing import (
+from minisnu.training.testing import (
     assert_layer_contract,
     assert_layer_gradients,
     assert_network_gradients,

@@ -40,8 +40,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minisnu as ms
-from minisnu import snu_reference, viz
-from minisnu.gradcheck import check_layer
+from minisnu import viz
+from minisnu.units import snu_reference
+from minisnu.training.gradcheck import check_layer
 
 FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
 np.set_printoptions(precision=4, suppress=True)
@@ -197,7 +198,7 @@ def plot_gradient_in_time(path, T=30):
 # gradient. The backward pass therefore puts a smooth bump h'(v), v = s + b,
 # in its place: the derivative of a soft step P(v) that looks like the real
 # step near the threshold. The paper uses tanh: h'(v) = 1 − tanh²(v).
-# ``minisnu.surrogate`` has five choices; with their default widths each bump
+# ``minisnu.units.surrogate`` has five choices; with their default widths each bump
 # peaks at 1 at the threshold, so they differ in how far from the threshold a
 # unit still receives gradient (straight-through: everywhere, equally).
 
@@ -219,7 +220,7 @@ def plot_surrogates(path):
 # function the central difference (L(θ + ε) − L(θ − ε)) / 2ε approximates
 # ∂L/∂θ to about ε² ; in float64 with ε = 1e−6 a correct gradient agrees to
 # about 1e−8 relative, and a wrong one is off by order 1.
-# ``minisnu.gradcheck.check_layer`` perturbs every entry of every parameter
+# ``minisnu.training.gradcheck.check_layer`` perturbs every entry of every parameter
 # and of the input, one at a time, with L = Σ y ⊙ dy for a random dy.
 #
 # The sSNU is smooth, so it can be checked directly: the feed-forward layer,

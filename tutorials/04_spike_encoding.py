@@ -3,7 +3,7 @@
 #
 # A spiking network reads spikes, so an image must first become spike trains:
 # one train of T time steps per pixel. How the intensity x ∈ [0, 1] of a pixel
-# is written into its train is the *code*. ``minisnu.encoding`` has three:
+# is written into its train is the *code*. ``minisnu.data.encoding`` has three:
 #
 # - **rate**: at every step the pixel fires with probability g·x (Bernoulli),
 #   independently. The intensity is the mean rate; each train is noisy. The

@@ -7,7 +7,7 @@
 # *spiking MNIST* task on a scale that trains in under a minute on a laptop.
 #
 # - **Input**: each pixel of intensity x ∈ [0, 1] fires at every one of T = 20
-#   steps with probability p = 0.3·x (rate code, ``minisnu.encoding.rate``).
+#   steps with probability p = 0.3·x (rate code, ``minisnu.data.encoding.rate``).
 #   The spikes are drawn afresh for every batch of every epoch, from one
 #   seeded ``numpy.random.Generator``: the network never sees the same spike
 #   trains twice, only the same digits, so the noise of the code acts as data

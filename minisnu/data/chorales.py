@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write
+from ..core.io import atomic_write
 from .jsb import LOWEST_NOTE, N_NOTES, SPLITS, load_jsb_json
 from .paths import cache_dir
 

@@ -8,7 +8,7 @@ returns that folder, ready for the data set's loader::
     images, labels = load_mnist(download_dataset("mnist"))
 
 Each file is streamed to a temporary file, hashed on the way and moved into
-place only if every checksum matches (``minisnu.io.atomic_write``): a failed
+place only if every checksum matches (``minisnu.core.io.atomic_write``): a failed
 or tampered download leaves nothing behind. A file already present with the
 right checksum is not fetched again.
 
@@ -30,8 +30,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..io import atomic_write
-from ..validate import check_choice
+from ..core.io import atomic_write
+from ..core.validate import check_choice
 from .paths import data_dir
 
 CHUNK = 1 << 20  # bytes read at a time while streaming

@@ -25,7 +25,7 @@ Two file formats hold it:
 The model's task is next-step prediction: from the notes of steps 0..T-2
 predict those of steps 1..T-1 (:func:`next_step`), with the loss and the
 negative log-likelihood summed over the 88 notes and averaged over time steps
-(``minisnu.losses.polyphonic_nll``).
+(``minisnu.training.losses.polyphonic_nll``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..validate import as_dtype, as_rng, check_size
+from ..core.validate import as_dtype, as_rng, check_size
 from .errors import DataFormatError
 from .paths import data_dir, existing_file
 
@@ -320,7 +320,7 @@ def pad_batch(rolls) -> tuple[np.ndarray, np.ndarray]:
     -------
     batch : array (T, B, 88), T = the longest T_b, in the rolls' dtype.
     mask : bool array (T, B), True where a step is real (``mask[t, b] = t < T_b``),
-        the mask the losses of ``minisnu.losses`` take.
+        the mask the losses of ``minisnu.training.losses`` take.
     """
     rolls = list(rolls)
     if not rolls:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validate import check_size
+from ..core.validate import check_size
 from .errors import DataFormatError
 from .paths import find_file
 

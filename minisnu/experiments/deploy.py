@@ -40,9 +40,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.validate import check_number, check_time
+from ..layers.sequential import Sequential
 from ..pcm.crossbar import PROBE_ROWS, Crossbar, drift_compensation_factor
-from ..sequential import Sequential
-from ..validate import check_number, check_time
 
 __all__ = ["Deployment", "add_noise", "compensate", "copy_network", "noisy_network",
            "perturbed", "program_pcm", "quantize", "quantized_network", "read_weights",

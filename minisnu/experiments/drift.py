@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import viz
-from ..io import atomic_write
+from ..core.io import atomic_write
 from ..tasks.common import positive_float, positive_int
-from ..trainer import RunError, finite_or_none
+from ..training.trainer import RunError, finite_or_none
 from . import deploy
 from .jsb_network import LR, MODELS, load_rolls, nll, train_software
 
@@ -196,7 +196,7 @@ def write_json(path: Path, content: dict) -> None:
 @viz.style()
 def plot(metrics: dict, path: Path) -> None:
     """Test NLL against time since programming (log axis), mean ± std over seeds; software as a line."""
-    # A bare Figure (as in minisnu.trainer): no pyplot, no backend, no global state.
+    # A bare Figure (as in minisnu.training.trainer): no pyplot, no backend, no global state.
     from matplotlib.figure import Figure
 
     s, times = metrics["summary"], np.asarray(metrics["times_s"])

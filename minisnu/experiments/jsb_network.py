@@ -21,16 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import losses, optim
+from ..core.validate import check_choice
 from ..data import find_jsb, piano_rolls
 from ..data.jsb import N_NOTES
-from ..dense import Dense
-from ..gru import GRU
-from ..lstm import LSTM
-from ..rnn import RNN
-from ..sequential import Sequential
-from ..snu import SNU
-from ..validate import check_choice
+from ..layers.dense import Dense
+from ..layers.sequential import Sequential
+from ..training import losses, optim
+from ..units.gru import GRU
+from ..units.lstm import LSTM
+from ..units.rnn import RNN
+from ..units.snu import SNU
 
 HIDDEN = 150       # the paper's in-memory network: 88-150-88
 DECAY = 0.8        # the SNUs' membrane decay (the authors' JSB setup)

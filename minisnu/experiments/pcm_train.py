@@ -45,9 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import optim, pcm
-from ..io import atomic_write
-from ..sequential import Sequential
+from .. import pcm
+from ..core.io import atomic_write
+from ..layers.sequential import Sequential
+from ..training import optim
 from .jsb_network import LR, chorale_orders, load_rolls, nll, train_epoch
 from .jsb_network import build_network as build_software_network
 

@@ -45,9 +45,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import viz
-from ..sequential import Sequential
+from ..layers.sequential import Sequential
 from ..tasks.common import non_negative_float, positive_float, positive_int
-from ..trainer import RunError
+from ..training.trainer import RunError
 from . import deploy
 from .drift import EPOCHS, LR_DECAY, PCM_STREAM, check_seeds, mean_std, write_json
 from .jsb_network import LR, MODELS, load_rolls, nll, train_software
@@ -330,7 +330,7 @@ def plot(metrics: dict, path: Path) -> None:
     The y axis is symmetric-logarithmic (linear within ±0.1): the increases
     span from hundredths to tens of nats.
     """
-    # A bare Figure (as in minisnu.trainer): no pyplot, no backend, no global state.
+    # A bare Figure (as in minisnu.training.trainer): no pyplot, no backend, no global state.
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(13, 4.2))

@@ -109,7 +109,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validate import FLOAT_DTYPES, as_rng, check_choice, check_finite, check_number, check_size, check_time
+from ..core.validate import (
+    FLOAT_DTYPES,
+    as_rng,
+    check_choice,
+    check_finite,
+    check_number,
+    check_size,
+    check_time,
+)
 from .device import G_MAX as NANDAKUMAR_G_MAX
 from .device import PCMArray
 from .noise_model import PCMNoiseModel

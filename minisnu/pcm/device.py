@@ -30,7 +30,7 @@ The drift factors (t/t0)^(−ν) depend on t only (ν is fixed per device), so
 ``PCMArray`` computes them once per distinct t and the read kernel multiplies.
 
 Random numbers. Every draw is a standard normal z ~ N(0, 1) (a normal N(μ, σ)
-is μ + σ·z), made by ``minisnu.fast_normal.standard_normal(rng, n)`` from the
+is μ + σ·z), made by ``minisnu.pcm.fast_normal.standard_normal(rng, n)`` from the
 caller's ``numpy.random.Generator``: a block of n draws per operation, consumed
 in a fixed order, so the NumPy references and the Numba kernels give the same
 numbers bit for bit, and the same seed repeats a run exactly:
@@ -52,8 +52,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit
 
-from ..fast_normal import standard_normal
-from ..validate import as_rng, check_number, check_time
+from ..core.validate import as_rng, check_number, check_time
+from .fast_normal import standard_normal
 
 # --- Constants of the model (Nandakumar et al. 2018) -------------------------------------------
 # SET pulse: pulse memory time constant (in pulses), mean and std of the increment ΔG.

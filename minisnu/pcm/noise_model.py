@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validate import as_rng, check_finite, check_number, check_time
+from ..core.validate import as_rng, check_finite, check_number, check_time
 
 #: Programming-noise polynomial σ_prog(ĝ) = c0 + c1·ĝ + c2·ĝ², in µS for g_max = 25 µS.
 PROG_COEFF = (0.26348, 1.9650, -1.1731)

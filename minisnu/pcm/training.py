@@ -23,7 +23,7 @@ with a device above the threshold, pulsed or not.
 
 Speed: an update touches every accumulator but only the few devices that get
 pulses, so ``update`` is one Numba pass (``_update_kernel``) that draws its
-random numbers inside the loop (``minisnu.fast_normal.draw``, seeded from the
+random numbers inside the loop (``minisnu.pcm.fast_normal.draw``, seeded from the
 devices' Generator); ``accumulate_reference`` is its arithmetic in NumPy, and
 the tests check that the two agree.
 
@@ -50,10 +50,10 @@ import math
 import numpy as np
 from numba import njit
 
-from ..fast_normal import TABLES, draw, seed, standard_normal
-from ..layer import Layer
-from ..validate import as_rng, check_array, check_size
+from ..core.layer import Layer
+from ..core.validate import as_rng, check_array, check_size
 from .device import PCMArray, _melt_quench, _pulse
+from .fast_normal import TABLES, draw, seed, standard_normal
 
 #: Nominal conductance change of one SET pulse (µS), the granularity ε (pcm.md §3).
 EPSILON_US = 0.75

@@ -1,6 +1,6 @@
 """The paper's three tasks, one module each: ``jsb`` (music), ``mnist`` (spiking digits), ``ptb`` (words).
 
-A task module is what :mod:`minisnu.trainer` needs to know about a task, and
+A task module is what :mod:`minisnu.training.trainer` needs to know about a task, and
 nothing more. Each one defines:
 
 =========================================  ==============================================
@@ -15,7 +15,7 @@ nothing more. Each one defines:
 ``load_data(source, options)``             the data, in whatever form its other functions use
 ``describe_data(source, data)``            one line for the log
 ``build_model(options, data, rng)``        the ``Sequential`` network for ``options["model"]``
-``batches(data, split, options, rng)``     the :class:`~minisnu.trainer.Batch` es of a split
+``batches(data, split, options, rng)``     the :class:`~minisnu.training.trainer.Batch` es of a split
 ``count_batches(data, split, options)``    how many (for the progress bar)
 ``loss(output, batch, options)``           (mean loss, its gradient, sums for the epoch means)
 ``summarize(sums)``                        ``{"loss": ..., METRIC: ...}`` from the summed sums

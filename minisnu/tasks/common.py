@@ -5,9 +5,9 @@ Every task trains one of five models, chosen with ``--model``:
 =======  ==================================================================
 snu      spiking SNUs (step output, tanh pseudo-derivative in backward)
 ssnu     soft SNUs (sigmoid output, exact derivative)
-rnn      vanilla tanh RNN units (``minisnu.rnn.RNN``), a baseline
-lstm     LSTM units (``minisnu.lstm.LSTM``), a baseline
-gru      GRU units (``minisnu.gru.GRU``), a baseline
+rnn      vanilla tanh RNN units (``minisnu.units.rnn.RNN``), a baseline
+lstm     LSTM units (``minisnu.units.lstm.LSTM``), a baseline
+gru      GRU units (``minisnu.units.gru.GRU``), a baseline
 =======  ==================================================================
 
 The hidden layers are one temporal layer per size of ``--hidden``; what comes
@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 import importlib
 
-from ..dropout import Dropout
-from ..snu import SNU
-from ..surrogate import SURROGATES
-from ..trainer import RunError
+from ..layers.dropout import Dropout
+from ..training.trainer import RunError
+from ..units.snu import SNU
+from ..units.surrogate import SURROGATES
 
 MODELS = ("snu", "ssnu", "rnn", "lstm", "gru")
 SNU_MODELS = ("snu", "ssnu")
@@ -30,8 +30,8 @@ OPTIMIZERS = ("adam", "sgd")
 
 # The baselines live in their own modules; they are imported only when asked for,
 # so that the SNU models work even in a tree that does not have them yet.
-BASELINES = {"rnn": ("minisnu.rnn", "RNN"), "lstm": ("minisnu.lstm", "LSTM"),
-             "gru": ("minisnu.gru", "GRU")}
+BASELINES = {"rnn": ("minisnu.units.rnn", "RNN"), "lstm": ("minisnu.units.lstm", "LSTM"),
+             "gru": ("minisnu.units.gru", "GRU")}
 
 # Options every task has, with the defaults a task does not override.
 # None means: the task's model_defaults(model) says (it depends on the model).

@@ -8,7 +8,7 @@ note an independent Bernoulli.
 
 Metric: the negative log-likelihood of the next step's 88 notes, *summed* over
 the notes and averaged over all time steps of a split
-(:func:`minisnu.losses.polyphonic_nll`), lower is better. The training loss is
+(:func:`minisnu.training.losses.polyphonic_nll`), lower is better. The training loss is
 the mean binary cross-entropy per note, i.e. the metric divided by 88.
 
 The paper's setup (from the authors' toolkit), the defaults here
@@ -51,10 +51,10 @@ from ..data import (
     piano_rolls,
 )
 from ..data.jsb import N_NOTES, SPLITS
-from ..dense import Dense
-from ..losses import bce, bce_with_logits, polyphonic_nll
-from ..sequential import Sequential
-from ..trainer import Batch, RunError
+from ..layers.dense import Dense
+from ..layers.sequential import Sequential
+from ..training.losses import bce, bce_with_logits, polyphonic_nll
+from ..training.trainer import Batch, RunError
 from .common import hidden_layers, snu_layer
 
 NAME = "jsb"

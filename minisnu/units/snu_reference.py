@@ -36,7 +36,7 @@ u_{t+1}:
     δu_t = gs_t ⊙ g'(u_t)
 
 h' is σ(v)(1 − σ(v)) = y(1 − y) for the sSNU, and for the SNU a chosen
-pseudo-derivative (``minisnu.surrogate``; 1 − tanh²(v) in the paper). g'(u) is
+pseudo-derivative (``minisnu.units.surrogate``; 1 − tanh²(v) in the paper). g'(u) is
 read off s = g(u): for ReLU and leaky ReLU u > 0 exactly when s > 0 (ReLU'(0)
 is taken as 0). Each parameter collects its terms over all steps:
 

@@ -60,7 +60,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .registry import register_layer
+from ..core.registry import register_layer
 from .rnn import RecurrentLayer, padded, sigmoid_scalar, tanh_scalar
 from .snu_reference import sigmoid
 

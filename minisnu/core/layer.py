@@ -15,7 +15,7 @@ A layer is a small object with
   network can be rebuilt from a checkpoint.
 
 Anything with this contract plugs into ``Sequential``, the optimizers and the
-gradient checks (``minisnu.gradcheck``, ``minisnu.testing``).
+gradient checks (``minisnu.training.gradcheck``, ``minisnu.training.testing``).
 """
 
 from __future__ import annotations

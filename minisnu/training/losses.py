@@ -23,8 +23,7 @@ import math
 
 import numpy as np
 
-from .validate import FLOAT_DTYPES, check_array, check_shape
-
+from ..core.validate import FLOAT_DTYPES, check_array, check_shape
 
 # ---------------------------------------------------------------------------
 # input checks

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 import numpy as np
 from numba import njit
 
-from .validate import FLOAT_DTYPES
+from ..core.validate import FLOAT_DTYPES
 
 # ---------------------------------------------------------------------------
 # per-element update kernels (on flat views; scalars in the parameter's dtype)

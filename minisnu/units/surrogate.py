@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .validate import check_choice
+from ..core.validate import check_choice
 
 #: name -> (integer code used inside compiled kernels, default k)
 SURROGATES = {

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validate import as_rng, check_number, check_size
+from ..core.validate import as_rng, check_number, check_size
 
 SPIKE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.bool_))
 

@@ -59,11 +59,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .layer import Layer
-from .registry import register_layer
-from .snu import ENGINES, glorot_uniform
-from .surrogate import tanh_float32
-from .validate import (
+from ..core.layer import Layer
+from ..core.registry import register_layer
+from ..core.validate import (
     as_dtype,
     as_rng,
     check_array,
@@ -72,6 +70,8 @@ from .validate import (
     check_shape,
     check_size,
 )
+from .snu import ENGINES, glorot_uniform
+from .surrogate import tanh_float32
 
 # -- the reference: NumPy, one step at a time ------------------------------------------
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layer import Layer
-from .registry import register_layer
-from .validate import as_dtype, as_rng, check_array, check_shape, check_size
+from ..core.layer import Layer
+from ..core.registry import register_layer
+from ..core.validate import as_dtype, as_rng, check_array, check_shape, check_size
 
 
 def scatter_add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .validate import as_rng
+from ..core.validate import as_rng
 
 
 @dataclass

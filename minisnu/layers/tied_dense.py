@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.layer import Layer
+from ..core.registry import register_layer
+from ..core.validate import check_array, check_params, check_shape
 from .embedding import Embedding
-from .layer import Layer
-from .registry import register_layer
-from .validate import check_array, check_params, check_shape
 
 
 @register_layer
@@ -87,7 +87,7 @@ class TiedDense(Layer):
     # ---- the tie ----------------------------------------------------------------
 
     def bind(self, layers) -> None:
-        """Tie to the Embedding among ``layers`` (the Sequential hook, see ``minisnu.sequential``).
+        """Tie to the Embedding among ``layers`` (the Sequential hook, see ``minisnu.layers.sequential``).
 
         Constructed from an index, take ``layers[index]``; constructed from an
         Embedding, record where it is. Then check the feature sizes.

@@ -37,7 +37,7 @@ Carried states (the language model's) are reset at the start of every pass.
 Crash safety
 ------------
 Every file is written to a temporary name and renamed into place
-(:mod:`minisnu.io`), and the files of one epoch are written in an order that
+(:mod:`minisnu.core.io`), and the files of one epoch are written in an order that
 keeps the folder consistent at every instant: the optimizer's arrays go to a
 *new* file first, then ``checkpoint.npz``, which names that file, replaces the
 old checkpoint (the commit), and only then is the previous optimizer file
@@ -57,9 +57,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.io import atomic_write, save_npz_atomic
+from ..layers.sequential import Sequential
 from . import optim
-from .io import atomic_write, save_npz_atomic
-from .sequential import Sequential
 
 RUN_FORMAT = "minisnu.run"  # metadata["format"] of a training checkpoint
 RUN_VERSION = 1

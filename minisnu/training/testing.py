@@ -7,7 +7,7 @@ finite differences in float64::
 
     # tests/test_my_unit.py
     import numpy as np
-    from minisnu.testing import layer_gradient_test
+    from minisnu.training.testing import layer_gradient_test
 
     test_my_unit = layer_gradient_test(
         lambda n_in, n_out, rng: MyUnit(n_in, n_out, dtype=np.float64, rng=rng))
@@ -26,7 +26,7 @@ try:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 except ImportError as err:  # pragma: no cover - depends on the install
-    raise ImportError("minisnu.testing needs hypothesis: pip install 'minisnu[test]'") from err
+    raise ImportError("minisnu.training.testing needs hypothesis: pip install 'minisnu[test]'") from err
 
 from . import gradcheck
 

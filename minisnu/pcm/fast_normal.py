@@ -36,7 +36,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .validate import as_rng
+from ..core.validate import as_rng
 
 # --- The ziggurat -------------------------------------------------------------------------------
 

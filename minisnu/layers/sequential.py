@@ -3,7 +3,7 @@
 A checkpoint is one ``.npz`` file (no pickle anywhere): every parameter under
 its flat name ("0.W", "2.b", ...) and, under "__meta__", a JSON string with the
 format name, its version, each layer's type and ``config()``, and the user's
-metadata. Loading rebuilds the layers by name (``minisnu.registry``) and copies
+metadata. Loading rebuilds the layers by name (``minisnu.core.registry``) and copies
 the arrays in, after checking that every name, shape and dtype matches.
 
 Layers that refer to other layers (``TiedDense`` uses an ``Embedding``'s table)
@@ -24,9 +24,9 @@ import zlib
 
 import numpy as np
 
-from .io import save_npz_atomic
-from .layer import Layer
-from .registry import layer_type
+from ..core.io import save_npz_atomic
+from ..core.layer import Layer
+from ..core.registry import layer_type
 
 FORMAT = "minisnu.sequential"
 VERSION = 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layer import Layer
-from .registry import register_layer
-from .validate import FLOAT_DTYPES, check_array, check_choice, check_shape
+from ..core.layer import Layer
+from ..core.registry import register_layer
+from ..core.validate import FLOAT_DTYPES, check_array, check_choice, check_shape
 
 MODES = ("sum", "mean", "last")
 

@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layer import Layer
-from .registry import register_layer
-from .validate import as_dtype, as_rng, check_array, check_params, check_shape, check_size
+from ..core.layer import Layer
+from ..core.registry import register_layer
+from ..core.validate import (
+    as_dtype,
+    as_rng,
+    check_array,
+    check_params,
+    check_shape,
+    check_size,
+)
 
 
 @register_layer
