@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import PNG_SIGNATURE, write_jsb
 
 from minisnu import Sequential
 from minisnu.cli import main
 from minisnu.tasks import jsb, mnist, ptb, resolve_options
 from minisnu.training.trainer import Progress, RunError
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 METRIC = {"jsb": "nll", "mnist": "accuracy", "ptb": "perplexity"}
 # Small batches, so that an epoch of the tiny data sets has several steps, and
 # small layers: these tests check the plumbing (the default architectures are
@@ -50,15 +50,6 @@ def one_blas_thread():
 
 # ---------------------------------------------------------------------------
 # tiny data sets in the standard formats
-
-
-def write_jsb(path: Path, rng) -> None:
-    """A JSB-structured JSON file: 6/3/3 chorales of 6-11 steps of up to 4 MIDI notes."""
-    def chorale():
-        return [sorted(int(n) for n in rng.choice(np.arange(48, 80), rng.integers(0, 5), replace=False))
-                for _ in range(rng.integers(6, 12))]
-    splits = {"train": 6, "valid": 3, "test": 3}
-    path.write_text(json.dumps({split: [chorale() for _ in range(n)] for split, n in splits.items()}))
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

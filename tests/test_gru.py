@@ -16,11 +16,11 @@ input and bad options.
 
 import numpy as np
 import pytest
-from test_recurrent_layers import ENGINES, randomize
+from helpers import ENGINES, randomize
 
 from minisnu import gradcheck
-from minisnu.units import gru as gru_module
 from minisnu.training.testing import random_input
+from minisnu.units import gru as gru_module
 from minisnu.units.gru import GRU
 
 

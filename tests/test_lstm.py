@@ -20,11 +20,11 @@ import math
 
 import numpy as np
 import pytest
-from test_recurrent_layers import ENGINES, randomize
+from helpers import ENGINES, randomize
 
 from minisnu import gradcheck
-from minisnu.units import lstm as lstm_module
 from minisnu.training.testing import random_input
+from minisnu.units import lstm as lstm_module
 from minisnu.units.lstm import LSTM
 
 # -- 1. the equations -------------------------------------------------------------------

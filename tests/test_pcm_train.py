@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from test_cli import PNG_SIGNATURE, write_jsb
+from helpers import PNG_SIGNATURE, write_jsb
 
 from minisnu.cli import main
 from minisnu.experiments import pcm_train

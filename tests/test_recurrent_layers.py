@@ -25,6 +25,7 @@ for the LSTM, the forget bias, its options and its (h, c) state checks.
 
 import numpy as np
 import pytest
+from helpers import ENGINES, randomize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +41,6 @@ from minisnu.units.gru import GRU
 from minisnu.units.lstm import LSTM
 from minisnu.units.rnn import RNN
 
-ENGINES = ["numba", "reference"]
 LAYERS = [RNN, LSTM, GRU]
 seeds = st.integers(0, 2**32 - 1)
 by_layer = pytest.mark.parametrize("cls", LAYERS, ids=lambda cls: cls.__name__)
@@ -53,12 +53,6 @@ OPTIONS = {RNN: {}, LSTM: {"forget_bias": 2.0}, GRU: {}}   # non-default options
 def initial_bias(cls, n):
     """b at initialisation: zero, except the LSTM's forget gate (i, f, g, o), 1."""
     return np.repeat([0, 1, 0, 0], n) if cls is LSTM else np.zeros(GATES[cls] * n)
-
-
-def randomize(layer, rng, scale=0.7):
-    """Parameters away from the initialisation: every gate biased, U not orthogonal."""
-    for p in layer.params.values():
-        p[...] = scale * rng.standard_normal(p.shape)
 
 
 def random_state(layer, rng, B, dtype=np.float64):

@@ -18,7 +18,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minisnu import gradcheck
-from minisnu.units import snu_reference
 from minisnu.training.testing import (
     assert_layer_contract,
     assert_layer_gradients,
@@ -26,6 +25,7 @@ from minisnu.training.testing import (
     sequence_shapes,
     snu_settings,
 )
+from minisnu.units import snu_reference
 from minisnu.units.snu import SNU
 from minisnu.units.surrogate import primitive
 
