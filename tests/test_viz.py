@@ -1,4 +1,5 @@
-"""minisnu.viz: each helper draws on an Agg figure, makes the expected artists, refuses bad input."""
+"""minisnu.viz: each helper draws on an Agg figure, makes the expected artists, refuses bad input;
+the figures of the commands are drawn from their metrics alone."""
 
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from matplotlib.collections import LineCollection, PolyCollection
 
 from minisnu import viz
+from minisnu.units.surrogate import SURROGATES
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -27,8 +29,9 @@ def rng():
     return np.random.default_rng(0)
 
 
-def test_import_does_not_load_pyplot():
-    code = "import sys, minisnu.viz; assert 'matplotlib.pyplot' not in sys.modules"
+def test_import_does_not_load_pyplot_nor_the_experiments():
+    code = ("import sys, minisnu.viz; assert 'matplotlib.pyplot' not in sys.modules; "
+            "assert not any(m.startswith('minisnu.experiments') for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -108,7 +111,7 @@ def test_membrane_trace_checks_shapes():
 
 def test_surrogates_draws_every_surrogate():
     ax = viz.surrogates("derivative")
-    assert len(ax.get_lines()) == len(viz.SURROGATES) + 1          # + the threshold marker
+    assert len(ax.get_lines()) == len(SURROGATES) + 1          # + the threshold marker
     ax = viz.surrogates("primitive", names=["tanh"])
     labels = [line.get_label() for line in ax.get_lines()]
     assert "tanh" in labels and any("Heaviside" in label for label in labels)
@@ -269,6 +272,116 @@ def test_training_curves_checks_input():
     _, ax = plt.subplots()
     with pytest.raises(ValueError, match="one Axes per metric"):
         viz.training_curves({"loss": [1], "accuracy": [0.5]}, ax=ax)
+
+
+
+def test_training_curves_labels_name_the_panels():
+    axes = viz.training_curves({"train_nll": [9, 8], "train_loss": [3, 2]}, metrics=["loss", "nll"],
+                               labels={"nll": "NLL per time step"})
+    assert [ax.get_title() for ax in axes] == ["loss", "NLL per time step"]
+    assert axes[1].get_ylabel() == "NLL per time step"
+
+
+# --- the figures the commands write, from their metrics alone ---------------------------------
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures that viz's command figures save (they are saved too)."""
+    figures = []
+
+    def save(fig, path):
+        figures.append(fig)
+        return viz.save(fig, path)
+
+    monkeypatch.setattr(viz.training, "save", save)
+    monkeypatch.setattr(viz.experiments, "save", save)
+    return figures
+
+
+def assert_png(path):
+    data = path.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 1000
+
+
+def run_rows(metric, values):
+    """The per-epoch rows of a training run, as its metrics.json has them."""
+    return [{"epoch": e + 1, "train_loss": 2.0 - e / 10, f"train_{metric}": None if v is None else v + 0.5,
+             "valid_loss": 2.1 - e / 10, f"valid_{metric}": v, f"test_{metric}": v - 0.1 if e == 1 else None,
+             "best": e == 1}
+            for e, v in enumerate(values)]
+
+
+def test_run_curves_draws_the_rows_and_the_best_test_score(tmp_path, drawn):
+    rows = run_rows("nll", [9.0, 8.5, float("nan"), None])
+    path = viz.run_curves(rows, tmp_path / "curves.png", metric="nll", metric_label="NLL per time step",
+                          best=rows[1], title="jsb, snu, seed 0")
+    assert path == str(tmp_path / "curves.png")
+    assert_png(tmp_path / "curves.png")
+    (fig,) = drawn
+    ax_loss, ax_metric = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "NLL per time step"]
+    assert fig.get_suptitle() == "jsb, snu, seed 0"
+    lines = {line.get_label(): line for line in ax_metric.get_lines()}
+    np.testing.assert_array_equal(lines["valid"].get_ydata(), [9.0, 8.5, np.nan, np.nan])   # gaps
+    np.testing.assert_array_equal(lines["train"].get_ydata(), [9.5, 9.0, np.nan, np.nan])
+    np.testing.assert_array_equal(lines["valid"].get_xdata(), [1, 2, 3, 4])
+    star = lines["test, at the best valid epoch"]
+    assert list(star.get_xdata()) == [2] and list(star.get_ydata()) == [8.4]
+    np.testing.assert_allclose(ax_loss.get_lines()[0].get_ydata(), [2.0, 1.9, 1.8, 1.7])
+    assert ax_metric.get_yscale() == "linear"
+
+
+def test_run_curves_of_perplexity_on_a_log_axis_without_a_best_epoch(tmp_path, drawn):
+    viz.run_curves(run_rows("perplexity", [900.0, float("inf")]), tmp_path / "curves.png",
+                   metric="perplexity")
+    (fig,) = drawn
+    assert fig.axes[1].get_yscale() == "log" and fig.axes[1].get_title() == "perplexity"
+    assert len(fig.axes[1].get_lines()) == 2                          # no star
+
+
+def test_drift_figure_from_its_metrics(tmp_path, drawn):
+    times = [1.0, viz.HOUR, viz.YEAR]
+    summary = {"software_mean": 8.0, "software_std": 0.1, "uncompensated_mean": [8.1, 8.5, 12.0],
+               "uncompensated_std": [0.1, 0.2, 0.5], "compensated_mean": [8.1, 8.2, 8.4],
+               "compensated_std": [0.1, 0.1, 0.2]}
+    metrics = {"summary": summary, "times_s": times, "options": {"model": "snu", "seeds": [0, 1]}}
+    viz.drift_figure(metrics, tmp_path / "drift.png")
+    assert_png(tmp_path / "drift.png")
+    (ax,) = drawn[0].axes
+    assert ax.get_xscale() == "log" and "2 seeds" in ax.get_title()
+    curves = [line for line in ax.get_lines() if line.get_marker() in ("s", "o")]
+    np.testing.assert_array_equal([c.get_ydata() for c in curves],
+                                  [summary["uncompensated_mean"], summary["compensated_mean"]])
+
+
+def test_pcm_train_figure_from_its_metrics(tmp_path, drawn):
+    def run(offset):
+        return {"valid": [3.0 + offset, 2.5 + offset], "train": [3.2 + offset, 2.4 + offset]}
+
+    runs = {"snu": [{"software": run(0.0), "in_memory": run(0.2)},
+                    {"software": run(0.1), "in_memory": run(0.3)}]}
+    summary = {"snu": {"test_software": 2.61, "test_in_memory": 2.82}}
+    viz.pcm_train_figure({"runs": runs, "summary": summary}, tmp_path / "pcm_train.png")
+    assert_png(tmp_path / "pcm_train.png")
+    (ax,) = drawn[0].axes
+    assert ax.get_title() == "SNU: test NLL 2.61 software, 2.82 in memory"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["software (valid)"].get_ydata(), [3.05, 2.55])
+    np.testing.assert_allclose(lines["52,800 PCM devices (train)"].get_ydata(), [3.45, 2.65])
+
+
+def test_robustness_figure_from_its_metrics(tmp_path, drawn):
+    levels = {"bits": [8, 4], "noise": [0.0, 0.1], "pcm": [1.0, viz.YEAR]}
+    degradation = {kind: {"snu": {"mean": [0.0, 0.5], "std": [0.0, 0.1]},
+                          "lstm": {"mean": [0.01, 2.0], "std": [0.0, 0.3]}} for kind in levels}
+    metrics = {"levels": levels, "degradation": degradation, "options": {"seeds": [0], "epochs": 1}}
+    viz.robustness_figure(metrics, tmp_path / "robustness.png")
+    assert_png(tmp_path / "robustness.png")
+    axes = drawn[0].axes
+    assert len(axes) == 3 and axes[2].get_xscale() == "log"
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["SNU", "LSTM"]
+    assert "1 epoch;" in drawn[0].get_suptitle()
 
 
 # --- style, legend and save ----------------------------------------------------------------

@@ -1,0 +1,121 @@
+r"""Plotting helpers for spiking units and phase-change memory, with Matplotlib.
+
+Every plotting function draws on the Matplotlib ``Axes`` passed as ``ax`` (a new
+figure when ``ax`` is None) and returns the axes it drew on, so calls compose
+and a figure is saved in one line::
+
+    >>> from minisnu import viz
+    >>> y = layer.forward(x)                      # (T, B, units)
+    >>> ax = viz.raster(y[:, 0])                  # the spikes of sample 0
+    >>> viz.save(ax.figure, "figures/spikes.png")
+
+What is here, one module per subject (each name is also here, ``viz.raster``):
+
+- :mod:`.spikes`, spiking units: :func:`raster`, :func:`membrane_trace`, :func:`surrogates`;
+- :mod:`.music`, JSB piano rolls: :func:`piano_roll`, :func:`note_probabilities`,
+  :func:`note_name`;
+- :mod:`.pcm`, phase-change memory: :func:`conductance_evolution`, :func:`drift`,
+  :func:`log_time_axis`, and the time spans :data:`MINUTE` ... :data:`YEAR`;
+- :mod:`.charts`, any numbers: :func:`heatmap`, :func:`histogram`, :func:`parity`
+  (with :func:`relative_error`), :func:`bars`;
+- :mod:`.training`: :func:`training_curves`, and :func:`run_curves`, the
+  ``curves.png`` of a ``minisnu train`` run;
+- :mod:`.experiments`: the figures of ``minisnu drift``, ``pcm-train`` and
+  ``robustness`` (:func:`drift_figure`, :func:`pcm_train_figure`,
+  :func:`robustness_figure`), each drawn from the command's metrics;
+- :mod:`.figure`, the look and the files: :func:`style`, the colours,
+  :func:`legend`, :func:`save`.
+
+Conventions, the same as the rest of minisnu: arrays are time-major, (T, units);
+time steps are numbered t = 1..T as in the equations; conductances are in µS and
+times in seconds.
+
+Look. The functions draw under :func:`style` (a ``matplotlib.rc_context``), so
+their fonts, colours and line widths agree wherever they are called; wrap your
+own figures in ``with viz.style():`` to match them. Importing this package does
+not import ``matplotlib.pyplot`` (and so picks no backend): pyplot is imported
+only when a function has to make a new figure for you; the figures the commands
+write are bare Matplotlib figures, without pyplot. Nothing here calls ``plt.show()``.
+
+The package sits at the top of minisnu's layers: it may import any other part
+of minisnu, and no part of the library below the command line imports it.
+"""
+
+from .charts import bars, heatmap, histogram, parity, relative_error
+from .experiments import drift_figure, pcm_train_figure, robustness_figure
+from .figure import (
+    BLUE,
+    DPI,
+    GREEN,
+    ORANGE,
+    PALETTE,
+    PURPLE,
+    SKY,
+    SPIKE,
+    STYLE,
+    THRESHOLD,
+    VERMILLION,
+    YELLOW,
+    legend,
+    save,
+    style,
+)
+from .music import LOWEST_NOTE, NOTE_NAMES, note_name, note_probabilities, piano_roll
+from .pcm import (
+    DAY,
+    HOUR,
+    MINUTE,
+    MONTH,
+    TIME_TICKS,
+    YEAR,
+    conductance_evolution,
+    drift,
+    log_time_axis,
+)
+from .spikes import membrane_trace, raster, surrogates
+from .training import run_curves, training_curves
+
+__all__ = [
+    "BLUE",
+    "DAY",
+    "DPI",
+    "GREEN",
+    "HOUR",
+    "LOWEST_NOTE",
+    "MINUTE",
+    "MONTH",
+    "NOTE_NAMES",
+    "ORANGE",
+    "PALETTE",
+    "PURPLE",
+    "SKY",
+    "SPIKE",
+    "STYLE",
+    "THRESHOLD",
+    "TIME_TICKS",
+    "VERMILLION",
+    "YEAR",
+    "YELLOW",
+    "bars",
+    "conductance_evolution",
+    "drift",
+    "drift_figure",
+    "heatmap",
+    "histogram",
+    "legend",
+    "log_time_axis",
+    "membrane_trace",
+    "note_name",
+    "note_probabilities",
+    "parity",
+    "pcm_train_figure",
+    "piano_roll",
+    "raster",
+    "relative_error",
+    "robustness_figure",
+    "run_curves",
+    "save",
+    "style",
+    "surrogates",
+    "training_curves",
+]

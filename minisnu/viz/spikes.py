@@ -1,0 +1,172 @@
+r"""Plots of spiking units: spike rasters, membrane potentials, surrogate gradients.
+
+- :func:`raster`: the spikes of a layer (or of an encoded input) over time;
+- :func:`membrane_trace`: one unit's membrane potential with its threshold,
+  spikes and resets;
+- :func:`surrogates`: the pseudo-derivatives h'(v) of
+  :mod:`minisnu.units.surrogate`, or the soft steps they differentiate.
+
+Arrays are time-major, (T, units), and time steps are numbered t = 1..T as in
+the equations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
+from matplotlib.ticker import MaxNLocator
+
+from ..units.surrogate import SURROGATES, primitive, pseudo_derivative
+from .figure import (
+    BLUE,
+    PALETTE,
+    SPIKE,
+    THRESHOLD,
+    get_axes,
+    real_array,
+    set_labels,
+    step_limits,
+    style,
+    time_steps,
+)
+
+
+@style()
+def raster(spikes, ax=None, *, time=None, color=SPIKE, linewidth=1.5, title=None,
+           xlabel="time step $t$", ylabel="unit") -> Axes:
+    """Spike raster: a vertical tick at (t, i) for every spike y_{t,i} ≠ 0.
+
+    Parameters
+    ----------
+    spikes : array (T, units)
+        One sample of a layer's output (``layer.output[:, b]``) or of an input
+        spike train; any non-zero value counts as a spike.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if None.
+    time : array (T,), optional
+        x value of each step; the step numbers 1..T by default.
+    color, linewidth : style of the ticks.
+    title, xlabel, ylabel : text of the axes.
+
+    Returns
+    -------
+    ax : the Axes drawn on. The ticks are one ``LineCollection`` with one
+        segment per spike.
+    """
+    spikes = real_array("spikes", spikes, 2,
+                        "(T, units): one sample, e.g. y[:, 0] of a (T, B, units) output")
+    T, n = spikes.shape
+    time = time_steps(time, T)
+    step, unit = np.nonzero(spikes)
+    # Each spike is a segment from (t, i − 0.4) to (t, i + 0.4): height in data units,
+    # so the ticks of neighbouring units never touch, however many units there are.
+    x = np.asarray(time, float)[step]
+    segments = np.stack([np.column_stack([x, unit - 0.4]), np.column_stack([x, unit + 0.4])], axis=1)
+    ax = get_axes(ax, figsize=(6.4, 1.2 + 2.8 * min(n, 40) / 40))
+    ax.add_collection(LineCollection(segments.reshape(-1, 2, 2), colors=color, linewidths=linewidth))
+    step_limits(ax, time)
+    ax.set_ylim(-0.5, n - 0.5)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=max(1, min(n, 6))))
+    ax.grid(False)
+    set_labels(ax, title, xlabel, ylabel)
+    return ax
+
+
+@style()
+def membrane_trace(s, y=None, threshold=None, ax=None, *, time=None, color=BLUE,
+                   threshold_color=THRESHOLD, spike_color=THRESHOLD,
+                   label="membrane potential $s_t$", spike_label="spike $y_t = 1$, then reset",
+                   show_reset=True,
+                   title=None, xlabel="time step $t$", ylabel="membrane potential $s_t$") -> Axes:
+    """One unit's membrane potential over time, with its threshold, spikes and resets.
+
+    The SNU's state update is s_{t+1} = g(a_{t+1} + l ⊙ s_t ⊙ (1 − y_t)): after
+    step t the reset gate keeps s_t (1 − y_t) of the potential. With ``y`` given
+    the trace is drawn through (t, s_t) and then down to (t, s_t (1 − y_t)), so a
+    spike (y_t = 1) shows as a drop to 0 and the sSNU's proportional reset
+    (0 < y_t < 1) as a partial drop at every step.
+
+    Parameters
+    ----------
+    s : array (T,), the potential s_t of one unit (``layer.membrane[:, b, i]``).
+    y : array (T,), optional, its outputs y_t. Spikes are marked when ``y`` is
+        binary (the SNU); the resets are drawn for any ``y`` (see above).
+    threshold : float, optional, the firing threshold θ = −b, drawn as a dashed line.
+    ax : matplotlib Axes, optional.
+    time : array (T,), optional, x value of each step (1..T by default).
+    color, threshold_color, spike_color : colours of the trace, the threshold line
+        and the spike markers (give all three the same colour to overlay several units).
+    label, spike_label : legend entries of the trace and of the spike markers (None: no entry).
+    show_reset : draw the drops s_t → s_t (1 − y_t) (needs ``y``).
+    title, xlabel, ylabel : text of the axes.
+
+    Returns
+    -------
+    ax : the Axes drawn on.
+    """
+    s = real_array("s", s, 1, "(T,): one unit, e.g. layer.membrane[:, 0, i]")
+    time = time_steps(time, len(s))
+    ax = get_axes(ax, figsize=(6.4, 3.0))
+    if y is not None:
+        y = real_array("y", y, 1, "(T,), like s")
+        if y.shape != s.shape:
+            raise ValueError(f"y must have the shape of s {s.shape}, got {y.shape}")
+    if y is not None and show_reset:
+        # (t, s_t) then (t, s_t (1 − y_t)): the potential, then what the reset gate keeps of it
+        x_path = np.repeat(time, 2)
+        s_path = np.column_stack([s, s * (1 - y)]).ravel()
+        ax.plot(x_path, s_path, color=color, label=label)
+        ax.plot(time, s, ".", color=color)
+    else:
+        ax.plot(time, s, ".-", color=color, label=label)
+    if threshold is not None:
+        ax.axhline(float(threshold), color=threshold_color, linestyle="--", linewidth=1.2,
+                   label=f"threshold $\\theta = {float(threshold):g}$")
+    if y is not None and np.isin(y, (0, 1)).all():
+        fired = y > 0
+        ax.plot(time[fired], s[fired], linestyle="none", marker="^", markersize=7, color=spike_color,
+                markeredgecolor="white", label=spike_label)
+    step_limits(ax, time)
+    set_labels(ax, title, xlabel, ylabel)
+    return ax
+
+
+@style()
+def surrogates(kind="derivative", ax=None, *, names=None, v=None, title=None) -> Axes:
+    """The pseudo-derivatives h'(v) of ``minisnu.units.surrogate``, or the soft steps they differentiate.
+
+    Parameters
+    ----------
+    kind : "derivative" (the bumps h'(v) used in the backward pass) or
+        "primitive" (the smooth functions P(v) they are the derivatives of,
+        beside the Heaviside step the forward pass uses).
+    ax : matplotlib Axes, optional.
+    names : surrogate names (default: all of ``minisnu.units.surrogate.SURROGATES``),
+        each at its default width k.
+    v : array of v = s + b values (default: −4..4).
+
+    Returns
+    -------
+    ax : the Axes drawn on.
+    """
+    if kind not in ("derivative", "primitive"):
+        raise ValueError(f"kind must be 'derivative' or 'primitive', got {kind!r}")
+    names = list(SURROGATES) if names is None else list(names)
+    v = np.linspace(-4, 4, 801) if v is None else real_array("v", v, 1, "(n,)")
+    ax = get_axes(ax, figsize=(5, 3.4))
+    if kind == "primitive":
+        ax.plot(v, (v > 0).astype(float), color="black", linewidth=2.4, label="Heaviside step (forward)")
+    f = pseudo_derivative if kind == "derivative" else primitive
+    for i, name in enumerate(names):        # fixed colours: a surrogate looks the same in both plots
+        ax.plot(v, f(v, name), color=PALETTE[i % len(PALETTE)], label=name.replace("_", "-"))
+    if kind == "derivative":
+        ax.set_ylim(-0.05, 1.15)
+        ylabel, default_title = "$h'(v)$", "pseudo-derivatives $h'(v)$ (backward)"
+    else:
+        ax.set_ylim(-1.2, 1.35)          # straight-through's primitive, v itself, leaves the box
+        ylabel, default_title = "$P(v)$", "soft steps $P(v)$, $P' = h'$"
+    ax.axvline(0, color="gray", linewidth=0.8, linestyle=":")
+    ax.legend(loc="center right" if kind == "derivative" else "upper left")  # where no curve runs
+    set_labels(ax, default_title if title is None else title, "$v = s + b$ (0 at the threshold)", ylabel)
+    return ax

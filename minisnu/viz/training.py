@@ -1,0 +1,134 @@
+"""Plots of training: learning curves, and the curves of a ``minisnu train`` run.
+
+- :func:`training_curves`: one panel per metric, one line per split, from a
+  dict of per-epoch lists (any training loop's history);
+- :func:`run_curves`: the ``curves.png`` of a run folder, from the run's
+  per-epoch rows (``metrics.json``'s "epochs"), with the test score of the
+  epoch that validation selected.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
+
+from .figure import BLUE, GREEN, VERMILLION, new_figure, real_array, save, set_labels, style
+
+#: The splits a history key may start with ("valid_loss", "val_loss"), and their colours.
+_SPLIT_COLORS = {"train": BLUE, "valid": VERMILLION, "val": VERMILLION, "test": GREEN}
+
+
+def _metrics(history) -> dict:
+    """{metric: {split: values}} from {"train_loss": [...], ...} or {"train": {"loss": [...]}}."""
+    if not isinstance(history, dict) or not history:
+        raise TypeError("history must be a non-empty dict of per-epoch lists, "
+                        "e.g. {'train_loss': [...], 'valid_loss': [...]}")
+    flat = {}
+    for key, value in history.items():
+        if isinstance(value, dict):                          # {"train": {"loss": [...]}}
+            flat.update({(key, metric): v for metric, v in value.items()})
+        else:                                                # "train_loss" or "loss"
+            split, _, metric = key.partition("_")
+            flat[(split, metric) if split in _SPLIT_COLORS and metric else ("", key)] = value
+    metrics = {}
+    for (split, metric), values in flat.items():
+        values = real_array(f"history[{split + '_' if split else ''}{metric}]", values, 1,
+                            "(epochs,): one number per epoch")
+        metrics.setdefault(metric, {})[split] = values
+    return metrics
+
+
+@style()
+def training_curves(history, ax=None, *, metrics=None, labels=None, title=None):
+    """Learning curves: one panel per metric, one line per split (train, valid, test).
+
+    Parameters
+    ----------
+    history : dict of per-epoch lists, either flat ({"train_loss": [...],
+        "valid_loss": [...], "valid_accuracy": [...]}, keys prefixed by train_,
+        valid_, val_ or test_; a key without a prefix is a curve of its own) or
+        nested ({"train": {"loss": [...]}, "valid": {...}}). Epochs are
+        numbered from 1.
+    ax : matplotlib Axes, or a sequence of one Axes per metric, optional.
+    metrics : the metrics to draw, in order (default: all, in the dict's order).
+    labels : dict {metric: text}, optional: a panel's title and y label
+        (default: the metric's name, "_" read as a space).
+    title : figure title (suptitle), optional.
+
+    Returns
+    -------
+    ax : one Axes if one metric is drawn, else a list of Axes (like ``plt.subplots``).
+    """
+    table = _metrics(history)
+    metrics = list(table) if metrics is None else list(metrics)
+    unknown = [m for m in metrics if m not in table]
+    if unknown:
+        raise ValueError(f"no metric {unknown} in the history; it has {list(table)}")
+    labels = labels or {}
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.2), squeeze=False)
+        axes = list(axes[0])
+    else:
+        axes = [ax] if isinstance(ax, Axes) else list(ax)
+        if len(axes) != len(metrics):
+            raise ValueError(f"give one Axes per metric: {len(metrics)} metric(s) {metrics}, "
+                             f"{len(axes)} Axes")
+    for axis, metric in zip(axes, metrics):
+        for split, values in table[metric].items():
+            epochs = np.arange(1, len(values) + 1)
+            axis.plot(epochs, values, marker="o" if len(values) <= 40 else None,
+                      color=_SPLIT_COLORS.get(split) if split else BLUE, label=split or None)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        label = labels.get(metric, metric.replace("_", " "))
+        set_labels(axis, label, "epoch", label)
+        if any(split for split in table[metric]):       # named splits: say which line is which
+            axis.legend(loc="best")
+    if title is not None:
+        axes[0].figure.suptitle(title)
+    return axes[0] if len(axes) == 1 else axes
+
+
+def _plottable(value) -> float:
+    """A row's value as a number to draw: None (not measured) and NaN or ±inf (diverged) leave a gap."""
+    return value if value is not None and math.isfinite(value) else math.nan
+
+
+@style()
+def run_curves(rows, path, *, metric, metric_label=None, best=None, title=None) -> str:
+    """The curves of a training run: loss and metric against epoch, train and valid, and the test score.
+
+    Parameters
+    ----------
+    rows : the run's rows, one dict per epoch 1, 2, ... (``metrics.json``'s
+        "epochs"), each with "train_loss", "valid_loss", "train_METRIC" and
+        "valid_METRIC"; a value that is None, NaN or infinite leaves a gap.
+    path : the PNG file to write (the run folder's ``curves.png``).
+    metric : the task's metric, e.g. "nll", "accuracy" or "perplexity" (drawn
+        on a logarithmic axis).
+    metric_label : the metric's title and axis label (default: ``metric``).
+    best : the row of the epoch with the best validation metric, optional: its
+        "test_METRIC" is drawn as a star at its "epoch".
+    title : figure title, optional.
+
+    Returns
+    -------
+    path : the absolute path written (:func:`minisnu.viz.save`).
+    """
+    names = ("loss", metric)
+    history = {f"{split}_{name}": [_plottable(row[f"{split}_{name}"]) for row in rows]
+               for split in ("train", "valid") for name in names}
+    fig, (ax_loss, ax_metric) = new_figure((9, 3.5), 1, 2)
+    training_curves(history, ax=(ax_loss, ax_metric), metrics=names,
+                    labels={metric: metric_label or metric}, title=title)
+    if best is not None:
+        ax_metric.plot([best["epoch"]], [best[f"test_{metric}"]], "*", markersize=10,
+                       color=_SPLIT_COLORS["test"], label="test, at the best valid epoch")
+        ax_metric.legend(loc="best")
+    if metric == "perplexity":
+        ax_metric.set_yscale("log")
+    return save(fig, path)
