@@ -1,12 +1,17 @@
-"""Every tutorial runs in quick mode and writes its figures as PNG files."""
+"""Every tutorial runs in quick mode and writes its figures as PNG files, by default to an
+untracked folder (running a tutorial leaves a clone clean)."""
 
 import runpy
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-TUTORIALS = sorted((Path(__file__).parent.parent / "tutorials").glob("[0-9][0-9]_*.py"))
+ROOT = Path(__file__).resolve().parent.parent
+TUTORIALS = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
+OUTPUT = ROOT / "tutorials" / "output"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -23,3 +28,18 @@ def test_tutorial_quick_mode_writes_figures(script, tmp_path, monkeypatch):
 
 def test_there_are_tutorials():
     assert TUTORIALS
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=lambda p: p.stem)
+def test_tutorial_writes_to_tutorials_output_by_default(script):
+    # run_path without "__main__": the module's definitions, not its main()
+    assert Path(runpy.run_path(str(script))["OUTPUT"]) == OUTPUT
+
+
+def test_the_default_output_folder_is_ignored_by_git():
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    # exit status 0: ignored; 1: not ignored (and would leave the clone dirty)
+    status = subprocess.run(["git", "check-ignore", "-q", str(OUTPUT / "00_figure.png")], cwd=ROOT,
+                            check=False).returncode
+    assert status == 0, "tutorials/output/ must be listed in .gitignore"

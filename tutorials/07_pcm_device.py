@@ -37,7 +37,8 @@ import numpy as np
 from minisnu import pcm, viz
 from minisnu.pcm.device import C1, C3, M1, M3
 
-FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
+# Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 #: Nandakumar et al. 2018: mean conductance (µS) after n SET pulses from the RESET state.
 PUBLISHED_MEAN = {1: 1.9, 2: 3.3, 3: 4.3, 5: 5.8, 10: 7.8, 20: 9.4}
 TIMES = np.logspace(0, np.log10(viz.YEAR), 60)          # 1 s .. 1 year
@@ -237,7 +238,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="A PCM device: SET, RESET, drift and noise.")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for tests")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=FIGURES, help="folder for the PNG figures")
+    parser.add_argument("--out", default=OUTPUT, help="folder for the PNG figures (default tutorials/output)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     rng = np.random.default_rng(args.seed)

@@ -36,7 +36,8 @@ import numpy as np
 import minisnu as ms
 from minisnu import pcm, viz
 
-FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
+# Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 N_IN, N_OUT = 32, 16
 #: Every effect off: the crossbar is then exact up to rounding (but still maps W to conductances).
 ALL_OFF = {"dac_bits": None, "adc_bits": None, "out_bound": None, "out_noise": 0.0,
@@ -207,7 +208,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="A PCM crossbar: conductances, product, error budget.")
     parser.add_argument("--quick", action="store_true", help="a few seconds, for tests")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=FIGURES, help="folder for the PNG figures")
+    parser.add_argument("--out", default=OUTPUT, help="folder for the PNG figures (default tutorials/output)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     rng = np.random.default_rng(args.seed)

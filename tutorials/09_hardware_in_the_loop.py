@@ -69,7 +69,8 @@ from minisnu.data import find_jsb, piano_rolls
 from minisnu.pcm.device import C1, M1
 from minisnu.pcm.training import EPSILON_US, REFRESH_US
 
-FIGURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "figures")
+# Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 DEV_COPY = Path(__file__).resolve().parents[2] / "shared" / "data"   # a development copy
 N_NOTES, HIDDEN, DECAY, LR = 88, 150, 0.8, 0.01
 COLORS = {"software": viz.BLUE, "in memory": viz.VERMILLION}
@@ -424,7 +425,7 @@ def main(argv=None):
                         help="µS per unit of weight (default: the largest initial |W| maps to 5 µS)")
     parser.add_argument("--devices-per-side", type=int, default=1, help="PCM devices per side of a pair")
     parser.add_argument("--no-read-noise", action="store_true", help="read the devices exactly")
-    parser.add_argument("--out", default=FIGURES, help="folder for the PNG figures")
+    parser.add_argument("--out", default=OUTPUT, help="folder for the PNG figures (default tutorials/output)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
 
