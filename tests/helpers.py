@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from minisnu.units.temporal import ENGINES  # noqa: F401  (the tests parametrize over it)
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-ENGINES = ["numba", "reference"]
 
 
 def randomize(layer, rng, scale=0.7):

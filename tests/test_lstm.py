@@ -95,7 +95,9 @@ def test_bad_state():
     h = np.zeros((2, 3), np.float32)
     with pytest.raises(ValueError, match=r"a tuple \(h, c\)"):
         layer.state = (h,)
-    with pytest.raises(ValueError, match="one shape"):
+    with pytest.raises(ValueError, match=r"state c_0 must have shape \(2, 3\), got \(4, 3\)"):
         layer.state = (h, np.zeros((4, 3), np.float32))
-    with pytest.raises(ValueError, match="3 features"):
+    with pytest.raises(ValueError, match=r"state c_0 must have shape \(2, 3\), got \(2, 4\)"):
         layer.state = (h, np.zeros((2, 4), np.float32))
+    with pytest.raises(ValueError, match="state h_0 must have 3 features"):
+        layer.state = (np.zeros((2, 4), np.float32), h)

@@ -14,6 +14,7 @@ What is proven here:
 
 import numpy as np
 import pytest
+from helpers import ENGINES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,7 +54,7 @@ def randomize(layer, rng, scale=1.5):
 # -- 1. the equations -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["numba", "reference"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_one_neuron_by_hand(engine):
     """x = 0.6 each step, W = 1, l = 0.8, threshold 1 (b = −1):
     s1 = 0.6 (silent); s2 = 0.6 + 0.8·0.6 = 1.08 (spike); s3 = 0.6 + 0.8·1.08·(1 − 1) = 0.6
@@ -239,7 +240,7 @@ def test_engine_equals_reference(shape, options, seed, dtype):
 # -- 4b. carried state (truncated BPTT) ------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["numba", "reference"])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("options", [{}, {"soft": True, "recurrent": True},
                                      {"recurrent": True, "lateral_inhibition": True}])
 def test_stateful_halves_equal_the_whole_sequence(engine, options):
@@ -260,7 +261,7 @@ def test_stateful_halves_equal_the_whole_sequence(engine, options):
 
 @settings(max_examples=30, deadline=None)
 @given(shape=sequence_shapes(), options=snu_settings(smooth=True), seed=seeds,
-       engine=st.sampled_from(["numba", "reference"]))
+       engine=st.sampled_from(ENGINES))
 def test_gradients_from_a_given_initial_state(shape, options, seed, engine):
     """With (s_0, y_0) held constant, backward is still the exact gradient."""
     T, B, n_in, n_out = shape
@@ -274,7 +275,7 @@ def test_gradients_from_a_given_initial_state(shape, options, seed, engine):
 def test_state_errors():
     layer = SNU(3, 2, stateful=True, rng=0)
     layer.forward(np.ones((4, 5, 3), np.float32))
-    with pytest.raises(ValueError, match="batch size 5 .* call reset_state"):
+    with pytest.raises(ValueError, match=r"state of 5 sequences but x has a batch of 2; call reset_state"):
         layer.forward(np.ones((4, 2, 3), np.float32))
     zeros = np.zeros((2, 2), np.float32)
     with pytest.raises(ValueError, match="state y_0"):
@@ -347,6 +348,9 @@ def test_train_decay_is_kept_in_range():
     layer.params["decay"][...] = [-0.5, 0.5, 1.5]
     layer.forward(np.ones((2, 1, 2), np.float32))
     np.testing.assert_array_equal(layer.params["decay"], np.float32([0.0, 0.5, 1.0]))
+    layer.params["decay"][0] = np.inf          # diverged: named, not clipped into range
+    with pytest.raises(ValueError, match="parameter 'decay' of SNU contains 1 NaN or infinite"):
+        layer.forward(np.ones((2, 1, 2), np.float32))
 
 
 def test_same_seed_same_layer():
@@ -409,5 +413,5 @@ def test_diverged_parameters_are_named():
     """step(NaN) is 0: without the check a diverged spiking layer would just go silent."""
     layer = SNU(3, 2)
     layer.params["W"][0, 0] = np.nan
-    with pytest.raises(ValueError, match="parameter 'W' of SNU contains 1 NaN.*training diverged"):
+    with pytest.raises(ValueError, match=r"parameter 'W' of SNU contains 1 NaN.*training diverged"):
         layer.forward(np.zeros((4, 2, 3), np.float32))

@@ -1,16 +1,20 @@
-"""Pseudo-derivatives: each is the derivative of its primitive; the kernel matches NumPy."""
+"""Pseudo-derivatives: each is the derivative of its primitive; the kernel matches NumPy.
+
+Also the elementwise functions of ``minisnu.core.functions`` that the surrogates
+and the units' kernels use: the compiled tanh and sigmoid match NumPy.
+"""
 
 import numpy as np
 import pytest
 from numba import njit
 
+from minisnu.core.functions import sigmoid, sigmoid_scalar, tanh_float32, tanh_scalar
 from minisnu.units.surrogate import (
     SURROGATES,
     primitive,
     pseudo_derivative,
     pseudo_derivative_scalar,
     surrogate_code,
-    tanh_float32,
 )
 
 V = np.linspace(-6, 6, 1201)
@@ -30,6 +34,16 @@ def fast_tanh(v):
     out = np.empty_like(v)
     for i in range(v.size):
         out[i] = tanh_float32(v[i])
+    return out
+
+
+@njit
+def kernel_tanh_sigmoid(v):
+    out = np.empty((2, v.size), v.dtype)
+    one, f32 = v.dtype.type(1), v.itemsize == 4
+    for i in range(v.size):
+        out[0, i] = tanh_scalar(v[i], f32)
+        out[1, i] = sigmoid_scalar(v[i], one, f32)
     return out
 
 
@@ -65,6 +79,18 @@ def test_float32_tanh_is_accurate():
     assert approx.dtype == np.float32
     assert np.abs(approx - np.tanh(v.astype(np.float64))).max() < 4e-7
     assert np.abs(approx).max() <= 1.0
+
+
+@pytest.mark.parametrize("dtype,atol", [(np.float64, 1e-15), (np.float32, 4e-7)])
+def test_kernel_tanh_and_sigmoid_match_numpy(dtype, atol):
+    v = np.linspace(-40, 40, 8001).astype(dtype)
+    tanh, sig = kernel_tanh_sigmoid(v)
+    assert tanh.dtype == sig.dtype == dtype
+    exact = v.astype(np.float64)
+    np.testing.assert_allclose(tanh, np.tanh(exact), rtol=0, atol=atol)
+    np.testing.assert_allclose(sig, 1 / (1 + np.exp(-exact)), rtol=0, atol=atol)
+    np.testing.assert_allclose(sigmoid(exact), 1 / (1 + np.exp(-exact)), rtol=0, atol=1e-15)
+    assert np.isfinite(sigmoid(np.array([-1e4, 1e4]))).all()     # no overflow
 
 
 def test_unknown_surrogate_and_bad_width():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.init import glorot_uniform
 from ..core.layer import Layer
 from ..core.registry import register_layer
 from ..core.validate import (
@@ -62,9 +63,7 @@ class Dense(Layer):
         self.n_out = check_size("n_out", n_out)
         self.bias = bool(bias)
         self.dtype = as_dtype(dtype)
-        limit = np.sqrt(6.0 / (self.n_in + self.n_out))
-        W = as_rng(rng).uniform(-limit, limit, (self.n_in, self.n_out))
-        self.add_param("W", W.astype(self.dtype))
+        self.add_param("W", glorot_uniform(as_rng(rng), self.n_in, self.n_out, self.dtype))
         if self.bias:
             self.add_param("b", np.zeros(self.n_out, dtype=self.dtype))
         self._x2d = None  # the input as an (N, n_in) matrix

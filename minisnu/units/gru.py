@@ -63,7 +63,7 @@ Implementation
 loop iteration, ``engine="reference"``). The default engine computes x_t W for
 all t in one product before the loop and ∂L/∂W, ∂L/∂U, ∂L/∂x in one product
 each after it; in the loop, NumPy does h_{t-1} U (or δq_t Uᵀ) and a Numba
-kernel the elementwise rest of the step (see ``rnn.py`` for the layout).
+kernel the elementwise rest of the step (see ``temporal.py`` for the layout).
 """
 
 from __future__ import annotations
@@ -71,9 +71,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..core.functions import sigmoid, sigmoid_scalar, tanh_scalar
 from ..core.registry import register_layer
-from .rnn import RecurrentLayer, padded, sigmoid_scalar, tanh_scalar
-from .snu_reference import sigmoid
+from ..core.validate import as_rng
+from .temporal import TemporalLayer, padded
 
 # -- the reference: NumPy, one step at a time ------------------------------------------
 
@@ -197,7 +198,7 @@ def gru_step_backward(dy, dh_mix, dh_rec, gates, h_prev, qn, da, dq):
 
 
 @register_layer
-class GRU(RecurrentLayer):
+class GRU(TemporalLayer):
     """A layer of GRUs, reset gate applied after the recurrent product (cuDNN/PyTorch form).
 
     Parameters
@@ -217,36 +218,33 @@ class GRU(RecurrentLayer):
     >>> dx = layer.backward(dh)     # adds into layer.grads["W"], ["U"], ["b"]
     """
 
-    n_gates = 3
+    def __init__(self, n_in, n_out, stateful=False, dtype=np.float32, rng=0, *, engine="numba"):
+        super().__init__(n_in, n_out, stateful=stateful, dtype=dtype, engine=engine)
+        self._add_gated_params(as_rng(rng), n_gates=3)
 
-    def forward(self, x):
-        """x: (T, B, n_in) -> h: (T, B, n_out), the hidden state of every step."""
-        x, (h0,) = self._start(x)
-        W, U, b = self.params["W"], self.params["U"], self.params["b"]
-        if self.engine == "reference":
-            h, gates, qn = gru_forward(x, W, U, b, h0)
-            h = padded(h0, h)
-        else:
-            gates = self._input_products(x)               # x_t W, all t; the kernel makes them gates
-            h = np.empty((len(x) + 1,) + h0.shape, self.dtype)
-            h[0] = h0
-            qn = np.empty_like(h[1:])
-            q = np.empty_like(gates[0])
-            for t in range(len(x)):                       # reads h[t], writes h[t + 1]
-                np.matmul(h[t], U, out=q)                 # h_{t-1} U, all three blocks
-                gru_step_forward(gates[t], q, b, h[t], h[t + 1], qn[t])
-        self._cache = (x, h, gates, qn)
-        self._finish(h)
-        return h[1:]
+    def _forward_reference(self, x, initial):
+        (h0,) = initial
+        h, gates, qn = gru_forward(x, self.params["W"], self.params["U"], self.params["b"], h0)
+        return (padded(h0, h),), (gates, qn)
 
-    def backward(self, dy):
-        """dy: (T, B, n_out) = ∂L/∂h -> ∂L/∂x; adds ∂L/∂params into ``grads``."""
-        self._need_forward(self._cache)
-        x, h, gates, qn = self._cache
-        dy = self._check_dy(dy, h[1:].shape)
-        if self.engine == "reference":
-            return gru_backward(dy, x, h[1:], gates, qn, h[0], self.params["W"],
-                                self.params["U"], self.grads)
+    def _forward_numba(self, x, initial):
+        U, b = self.params["U"], self.params["b"]
+        gates = self._input_products(x)                   # x_t W, all t; the kernel makes them gates
+        (h,) = self._padded_states(len(x), initial)
+        qn = np.empty_like(h[1:])
+        q = np.empty_like(gates[0])
+        for t in range(len(x)):                           # reads h[t], writes h[t + 1]
+            np.matmul(h[t], U, out=q)                     # h_{t-1} U, all three blocks
+            gru_step_forward(gates[t], q, b, h[t], h[t + 1], qn[t])
+        return (h,), (gates, qn)
+
+    def _backward_reference(self, dy, x, states, saved):
+        (h,), (gates, qn) = states, saved
+        return gru_backward(dy, x, h[1:], gates, qn, h[0], self.params["W"],
+                            self.params["U"], self.grads)
+
+    def _backward_numba(self, dy, x, states, saved):
+        (h,), (gates, qn) = states, saved
         UT = self.params["U"].T
         da, dq = np.empty_like(gates), np.empty_like(gates)
         dh_mix = np.zeros_like(h[0])                      # dh_{t+1} ⊙ z_{t+1}
@@ -255,4 +253,4 @@ class GRU(RecurrentLayer):
             gru_step_backward(dy[t], dh_mix, dh_rec, gates[t], h[t], qn[t], da[t], dq[t])
             if t > 0:                                     # h_0 is a constant
                 np.matmul(dq[t], UT, out=dh_rec)
-        return self._add_products(x, h, da, dq)
+        return self._gradients_after_loop(x, states, da, dq)

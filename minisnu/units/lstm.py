@@ -52,7 +52,7 @@ Implementation
 loop iteration, ``engine="reference"``). The default engine computes x_t W for
 all t in one product before the loop and ∂L/∂W, ∂L/∂U, ∂L/∂x in one product
 each after it; in the loop, NumPy does h_{t-1} U (or δz_t Uᵀ) and a Numba
-kernel the elementwise rest of the step (see ``rnn.py`` for the layout).
+kernel the elementwise rest of the step (see ``temporal.py`` for the layout).
 """
 
 from __future__ import annotations
@@ -60,9 +60,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..core.functions import sigmoid, sigmoid_scalar, tanh_scalar
 from ..core.registry import register_layer
-from .rnn import RecurrentLayer, padded, sigmoid_scalar, tanh_scalar
-from .snu_reference import sigmoid
+from ..core.validate import as_rng
+from .temporal import TemporalLayer, padded
 
 # -- the reference: NumPy, one step at a time ------------------------------------------
 
@@ -199,7 +200,7 @@ def lstm_step_backward(dy, dh_next, dc_next, gates, c_prev, tanh_c, dz):
 
 
 @register_layer
-class LSTM(RecurrentLayer):
+class LSTM(TemporalLayer):
     """A layer of LSTM units; the output is h_t, the cell c_t is kept in ``.cell``.
 
     Parameters
@@ -221,12 +222,12 @@ class LSTM(RecurrentLayer):
     >>> dx = layer.backward(dh)         # adds into layer.grads["W"], ["U"], ["b"]
     """
 
-    n_gates = 4
     state_names = ("h", "c")
 
     def __init__(self, n_in, n_out, stateful=False, dtype=np.float32, rng=0, *,
                  forget_bias=1.0, engine="numba"):
-        super().__init__(n_in, n_out, stateful, dtype, rng, engine=engine)
+        super().__init__(n_in, n_out, stateful=stateful, dtype=dtype, engine=engine)
+        self._add_gated_params(as_rng(rng), n_gates=4)
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float, np.number)):
             raise TypeError(f"forget_bias must be a number, got {type(forget_bias).__name__}")
         if not np.isfinite(forget_bias):
@@ -238,37 +239,31 @@ class LSTM(RecurrentLayer):
     @property
     def cell(self) -> np.ndarray:
         """c_t of the last forward pass, (T, B, n_out)."""
-        self._need_forward(self._cache)
-        return self._recorded[1]
+        return self._record("c")
 
-    def forward(self, x):
-        """x: (T, B, n_in) -> h: (T, B, n_out), the hidden state of every step."""
-        x, (h0, c0) = self._start(x)
-        W, U, b = self.params["W"], self.params["U"], self.params["b"]
-        if self.engine == "reference":
-            h, c, gates = lstm_forward(x, W, U, b, h0, c0)
-            h, c, tanh_c = padded(h0, h), padded(c0, c), None
-        else:
-            gates = self._input_products(x)               # x_t W, all t; the kernel makes them gates
-            h, c = (np.empty((len(x) + 1,) + h0.shape, self.dtype) for _ in range(2))
-            h[0], c[0] = h0, c0
-            tanh_c = np.empty_like(h[1:])
-            q = np.empty_like(gates[0])
-            for t in range(len(x)):                       # reads h[t], c[t], writes h[t + 1], c[t + 1]
-                np.matmul(h[t], U, out=q)                 # h_{t-1} U
-                lstm_step_forward(gates[t], q, b, c[t], c[t + 1], tanh_c[t], h[t + 1])
-        self._cache = (x, h, c, gates, tanh_c)
-        self._finish(h, c)
-        return h[1:]
+    def _forward_reference(self, x, initial):
+        h0, c0 = initial
+        h, c, gates = lstm_forward(x, self.params["W"], self.params["U"], self.params["b"], h0, c0)
+        return (padded(h0, h), padded(c0, c)), (gates, None)
 
-    def backward(self, dy):
-        """dy: (T, B, n_out) = ∂L/∂h -> ∂L/∂x; adds ∂L/∂params into ``grads``."""
-        self._need_forward(self._cache)
-        x, h, c, gates, tanh_c = self._cache
-        dy = self._check_dy(dy, h[1:].shape)
-        if self.engine == "reference":
-            return lstm_backward(dy, x, h[1:], c[1:], gates, h[0], c[0], self.params["W"],
-                                 self.params["U"], self.grads)
+    def _forward_numba(self, x, initial):
+        U, b = self.params["U"], self.params["b"]
+        gates = self._input_products(x)                   # x_t W, all t; the kernel makes them gates
+        h, c = self._padded_states(len(x), initial)
+        tanh_c = np.empty_like(h[1:])
+        q = np.empty_like(gates[0])
+        for t in range(len(x)):                           # reads h[t], c[t], writes h[t + 1], c[t + 1]
+            np.matmul(h[t], U, out=q)                     # h_{t-1} U
+            lstm_step_forward(gates[t], q, b, c[t], c[t + 1], tanh_c[t], h[t + 1])
+        return (h, c), (gates, tanh_c)
+
+    def _backward_reference(self, dy, x, states, saved):
+        (h, c), (gates, _) = states, saved
+        return lstm_backward(dy, x, h[1:], c[1:], gates, h[0], c[0], self.params["W"],
+                             self.params["U"], self.grads)
+
+    def _backward_numba(self, dy, x, states, saved):
+        (h, c), (gates, tanh_c) = states, saved
         UT = self.params["U"].T
         dz = np.empty_like(gates)
         dh_next = np.zeros_like(h[0])                     # δz_{t+1} Uᵀ
@@ -277,7 +272,7 @@ class LSTM(RecurrentLayer):
             lstm_step_backward(dy[t], dh_next, dc_next, gates[t], c[t], tanh_c[t], dz[t])
             if t > 0:                                     # (h_0, c_0) is a constant
                 np.matmul(dz[t], UT, out=dh_next)
-        return self._add_products(x, h, dz)
+        return self._gradients_after_loop(x, states, dz)
 
     def config(self) -> dict:
         return super().config() | {"forget_bias": self.forget_bias}

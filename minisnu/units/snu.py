@@ -6,7 +6,9 @@
 
 The equations and the hand derivation of backpropagation through time are in
 ``snu_reference.py`` (the readable NumPy version, used with ``engine="reference"``);
-``snu_engine.py`` holds the compiled loops the layer runs by default.
+``snu_engine.py`` holds the compiled loops the layer runs by default. The carried
+state (s, y), the engine switch and the products outside the loop are the
+``TemporalLayer``'s, in ``temporal.py``.
 
 Example
 -------
@@ -20,17 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.layer import Layer
+from ..core.init import glorot_uniform
 from ..core.registry import register_layer
-from ..core.validate import (
-    as_dtype,
-    as_rng,
-    check_array,
-    check_choice,
-    check_params,
-    check_shape,
-    check_size,
-)
+from ..core.validate import as_rng, check_choice, check_params
 from . import snu_reference
 from .snu_engine import (
     negative_slope,
@@ -39,18 +33,11 @@ from .snu_engine import (
     snu_forward_loop,
 )
 from .surrogate import surrogate_code
-
-ENGINES = ("numba", "reference")
-
-
-def glorot_uniform(rng, n_in, n_out, dtype):
-    """W ~ U(−r, r), r = sqrt(6 / (n_in + n_out)) (Glorot & Bengio 2010)."""
-    limit = np.sqrt(6.0 / (n_in + n_out))
-    return rng.uniform(-limit, limit, size=(n_in, n_out)).astype(dtype)
+from .temporal import TemporalLayer, padded
 
 
 @register_layer
-class SNU(Layer):
+class SNU(TemporalLayer):
     """A layer of spiking neural units (SNU) or soft SNUs (sSNU).
 
     Parameters
@@ -84,37 +71,35 @@ class SNU(Layer):
     treats it as a constant: gradients do not flow into the previous batch.
     """
 
+    state_names = ("s", "y")      # membrane potential and output
+    output_state = "y"
+    recurrent_weight = "H"
+
     def __init__(self, n_in, n_out, soft=False, recurrent=False, decay=0.8, g="relu",
                  surrogate="tanh", detach_reset=False, train_decay=False, dtype=np.float32,
                  rng=0, *, lateral_inhibition=False, bias_init=-1.0, g_slope=0.01,
                  surrogate_k=None, engine="numba", stateful=False):
-        super().__init__()
+        super().__init__(n_in, n_out, stateful=stateful, dtype=dtype, engine=engine)
         check_choice("g", g, snu_reference.G_FUNCTIONS)
-        check_choice("engine", engine, ENGINES)
         self._surrogate_code, self.surrogate_k = surrogate_code(surrogate, surrogate_k)
         if not 0 <= g_slope < 1:
             raise ValueError(f"g_slope must be in [0, 1), got {g_slope}")
-        self.n_in, self.n_out = check_size("n_in", n_in), check_size("n_out", n_out)
         self.soft, self.recurrent = bool(soft), bool(recurrent)
         self.g, self.g_slope, self.surrogate = g, float(g_slope), surrogate
         self.detach_reset, self.train_decay = bool(detach_reset), bool(train_decay)
-        self.lateral_inhibition, self.engine = bool(lateral_inhibition), engine
-        self.bias_init, self.stateful = float(bias_init), bool(stateful)
-        self.dtype = as_dtype(dtype)
+        self.lateral_inhibition, self.bias_init = bool(lateral_inhibition), float(bias_init)
         rng = as_rng(rng)
 
-        self.add_param("W", glorot_uniform(rng, n_in, n_out, self.dtype))
-        self.add_param("b", np.full(n_out, bias_init, self.dtype))
+        self.add_param("W", glorot_uniform(rng, self.n_in, self.n_out, self.dtype))
+        self.add_param("b", np.full(self.n_out, bias_init, self.dtype))
         if self.recurrent:
-            self.add_param("H", glorot_uniform(rng, n_out, n_out, self.dtype))
+            self.add_param("H", glorot_uniform(rng, self.n_out, self.n_out, self.dtype))
         self._decay_given = decay                 # as given, for config()
         decay = self._check_decay(decay)
         if self.train_decay:
             self.add_param("decay", decay)
         else:
             self.decay_fixed = decay
-        self._cache = None
-        self._state = None
 
     def _check_decay(self, decay) -> np.ndarray:
         decay = np.asarray(decay, dtype=np.float64)
@@ -125,61 +110,37 @@ class SNU(Layer):
         return np.array(np.broadcast_to(decay, (self.n_out,)), dtype=self.dtype)  # a copy
 
     @property
-    def state(self):
-        """(s_0, y_0) that the next forward pass starts from, or None for zeros."""
-        return self._state
-
-    @state.setter
-    def state(self, value):
-        if value is not None:
-            s0, y0 = value
-            s0 = check_array("state s_0", s0, ndim=2, last=self.n_out, dtype=self.dtype)
-            y0 = check_array("state y_0", check_shape("state y_0", y0, s0.shape), dtype=self.dtype)
-            value = (np.array(s0), np.array(y0))             # copies: the caller keeps its arrays
-        self._state = value
-
-    def reset_state(self) -> None:
-        """Start the next forward pass from zeros."""
-        self._state = None
-
-    def _initial_state(self, B):
-        if self._state is None:
-            return None
-        if self._state[0].shape[0] != B:
-            raise ValueError(f"the carried state has batch size {self._state[0].shape[0]} but x has "
-                             f"{B}: call reset_state() before changing the batch size")
-        return self._state
-
-    @property
     def decay(self) -> np.ndarray:
         """l, one value per unit (a parameter when ``train_decay``)."""
         return self.params["decay"] if self.train_decay else self.decay_fixed
 
+    @property
+    def membrane(self) -> np.ndarray:
+        """s_t of the last forward pass, (T, B, n_out)."""
+        return self._record("s")
+
     # -- forward ---------------------------------------------------------------
 
     def forward(self, x):
-        """x: (T, B, n_in) -> y: (T, B, n_out); caches s and y for backward and plots."""
-        x = check_array("x", x, ndim=3, last=self.n_in, dtype=self.dtype)
-        check_params(self)
-        if self.train_decay:                       # keep the trained decay a decay
+        """x: (T, B, n_in) -> y: (T, B, n_out), spikes (SNU) or rates (sSNU); s and y are
+        kept for backward and plots (``membrane``, ``output``)."""
+        if self.train_decay:     # keep the trained decay a decay (projected gradient descent)
+            check_params(self)   # first: an infinite decay is divergence, to be named, not clipped
             np.clip(self.params["decay"], 0, 1, out=self.params["decay"])
-        T, B, _ = x.shape
-        initial = self._initial_state(B)
-        if self.engine == "reference":
-            s, y = snu_reference.snu_forward(x, **self._arrays(), initial=initial,
-                                             **self._forward_options())
-            self._cache = (x, s, y, None, initial)
-            self._recorded = (s, y)
-            self._carry(s[-1], y[-1])
-            return y
-        W = self.params["W"]
-        a = np.matmul(x.reshape(T * B, self.n_in), W).reshape(T, B, self.n_out)  # x_t W, all t
-        s, y, gate = (np.empty((T + 1, B, self.n_out), self.dtype) for _ in range(3))
-        if initial is None:                    # the initial state; the kernel fills 1..T
-            s[0], y[0], gate[0] = 0, 0, 1
-        else:
-            s[0], y[0] = initial
-            gate[0] = snu_reference.reset_gate(y[0], self.lateral_inhibition)
+        return super().forward(x)
+
+    def _forward_reference(self, x, initial):
+        s, y = snu_reference.snu_forward(x, **self._arrays(), initial=initial,
+                                         **self._forward_options())
+        s0, y0 = initial
+        return (padded(s0, s), padded(y0, y)), None
+
+    def _forward_numba(self, x, initial):
+        T = len(x)
+        a = self._input_products(x)                # x_t W, all t in one product
+        s, y = self._padded_states(T, initial)     # index 0: the initial state; the kernel fills 1..T
+        gate = np.empty_like(s)                    # gate[t]: the reset gate that step t + 1 applies
+        gate[0] = snu_reference.reset_gate(y[0], self.lateral_inhibition)
         step = (self.params["b"], self.decay, self.soft, negative_slope(self.g, self.g_slope),
                 self.lateral_inhibition, s, y, gate)
         if self.recurrent:                     # a product per step: the loop runs here
@@ -188,14 +149,7 @@ class SNU(Layer):
                 snu_forward_loop(a, *step, t, t + 1)
         else:
             snu_forward_loop(a, *step, 0, T)
-        self._cache = (x, s, y, gate, initial)
-        self._recorded = (s[1:], y[1:])           # views without the initial state
-        self._carry(s[T], y[T])
-        return y[1:]
-
-    def _carry(self, s_T, y_T) -> None:
-        if self.stateful:                          # the next batch continues from here
-            self._state = (s_T.copy(), y_T.copy())
+        return (s, y), gate
 
     def _arrays(self) -> dict:
         return {"W": self.params["W"], "b": self.params["b"], "decay": self.decay,
@@ -205,33 +159,19 @@ class SNU(Layer):
         return {"soft": self.soft, "g": self.g, "g_slope": self.g_slope,
                 "lateral": self.lateral_inhibition}
 
-    @property
-    def membrane(self) -> np.ndarray:
-        """s_t of the last forward pass, (T, B, n_out)."""
-        self._need_forward(self._cache)
-        return self._recorded[0]
-
-    @property
-    def output(self) -> np.ndarray:
-        """y_t of the last forward pass, (T, B, n_out): spikes (SNU) or rates (sSNU)."""
-        self._need_forward(self._cache)
-        return self._recorded[1]
-
     # -- backward --------------------------------------------------------------
 
-    def backward(self, dy):
-        """dy: (T, B, n_out) = ∂L/∂y -> ∂L/∂x; adds ∂L/∂params into ``grads``."""
-        self._need_forward(self._cache)
-        x, s, y, gate, initial = self._cache
+    def _backward_reference(self, dy, x, states, gate):
+        s, y = states
+        return snu_reference.snu_backward(
+            dy, x, s[1:], y[1:], grads=self.grads, **self._arrays(), initial=(s[0], y[0]),
+            **self._forward_options(),
+            surrogate=self.surrogate, surrogate_k=self.surrogate_k,
+            detach_reset=self.detach_reset)
+
+    def _backward_numba(self, dy, x, states, gate):
+        s, y = states
         T, B, _ = x.shape
-        dy = check_array("dy", check_shape("dy", dy, (T, B, self.n_out)), dtype=self.dtype,
-                         finite=False)
-        if self.engine == "reference":
-            return snu_reference.snu_backward(
-                dy, x, s, y, grads=self.grads, **self._arrays(), initial=initial,
-                **self._forward_options(),
-                surrogate=self.surrogate, surrogate_k=self.surrogate_k,
-                detach_reset=self.detach_reset)
         h_prime = np.empty((T, B, self.n_out), self.dtype)
         output_derivative(s, y, self.params["b"], self.soft, self._surrogate_code,
                           self.surrogate_k, h_prime)
@@ -239,21 +179,18 @@ class SNU(Layer):
         step = (s, y, gate, h_prime, self.decay, negative_slope(self.g, self.g_slope),
                 self.detach_reset, self.lateral_inhibition, du, self.grads["b"])
         if self.recurrent:                     # a product per step: the loop runs here
-            dy = dy.copy()
+            dy = dy.copy()                     # the caller's dy stays as it was
             HT = self.params["H"].T
             for t in reversed(range(T)):
                 if t < T - 1:
                     dy[t] += du[t + 1] @ HT                            # + δu_{t+1} Hᵀ
                 snu_backward_loop(dy, *step, t, t + 1)
         else:
-            snu_backward_loop(np.ascontiguousarray(dy), *step, 0, T)
+            snu_backward_loop(dy, *step, 0, T)
         if self.train_decay:                   # ∂L/∂l = Σ_t Σ_batch δu_t ⊙ s_{t-1} ⊙ gate_{t-1}
             self.grads["decay"] += (du * s[:-1] * gate[:-1]).sum(axis=(0, 1), dtype=np.float64)
-        du2 = du.reshape(T * B, self.n_out)
-        self.grads["W"] += x.reshape(T * B, self.n_in).T @ du2          # Σ_t x_tᵀ δu_t
-        if self.recurrent:
-            self.grads["H"] += y[:-1].reshape(T * B, self.n_out).T @ du2  # Σ_t y_{t-1}ᵀ δu_t
-        return (du2 @ self.params["W"].T).reshape(T, B, self.n_in)      # δu_t Wᵀ
+        # ∂L/∂W, ∂L/∂H and ∂L/∂x from δu; the kernel has already added ∂L/∂b = Σ gy ⊙ h'
+        return self._gradients_after_loop(x, states, du, bias=False)
 
     # -- checkpoints -----------------------------------------------------------
 

@@ -30,7 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .surrogate import pseudo_derivative_scalar, tanh_float32
+from ..core.functions import tanh_float32
+from .surrogate import pseudo_derivative_scalar
 
 
 def negative_slope(g: str, g_slope: float) -> float:

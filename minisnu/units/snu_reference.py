@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.functions import sigmoid
 from .surrogate import pseudo_derivative
 
 G_FUNCTIONS = ("relu", "identity", "leaky_relu")
@@ -74,10 +75,6 @@ def g_derivative(s, g="relu", slope=0.01):
     if g == "leaky_relu":
         return np.where(s > 0, 1, slope).astype(s.dtype)
     return np.ones_like(s)
-
-
-def sigmoid(v):
-    return 0.5 * (1 + np.tanh(0.5 * v))  # = 1 / (1 + e^(−v)), without overflow
 
 
 def reset_gate(y_prev, lateral=False):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..core.functions import sigmoid
 from ..core.validate import check_choice
 
 #: name -> (integer code used inside compiled kernels, default k)
@@ -49,10 +50,6 @@ def surrogate_code(name: str, k: float | None = None) -> tuple[int, float]:
     return code, k
 
 
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + e^(−z)), without overflow
-
-
 def pseudo_derivative(v, name: str = "tanh", k: float | None = None) -> np.ndarray:
     """h'(v): the surrogate derivative of the Heaviside step at v = s + b."""
     _, k = surrogate_code(name, k)
@@ -60,7 +57,7 @@ def pseudo_derivative(v, name: str = "tanh", k: float | None = None) -> np.ndarr
     if name == "tanh":
         return k * (1 - np.tanh(k * v) ** 2)
     if name == "sigmoid":
-        sig = _sigmoid(k * v)
+        sig = sigmoid(k * v)
         return k * sig * (1 - sig)
     if name == "fast_sigmoid":
         return 1 / (1 + k * np.abs(v)) ** 2
@@ -80,7 +77,7 @@ def primitive(v, name: str = "tanh", k: float | None = None) -> np.ndarray:
     if name == "tanh":
         return np.tanh(k * v)
     if name == "sigmoid":
-        return _sigmoid(k * v)
+        return sigmoid(k * v)
     if name == "fast_sigmoid":
         return v / (1 + k * np.abs(v))
     if name == "arctan":
@@ -108,28 +105,3 @@ def pseudo_derivative_scalar(v, code, k, one):
     if code == 3:
         return one / (one + (k * v) * (k * v))
     return one
-
-
-# Coefficients of the odd rational minimax approximation tanh(x) ≈ x·P(x²)/Q(x²)
-# on |x| ≤ 7.905 (beyond it tanh rounds to ±1 in float32), as published in Eigen
-# and used by XLA and ONNX Runtime.
-_TANH_P = (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
-           5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
-           4.89352455891786e-03)
-_TANH_Q = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
-           4.89352518554385e-03)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def tanh_float32(x):
-    """tanh of a float32 to within 4e-7, in plain arithmetic (so loops over it vectorize)."""
-    limit = np.float32(7.90531110763549805)
-    x = min(max(x, -limit), limit)
-    x2 = x * x
-    p = np.float32(_TANH_P[0])
-    for c in _TANH_P[1:]:
-        p = p * x2 + np.float32(c)
-    q = np.float32(_TANH_Q[0])
-    for c in _TANH_Q[1:]:
-        q = q * x2 + np.float32(c)
-    return x * p / q
