@@ -1,9 +1,11 @@
-"""What the three recurrent baselines (RNN, LSTM, GRU) share, proven for each of them.
+"""What the temporal units share, proven for each of them.
 
-Every test here runs once per layer class (the hypothesis tests draw their 30
-examples per class). A layer carries the state its ``state_names`` list: (h,)
-for the RNN and the GRU, (h, c) for the LSTM; h is recorded as ``.output``, c
-as the LSTM's ``.cell``.
+Sections 1, 2 and 4 run once per recurrent baseline (RNN, LSTM, GRU; the
+hypothesis tests draw their 30 examples per class); section 3 and the checks of
+section 5, the contract of their common base ``TemporalLayer``, run for the SNU
+too. A layer carries the state its ``state_names`` list: (h,) for the RNN and
+the GRU, (h, c) for the LSTM, (s, y) for the SNU; each is recorded for every
+step (h and y as ``.output``, c as the LSTM's ``.cell``, s as the SNU's ``.membrane``).
 
 1. backward is the exact gradient (finite differences, float64), for both
    engines, from zeros and from a nonzero carried state;
@@ -11,17 +13,23 @@ as the LSTM's ``.cell``.
    (outputs, recorded states, gradients);
 3. the carried state: halves of a sequence give what the whole does; a layer
    that is not stateful starts every pass from zeros or from the state it was
-   given; a carried state of another batch size asks for reset_state();
+   given; a given state is checked and copied; a carried state of another
+   batch size asks for reset_state();
 4. initialisation (Glorot W, one orthogonal block of U per gate, the initial
-   bias), the layer contract, checkpoints through Sequential, bad input and
-   bad options.
+   bias) and checkpoints through Sequential;
+5. the layer contract, bad input and bad options; every unit is a
+   ``TemporalLayer`` and no unit imports another.
 
 What is specific to one unit stays in its own file: the forward pass computed
 by hand (test_rnn.py, test_lstm.py; test_gru.py against PyTorch's GRU
 equations, telling them apart from the reset-before variant), a test that the
 gradient check of (1) fails when the recurrent path of backward is cut, and,
-for the LSTM, the forget bias, its options and its (h, c) state checks.
+for the LSTM, the forget bias, its options and its (h, c) state checks. The
+SNU's gradients, engines, options and edge cases are in test_snu.py.
 """
+
+import ast
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,16 +45,21 @@ from minisnu.training.testing import (
     random_input,
     sequence_shapes,
 )
+from minisnu.units import temporal
 from minisnu.units.gru import GRU
 from minisnu.units.lstm import LSTM
 from minisnu.units.rnn import RNN
+from minisnu.units.snu import SNU
+from minisnu.units.temporal import TemporalLayer
 
 LAYERS = [RNN, LSTM, GRU]
+UNITS = [SNU, RNN, LSTM, GRU]
 seeds = st.integers(0, 2**32 - 1)
 by_layer = pytest.mark.parametrize("cls", LAYERS, ids=lambda cls: cls.__name__)
+by_unit = pytest.mark.parametrize("cls", UNITS, ids=lambda cls: cls.__name__)
 
 GATES = {RNN: 1, LSTM: 4, GRU: 3}                     # blocks of W, U and b, one per gate
-RECORD = {"h": "output", "c": "cell"}                # state name -> its record of every step
+RECORD = {"h": "output", "c": "cell", "s": "membrane", "y": "output"}   # state -> its record
 OPTIONS = {RNN: {}, LSTM: {"forget_bias": 2.0}, GRU: {}}   # non-default options, for the checkpoint
 
 
@@ -116,7 +129,7 @@ def test_engine_equals_reference(cls, shape, seed, dtype, stateful):
 # -- 3. the carried state ----------------------------------------------------------------
 
 
-@by_layer
+@by_unit
 @pytest.mark.parametrize("engine", ENGINES)
 def test_stateful_halves_equal_the_whole(cls, engine):
     rng = np.random.default_rng(0)
@@ -130,21 +143,26 @@ def test_stateful_halves_equal_the_whole(cls, engine):
     for name, carried in zip(cls.state_names, halves.state):   # h = y[-1]; the LSTM's c too
         np.testing.assert_allclose(carried, getattr(whole, RECORD[name])[-1], rtol=1e-12,
                                    err_msg=name)
+    assert y.any()
     halves.reset_state()
+    assert halves.state is None
     np.testing.assert_allclose(halves.forward(x[4:]), whole.forward(x[4:]), rtol=1e-12)
 
 
-@by_layer
+@by_unit
 def test_not_stateful_starts_from_zeros_or_the_given_state(cls):
     layer = cls(2, 3, rng=0)
     x = random_input(np.random.default_rng(0), (4, 2, 2), dtype=np.float32)
-    first = layer.forward(x).copy()
-    np.testing.assert_array_equal(layer.forward(x), first)
+    record = RECORD[cls.state_names[0]]       # h, or the SNU's membrane s
+    first = layer.forward(x).copy(), getattr(layer, record).copy()
+    np.testing.assert_array_equal(layer.forward(x), first[0])
     assert layer.state is None
     layer.state = tuple(np.full((2, 3), 0.5, np.float32) for _ in cls.state_names)
-    given = layer.forward(x).copy()        # a given state: every pass starts from it
-    np.testing.assert_array_equal(layer.forward(x), given)
-    assert not np.array_equal(given, first)
+    given = layer.forward(x).copy(), getattr(layer, record).copy()   # every pass starts from it
+    np.testing.assert_array_equal(layer.forward(x), given[0])
+    np.testing.assert_array_equal(getattr(layer, record), given[1])
+    assert not np.array_equal(given[1], first[1])
+    assert layer.state is not None           # not stateful: the given state stays
     names = ", ".join(cls.state_names)
     with pytest.raises(ValueError, match=rf"state of {cls.__name__} is a tuple \({names}\)"):
         layer.state = tuple(np.zeros((2, 3), np.float32) for _ in range(len(cls.state_names) + 1))
@@ -152,7 +170,34 @@ def test_not_stateful_starts_from_zeros_or_the_given_state(cls):
         layer.state = tuple(np.zeros((2, 4), np.float32) for _ in cls.state_names)
 
 
-@by_layer
+@by_unit
+def test_given_state_is_checked_and_copied(cls):
+    layer = cls(2, 3, rng=0)
+    names = cls.state_names
+    state = [np.full((2, 3), 0.5, np.float32) for _ in names]
+    layer.state = state
+    state[0][...] = 7                         # the layer keeps a copy
+    assert all(np.array_equal(a, np.full((2, 3), 0.5)) for a in layer.state)
+    assert isinstance(layer.state, tuple) and len(layer.state) == len(names)
+    with pytest.raises(ValueError, match=rf"state of {cls.__name__} is a tuple"):
+        layer.state = np.zeros((2, 3), np.float32)
+    with pytest.raises(TypeError, match=rf"state {names[0]}_0 has dtype float64"):
+        layer.state = tuple(np.zeros((2, 3)) for _ in names)
+    with pytest.raises(ValueError, match=rf"state {names[0]}_0 must have 2 dimensions"):
+        layer.state = tuple(np.zeros((2, 1, 3), np.float32) for _ in names)
+    with pytest.raises(ValueError, match=rf"state {names[0]}_0 contains 2 NaN"):
+        layer.state = tuple(np.where(np.arange(3) == 0, np.nan, np.zeros((2, 3), np.float32))
+                            for _ in names)
+    for k, name in enumerate(names[1:], 1):   # the others: the first one's shape
+        bad = [np.zeros((2, 3), np.float32) for _ in names]
+        bad[k] = np.zeros((4, 3), np.float32)
+        with pytest.raises(ValueError, match=rf"state {name}_0 must have shape \(2, 3\)"):
+            layer.state = tuple(bad)
+    layer.reset_state()
+    assert layer.state is None
+
+
+@by_unit
 def test_batch_size_mismatch_asks_for_reset_state(cls):
     layer = cls(2, 3, stateful=True, rng=0)
     layer.forward(np.zeros((4, 2, 2), np.float32))
@@ -162,7 +207,7 @@ def test_batch_size_mismatch_asks_for_reset_state(cls):
     assert layer.forward(np.zeros((4, 5, 2), np.float32)).shape == (4, 5, 3)
 
 
-# -- 4. initialisation, contract, checkpoints, errors ----------------------------------------
+# -- 4. initialisation, checkpoints -------------------------------------------------------
 
 
 @by_layer
@@ -182,12 +227,15 @@ def test_initialisation(cls):
     assert not np.array_equal(cls(5, n, rng=1).params["U"], U)
 
 
-@by_layer
+# -- 5. contract, errors, the base ----------------------------------------------------------
+
+
+@by_unit
 @pytest.mark.parametrize("engine", ENGINES)
 def test_layer_contract_float32(cls, engine):
     layer = cls(3, 4, stateful=True, rng=0, engine=engine)
     assert_layer_contract(layer, random_input(np.random.default_rng(0), (5, 2, 3), np.float32))
-    for name in cls.state_names:            # h (.output), and the LSTM's c (.cell)
+    for name in cls.state_names:            # h or y (.output), the LSTM's c, the SNU's s
         record = getattr(layer, RECORD[name])
         assert record.shape == (5, 2, 4) and record.dtype == np.float32
 
@@ -209,7 +257,7 @@ def test_save_load_round_trip(cls, tmp_path):
     np.testing.assert_array_equal(loaded.forward(x), net.forward(x))
 
 
-@by_layer
+@by_unit
 def test_bad_input(cls):
     layer = cls(3, 2)
     x = np.zeros((4, 2, 3), np.float32)
@@ -223,7 +271,7 @@ def test_bad_input(cls):
         layer.forward(x.astype(np.float64))
     with pytest.raises(RuntimeError, match="backward called before forward"):
         layer.backward(np.zeros((4, 2, 2), np.float32))
-    for name in cls.state_names:            # .output, and the LSTM's .cell
+    for name in cls.state_names:            # .output, the LSTM's .cell, the SNU's .membrane
         with pytest.raises(RuntimeError, match="backward called before forward"):
             getattr(layer, RECORD[name])
     layer.forward(x)
@@ -231,7 +279,7 @@ def test_bad_input(cls):
         layer.backward(np.zeros((4, 2, 3), np.float32))
 
 
-@by_layer
+@by_unit
 @pytest.mark.parametrize("kwargs,error,match", [
     ({"engine": "cuda"}, ValueError, "unknown engine"),
     ({"n_in": 0}, ValueError, "n_in must be positive"),
@@ -242,3 +290,27 @@ def test_bad_input(cls):
 def test_bad_options(cls, kwargs, error, match):
     with pytest.raises(error, match=match):
         cls(**{"n_in": 2, "n_out": 3} | kwargs)
+
+
+UNIT_MODULES = {"snu": {"snu", "snu_reference", "snu_engine", "surrogate"},
+                "rnn": {"rnn"}, "lstm": {"lstm"}, "gru": {"gru"}}   # unit -> its own modules
+
+
+def test_every_unit_is_a_temporal_layer_and_imports_no_other_unit():
+    """The carried state, the engines and the products outside the loop are written once,
+    in the base; a unit's modules import the base, the core and their own modules only."""
+    assert all(issubclass(cls, TemporalLayer) for cls in UNITS)
+    assert {cls.__module__.rsplit(".", 1)[1] for cls in UNITS} == set(UNIT_MODULES)
+    folder = Path(temporal.__file__).parent
+    owner = {module: unit for unit, modules in UNIT_MODULES.items() for module in modules}
+    assert {p.stem for p in folder.glob("*.py")} == set(owner) | {"__init__", "temporal"}
+    for module, unit in owner.items():
+        for node in ast.walk(ast.parse((folder / f"{module}.py").read_text())):
+            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+                continue
+            if node.level == 2:                   # from ..core.x: below the units
+                assert node.module.split(".")[0] == "core", f"{module}.py imports ..{node.module}"
+                continue
+            targets = [node.module] if node.module else [alias.name for alias in node.names]
+            for target in targets:
+                assert target in UNIT_MODULES[unit] | {"temporal"}, f"{module}.py imports .{target}"
