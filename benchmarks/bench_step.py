@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from itertools import pairwise
 
 import numpy as np
 from timing import print_ratios  # benchmarks/timing.py
@@ -32,7 +33,7 @@ T, BATCH, DENSITY = 20, 128, 0.2
 
 def build(engine: str, seed: int = 0):
     rng = np.random.default_rng(seed)
-    layers = [ms.SNU(n_in, n_out, rng=rng, engine=engine) for n_in, n_out in zip(SIZES[:-1], SIZES[1:])]
+    layers = [ms.SNU(n_in, n_out, rng=rng, engine=engine) for n_in, n_out in pairwise(SIZES)]
     net = ms.Sequential(*layers, ms.Readout("mean"))
     return net, ms.optim.Adam(net, lr=1e-3)
 
