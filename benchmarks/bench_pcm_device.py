@@ -38,19 +38,19 @@ class NumpyPCM:
 
     def __init__(self, arr: PCMArray, seed: int):
         self.g, self.p, self.rng = arr.g.copy(), arr.p.copy(), np.random.default_rng(seed)
-        self.q, self.g_max, self.t0, self.nu = arr.params, arr.g_max, arr.t0, arr.nu.copy()
+        self.q, self.nu = arr.device, arr.nu.copy()
         self.factor_t, self.factor = None, None
 
     def step(self, t: float):
         q, n = self.q, self.g.size
         # SET pulse on every device
-        self.p *= q.decay
+        self.p *= q.memory_factor
         mean = q.m1 * self.g + q.c1 + q.A1 * self.p
         std = q.m2 * self.g + q.c2 + q.A2 * self.p
-        self.g = np.clip(self.g + (mean + std * self.rng.standard_normal(n)), q.g_set_min, self.g_max)
+        self.g = np.clip(self.g + (mean + std * self.rng.standard_normal(n)), q.g_set_min, q.g_max)
         # read at t: drift (factors kept per t) and read noise, clipped at 0
         if t != self.factor_t:
-            self.factor_t, self.factor = t, np.exp(-self.nu * math.log(t / self.t0))
+            self.factor_t, self.factor = t, np.exp(-self.nu * math.log(t / q.t0))
         g_t = self.g * self.factor
         return np.maximum(g_t + (q.m3 * g_t + q.c3) * self.rng.standard_normal(n), 0.0)
 

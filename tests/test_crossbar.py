@@ -8,6 +8,7 @@ taken from the crossbar. Statistical checks compare within 5 standard errors
 """
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from minisnu.pcm import Crossbar, PCMNoiseModel
+from minisnu.pcm import Crossbar, CrossbarEffects, NandakumarDevice, PCMNoiseModel
 from minisnu.pcm.crossbar import (
     adc,
     converter_step,
@@ -31,13 +32,8 @@ T_READ = 250e-9
 HOUR, YEAR = 3600.0, 365 * 86400.0
 
 #: Every effect off, on a non-ideal crossbar (the mapping to µS and back still happens).
-OFF = {"dac_bits": None, "adc_bits": None, "out_bound": None, "out_noise": 0.0,
-       "prog_noise": False, "read_noise": False, "drift": False, "drift_compensation": False}
-
-
-def only(**on):
-    """Crossbar options with every effect off except ``on``."""
-    return {**OFF, **on}
+OFF = CrossbarEffects.only()
+only = CrossbarEffects.only          # every effect off but those given
 
 
 def sigma_prog_ref(g):
@@ -98,15 +94,15 @@ def test_ideal_conductances_are_the_weights_on_device_0():
 
 def test_ideal_ignores_the_effect_options():
     W, x = random_problem(6, 3, 5)
-    xb = Crossbar(6, 3, rng=4, ideal=True, dac_bits=3, adc_bits=4, out_noise=0.5)
+    xb = Crossbar(6, 3, rng=4, ideal=True, effects=CrossbarEffects(dac_bits=3, adc_bits=4, out_noise=0.5))
     xb.program(W)
     assert np.array_equal(xb.matvec(x, t=YEAR), x @ W)
-    assert xb.dac_bits is None and xb.out_noise == 0.0 and not xb.drift
+    assert xb.effects == OFF and xb.effects.dac_bits is None and xb.effects.out_noise == 0.0
 
 
 def test_all_effects_off_is_x_at_W_up_to_rounding():
     W, x = random_problem(20, 7, 9)
-    xb = Crossbar(20, 7, devices_per_side=2, **OFF)
+    xb = Crossbar(20, 7, devices_per_side=2, effects=OFF)
     xb.program(W)
     np.testing.assert_allclose(xb.matvec(x, t=YEAR), x @ W, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(xb.weights(t=YEAR), W, rtol=1e-12, atol=1e-14)
@@ -129,7 +125,7 @@ def test_dac_alone_error_of_x_is_at_most_half_a_step():
     n = 16
     rng = np.random.default_rng(3)
     x = rng.standard_normal((500, n)) * rng.uniform(0.01, 100, (500, 1))    # rows of any size
-    xb = Crossbar(n, n, **only(dac_bits=7))
+    xb = Crossbar(n, n, effects=only(dac_bits=7))
     xb.program(np.eye(n))                                                     # y = x, quantized
     y = xb.matvec(x)
     half_step = np.max(np.abs(x), axis=1, keepdims=True) * converter_step(7, 1.0) / 2
@@ -140,7 +136,7 @@ def test_dac_alone_error_of_x_is_at_most_half_a_step():
 
 def test_adc_alone_error_is_at_most_half_a_step_and_clips_at_the_bound():
     W, x = random_problem(8, 5, 400, seed=2)                                 # |ỹ| <= 8 < 12: no clip
-    xb = Crossbar(8, 5, **only(adc_bits=9, out_bound=12.0))
+    xb = Crossbar(8, 5, effects=only(adc_bits=9, out_bound=12.0))
     xb.program(W)
     s = np.max(np.abs(x), axis=1, keepdims=True)
     err = np.abs(xb.matvec(x) - x @ W) / (s * np.abs(W).max())             # in normalized units
@@ -148,7 +144,7 @@ def test_adc_alone_error_is_at_most_half_a_step_and_clips_at_the_bound():
     assert step == pytest.approx(24 / 510)
     assert err.max() <= step / 2 + 1e-12 and err.max() > 0.4 * step
     # 16 full-scale inputs on full-scale weights: ỹ = 16 clips to 12
-    big = Crossbar(16, 2, **only(adc_bits=9, out_bound=12.0))
+    big = Crossbar(16, 2, effects=only(adc_bits=9, out_bound=12.0))
     big.program(np.ones((16, 2)))
     np.testing.assert_allclose(big.matvec(np.full((3, 16), 2.0)), 2.0 * 12.0, rtol=1e-12)
 
@@ -161,7 +157,7 @@ def test_adc_function_without_bits_or_bound():
 
 def test_output_noise_alone_has_the_configured_spread():
     W, x = random_problem(10, 16, 2000, seed=5)
-    xb = Crossbar(10, 16, rng=1, **only(out_noise=0.06))
+    xb = Crossbar(10, 16, rng=1, effects=only(out_noise=0.06))
     xb.program(W)
     s = np.max(np.abs(x), axis=1, keepdims=True)
     e = ((xb.matvec(x) - x @ W) / (s * np.abs(W).max())).ravel()
@@ -173,7 +169,7 @@ def test_output_noise_alone_has_the_configured_spread():
 def test_drift_alone_scales_by_the_drift_factor():
     W = unit_weights(24, 6)
     x = np.random.default_rng(1).uniform(-1, 1, (5, 24))
-    xb = Crossbar(24, 6, **only(drift=True))
+    xb = Crossbar(24, 6, effects=only(drift=True))
     xb.program(W)
     nu = 0.049                                  # μ_ν at ĝ = 1: clip(0.0244, 0.049, 0.1)
     for t in (0.0, HOUR, YEAR):
@@ -185,7 +181,7 @@ def test_drift_alone_scales_by_the_drift_factor():
 def test_read_noise_and_drift_mean_over_reads_matches_the_drift_factor():
     W = unit_weights(32, 8, seed=2)
     x = np.random.default_rng(2).uniform(-1, 1, (4, 32))
-    xb = Crossbar(32, 8, rng=3, **only(drift=True, read_noise=True))
+    xb = Crossbar(32, 8, rng=3, effects=only(drift=True, read_noise=True))
     xb.program(W)
     reads = 400
     y = np.stack([xb.matvec(x, t=HOUR) for _ in range(reads)])             # (reads, 4, 8)
@@ -214,7 +210,7 @@ def test_drift_compensation_restores_the_output_scale_after_a_year():
     W, x = random_problem(64, 32, 200, seed=4)
     ideal = np.mean(np.abs(x @ W))
     with_comp = Crossbar(64, 32, rng=0)                                      # every effect on
-    without = Crossbar(64, 32, rng=0, drift_compensation=False)
+    without = Crossbar(64, 32, rng=0, effects=CrossbarEffects(drift_compensation=False))
     with_comp.program(W)
     without.program(W)
     ratio_with = np.mean(np.abs(with_comp.matvec(x, t=YEAR))) / ideal
@@ -260,7 +256,7 @@ def test_program_and_verify_reaches_the_targets_and_counts_pulses():
     rng = np.random.default_rng(8)
     W = rng.uniform(-1, 1, (40, 30))
     tol = 1.0
-    xb = Crossbar(40, 30, rng=9, read_noise=False)                          # exact verify reads
+    xb = Crossbar(40, 30, rng=9, effects=CrossbarEffects(read_noise=False))   # exact verify reads
     xb.program(W, method="verify", tol=tol, max_pulses=60)
     assert xb.g_ref == 8.0 and xb.pulses.shape == (2, 1, 40, 30)
     g = np.stack(xb.conductances())
@@ -273,7 +269,7 @@ def test_program_and_verify_reaches_the_targets_and_counts_pulses():
     assert (xb.pulses[target <= tol - 0.1] == 0).all()                      # RESET state is close enough
     assert xb.pulses.sum() > 0
     # a finer tolerance needs more pulses
-    fine = Crossbar(40, 30, rng=9, read_noise=False)
+    fine = Crossbar(40, 30, rng=9, effects=CrossbarEffects(read_noise=False))
     fine.program(W, method="verify", tol=0.5, max_pulses=60)
     assert fine.pulses.sum() > xb.pulses.sum()
 
@@ -295,7 +291,7 @@ def test_conductances_stay_within_physical_bounds():
 
 def test_multi_device_split_and_selection_counter():
     W, _ = random_problem(6, 4, 1, seed=11)
-    xb = Crossbar(6, 4, devices_per_side=3, **OFF)
+    xb = Crossbar(6, 4, devices_per_side=3, effects=OFF)
     xb.program(W)
     g_plus, g_minus = xb.conductances()
     side_plus = np.maximum(W, 0) * xb.scale
@@ -321,7 +317,7 @@ def test_same_seed_same_crossbar():
 
 def test_matvec_accepts_a_single_vector_and_int_spikes():
     W, x = random_problem(9, 4, 1, seed=13)
-    xb = Crossbar(9, 4, **OFF)
+    xb = Crossbar(9, 4, effects=OFF)
     xb.program(W)
     np.testing.assert_allclose(xb.matvec(x[0]), x[0] @ W, rtol=1e-12, atol=1e-12)
     spikes = np.array([[1, 0, 1, 1, 0, 0, 1, 0, 1]], dtype=np.uint8)
@@ -378,19 +374,28 @@ def test_use_before_program():
 
 def test_bad_options():
     with pytest.raises(TypeError, match="unexpected keyword argument 'dac_bit'"):
-        Crossbar(4, 3, dac_bit=7)
-    with pytest.raises(ValueError, match="dac_bits must be an int >= 2"):
-        Crossbar(4, 3, dac_bits=1)
-    with pytest.raises(ValueError, match="adc_bits needs out_bound"):
-        Crossbar(4, 3, out_bound=None)
-    with pytest.raises(ValueError, match="g_target_max .* must not exceed g_max"):
-        Crossbar(4, 3, g_target_max=30.0)
+        CrossbarEffects(dac_bit=7)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'dac_bits'"):
+        Crossbar(4, 3, dac_bits=7)                          # the effects are one object
+    with pytest.raises(ValueError, match=r"CrossbarEffects\.dac_bits must be an int >= 2"):
+        CrossbarEffects(dac_bits=1)
+    with pytest.raises(ValueError, match=r"CrossbarEffects\.adc_bits needs out_bound"):
+        CrossbarEffects(out_bound=None)
+    with pytest.raises(ValueError, match=r"g_target_max \(30\.0\) must not exceed the g_max of the "
+                                         r"noise_model that method='one_shot' programs "
+                                         r"\(noise_model\.g_max = 25\.0 µS\)"):
+        Crossbar(4, 3, g_target_max=30.0).program(np.ones((4, 3)))
     with pytest.raises(ValueError, match="devices_per_side must be positive"):
         Crossbar(4, 3, devices_per_side=0)
-    with pytest.raises(TypeError, match="drift must be True or False"):
-        Crossbar(4, 3, drift=1)
-    with pytest.raises(ValueError, match="Nandakumar device's G_MAX"):
+    with pytest.raises(TypeError, match=r"CrossbarEffects\.drift must be True or False"):
+        CrossbarEffects(drift=1)
+    with pytest.raises(ValueError, match=r"must not exceed the g_max of the device that method='verify' "
+                                         r"programs \(device\.g_max = 12\.0 µS\)"):
         Crossbar(4, 3, g_target_max=20.0).program(np.ones((4, 3)), method="verify")
+    for name, value in (("effects", {"dac_bits": 7}), ("noise_model", NandakumarDevice()),
+                        ("device", PCMNoiseModel())):
+        with pytest.raises(TypeError, match=f"{name} must be a"):
+            Crossbar(4, 3, **{name: value})
 
 
 def test_a_refused_program_leaves_the_crossbar_unchanged(programmed):
@@ -399,7 +404,72 @@ def test_a_refused_program_leaves_the_crossbar_unchanged(programmed):
         programmed.program(np.full((4, 3), np.nan))
     assert programmed.method == "one_shot" and programmed.matvec(np.ones((1, 4))).shape == before.shape
     fresh = Crossbar(4, 3, g_target_max=20.0)
-    with pytest.raises(ValueError, match="G_MAX"):
+    with pytest.raises(ValueError, match=r"device\.g_max = 12\.0"):
         fresh.program(np.ones((4, 3)), method="verify")
     with pytest.raises(RuntimeError, match="holds no weights"):
         fresh.weights()
+
+
+# --- the configurations: CrossbarEffects, and the g_max of each device model -----------------
+
+def test_effects_defaults_are_aihwkits():
+    # aihwkit.simulator.parameters.io.IOParameters: inp_res = 1/(2^7 − 2), out_res = 1/(2^9 − 2),
+    # out_bound = 12, out_noise = 0.06; every device effect and the drift compensation on.
+    assert dataclasses.asdict(CrossbarEffects()) == {
+        "dac_bits": 7, "adc_bits": 9, "out_bound": 12.0, "out_noise": 0.06, "prog_noise": True,
+        "read_noise": True, "drift": True, "drift_compensation": True}
+    assert converter_step(7, 1.0) == pytest.approx(2 * (1 / (2**7 - 2)))
+    assert converter_step(9, 12.0) == pytest.approx(24 * (1 / (2**9 - 2)))
+    xb = Crossbar(4, 3)
+    assert xb.effects == CrossbarEffects() and xb.noise_model == PCMNoiseModel()
+    assert xb.device == NandakumarDevice()
+    assert OFF == CrossbarEffects(dac_bits=None, adc_bits=None, out_bound=None, out_noise=0.0,
+                                  prog_noise=False, read_noise=False, drift=False, drift_compensation=False)
+    assert only(drift=True) == dataclasses.replace(OFF, drift=True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        xb.effects.dac_bits = 4
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"adc_bits": 9.0}, ValueError, r"CrossbarEffects\.adc_bits must be an int >= 2"),
+    ({"out_bound": 0.0}, ValueError, r"CrossbarEffects\.out_bound must be finite and > 0"),
+    ({"out_noise": -0.1}, ValueError, r"CrossbarEffects\.out_noise must be finite and >= 0"),
+    ({"out_noise": float("nan")}, ValueError, r"CrossbarEffects\.out_noise must be finite"),
+    ({"prog_noise": "yes"}, TypeError, r"CrossbarEffects\.prog_noise must be True or False"),
+])
+def test_a_bad_effect_gives_a_one_line_error_naming_it(kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
+        CrossbarEffects(**kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_verify_programs_devices_with_the_crossbars_device_g_max():
+    W, _ = random_problem(30, 20, 1, seed=14)
+    exact_reads = CrossbarEffects(read_noise=False)
+    low = Crossbar(30, 20, rng=2, device=NandakumarDevice(g_max=5.0), effects=exact_reads)
+    low.program(W, method="verify", max_pulses=100)
+    g = np.stack(low.conductances())
+    assert low.g_ref == 5.0                                 # the default target: min(device g_max, 8 µS)
+    assert g.max() == 5.0                                   # the devices saturate at their own g_max
+    # A higher ceiling than the published 12 µS is honoured too: targets up to 14 µS are accepted and
+    # reached (devices saturating at 12 µS could not).
+    high = Crossbar(30, 20, rng=2, device=NandakumarDevice(g_max=20.0), g_target_max=14.0,
+                    effects=exact_reads)
+    high.program(W, method="verify", max_pulses=200)
+    g = np.stack(high.conductances())
+    assert high.g_ref == 14.0 and 12.0 < g.max() <= 20.0
+    within = np.abs(g - high.g_target) <= 1.0
+    assert within[high.g_target > 12.0].mean() > 0.5
+    with pytest.raises(ValueError, match=r"device\.g_max = 5\.0"):
+        Crossbar(4, 3, device=NandakumarDevice(g_max=5.0), g_target_max=6.0).program(np.ones((4, 3)),
+                                                                                     "verify")
+
+
+def test_one_shot_uses_the_noise_models_g_max():
+    W, _ = random_problem(10, 8, 1, seed=15)
+    model = PCMNoiseModel(g_max=12.5)
+    xb = Crossbar(10, 8, rng=3, noise_model=model, effects=OFF)
+    xb.program(W)
+    assert xb.g_ref == 12.5 and xb.g_target.max() == pytest.approx(12.5)
+    xb.program(W, method="verify")                         # the same crossbar: verify uses its device
+    assert xb.g_ref == 8.0 and np.stack(xb.conductances()).max() <= 12.0

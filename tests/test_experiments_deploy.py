@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from minisnu.experiments import deploy
-from minisnu.experiments.jsb_network import build_network
+from minisnu.pcm import PCMNoiseModel
+from minisnu.tasks.jsb import build_network
 from minisnu.viz import YEAR
 
 DAY = 86400.0
@@ -198,3 +199,19 @@ def test_compensate_needs_every_matrix(net):
 def test_program_pcm_refuses_a_seed_in_place_of_a_generator(net):
     with pytest.raises(TypeError, match="Generator"):
         deploy.program_pcm(net, 0)
+
+
+def test_program_pcm_takes_the_noise_model_and_its_g_max(net):
+    default = deploy.program_pcm(net, np.random.default_rng(3))
+    explicit = deploy.program_pcm(net, np.random.default_rng(3), noise_model=PCMNoiseModel(g_max=25.0))
+    for name, xb in default.crossbars.items():
+        assert xb.noise_model == PCMNoiseModel() and xb.g_ref == 25.0
+        assert np.array_equal(deploy.read_weights(default, DAY)[name],
+                              deploy.read_weights(explicit, DAY)[name])
+    low = deploy.program_pcm(net, np.random.default_rng(3), noise_model=PCMNoiseModel(g_max=12.5))
+    for xb in low.crossbars.values():
+        assert xb.noise_model.g_max == 12.5 and xb.g_ref == 12.5
+        assert xb.g_target.max() == pytest.approx(12.5)
+        assert not xb.effects.drift_compensation               # compensate() applies it to the weights
+    with pytest.raises(TypeError, match="noise_model must be a PCMNoiseModel"):
+        deploy.program_pcm(net, np.random.default_rng(3), noise_model=12.5)

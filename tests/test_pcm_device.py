@@ -1,6 +1,7 @@
 """PCMArray against the model of Nandakumar et al. (2018): published numbers, an independent
 Monte-Carlo of the formula, exact drift, read-noise statistics, bookkeeping and errors."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -17,10 +18,13 @@ from minisnu.pcm.device import (
     M2,
     M3,
     T0,
-    NandakumarParams,
+    NandakumarDevice,
     PCMArray,
     read_reference,
+    read_step,
+    reset_step,
     set_pulse_reference,
+    set_pulse_step,
 )
 
 N = 20_000                                    # devices for the statistical tests
@@ -63,7 +67,7 @@ def test_mean_trajectory_matches_published_numbers():
     # The published trajectory reaches 9.4 µS after 20 pulses only without a tight ceiling
     # (with g_max = 12 the clip at 12 µS holds the 20-pulse mean near 8.9 µS), so use g_max = 20,
     # the other value pcm.md gives.
-    means, stds = mean_trajectory(PCMArray(N, g_max=20.0, rng=1))
+    means, stds = mean_trajectory(PCMArray(N, rng=1, device=NandakumarDevice(g_max=20.0)))
     se = stds / math.sqrt(N)
     # Tolerance: the published values are "about" and rounded to 0.1 µS (±0.05), and they are the
     # formula's means without the 0.1 µS floor: the exact unclipped mean after one pulse is
@@ -78,7 +82,7 @@ def test_mean_trajectory_matches_published_numbers():
 
 @pytest.mark.parametrize("g_max", [12.0, 20.0])
 def test_mean_trajectory_matches_independent_monte_carlo(g_max):
-    means, stds = mean_trajectory(PCMArray(N, g_max=g_max, rng=2))
+    means, stds = mean_trajectory(PCMArray(N, rng=2, device=NandakumarDevice(g_max=g_max)))
     ref_means, ref_stds = formula_monte_carlo(N, g_max, seed=12345)
     se_diff = np.sqrt(stds**2 / N + ref_stds**2 / N)
     np.testing.assert_array_less(np.abs(means - ref_means), 4 * se_diff)
@@ -94,7 +98,7 @@ def test_mean_increment_vanishes_near_saturation():
     # Long after a RESET the pulse memory has decayed (P = 0), so the mean increment at
     # G = 10.5 µS is m1·10.5 + c1 = −0.002 µS: saturation. g_max = 20 keeps the ceiling out
     # of the way (10.5 µS is 7.8 σ below it).
-    arr = PCMArray(N, g_max=20.0, rng=4)
+    arr = PCMArray(N, rng=4, device=NandakumarDevice(g_max=20.0))
     arr.g, arr.p = 10.5, 0.0
     arr.set_pulse(np.ones(N, bool))
     inc = arr.g - 10.5
@@ -106,7 +110,7 @@ def test_mean_increment_vanishes_near_saturation():
 def test_mean_increment_at_default_ceiling_matches_clipped_normal():
     # With g_max = 12 the clip cuts the upper tail: E[min(X, b)] = μ − σ·(φ(β) − β·Q(β)),
     # X ~ N(μ, σ), β = (b − μ)/σ, Q the upper tail of N(0, 1).
-    arr = PCMArray(N, g_max=12.0, rng=5)
+    arr = PCMArray(N, rng=5, device=NandakumarDevice(g_max=12.0))
     arr.g, arr.p = 10.5, 0.0
     arr.set_pulse(np.ones(N, bool))
     mu, sigma = 10.5 + M1 * 10.5 + C1, M2 * 10.5 + C2
@@ -132,7 +136,7 @@ def test_drift_exponent_recovered_exactly():
 
 
 def test_drift_worked_value_and_no_drift_before_t0():
-    arr = PCMArray(100, rng=7, nu=0.05, nu_std=0.0)
+    arr = PCMArray(100, rng=7, device=NandakumarDevice(nu=0.05, nu_std=0.0))
     arr.set_pulse(np.full(100, 3))
     factor = arr.read(3600.0, noise=False) / arr.g
     np.testing.assert_allclose(factor, (3600.0 / T0) ** -0.05, rtol=1e-13)
@@ -160,7 +164,7 @@ def test_changing_nu_updates_the_cached_drift():
 @pytest.mark.parametrize("t", [0.0, 3600.0])
 @pytest.mark.parametrize("level", [1.0, 3.0, 6.0, 10.0])
 def test_read_noise_std(level, t):
-    arr = PCMArray(N, rng=9, nu=0.05, nu_std=0.0)
+    arr = PCMArray(N, rng=9, device=NandakumarDevice(nu=0.05, nu_std=0.0))
     arr.g = level
     g_t = level * arr.drift_factor(t)[0]
     noise = arr.read(t) - g_t
@@ -241,19 +245,19 @@ def test_same_seed_same_result():
 
 
 def test_kernel_equals_reference_bit_for_bit():
-    params = NandakumarParams(a=3.0)
-    arr = PCMArray((20, 30), g_max=11.0, rng=15, params=params)
+    device = NandakumarDevice(a=3.0, g_max=11.0)
+    arr = PCMArray((20, 30), rng=15, device=device)
     n = np.random.default_rng(4).integers(0, 6, (20, 30))
     n[0, :5] = 0                                       # devices without a pulse draw nothing
     g0, p0 = arr.g.copy(), arr.p.copy()
     arr.rng = np.random.default_rng(99)
     arr.set_pulse(n)
-    g_ref, p_ref = set_pulse_reference(g0, p0, n, np.random.default_rng(99), params, g_max=11.0)
+    g_ref, p_ref = set_pulse_reference(g0, p0, n, np.random.default_rng(99), device)
     np.testing.assert_array_equal(arr.g, g_ref)
     np.testing.assert_array_equal(arr.p, p_ref)
     for t in (0.0, 5e3):
         arr.rng = np.random.default_rng(7)
-        expected = read_reference(arr.g, arr.nu, t, np.random.default_rng(7), params)
+        expected = read_reference(arr.g, arr.nu, t, np.random.default_rng(7), device)
         np.testing.assert_array_equal(arr.read(t), expected)
 
 
@@ -314,29 +318,95 @@ def test_bad_pulse_counts():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"g_max": 0.1}, ValueError, "g_max"),
-    ({"g_max": -1.0}, ValueError, "g_max"),
-    ({"nu": -0.01}, ValueError, "nu"),
-    ({"nu": float("nan")}, ValueError, "nu"),
-    ({"nu_std": -1.0}, ValueError, "nu_std"),
-    ({"t0": 0.0}, ValueError, "t0"),
-    ({"t0": "38.6"}, TypeError, "t0"),
     ({"rng": 1.5}, TypeError, "rng"),
-    ({"params": {"a": 2.6}}, TypeError, "params"),
+    ({"device": {"a": 2.6}}, TypeError, "device must be a NandakumarDevice, got dict"),
+    ({"g_max": 12.0}, TypeError, "unexpected keyword argument 'g_max'"),     # g_max is the device's
 ])
 def test_bad_constructor_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         PCMArray(10, **kwargs)
 
 
-def test_bad_params_and_times():
-    with pytest.raises(ValueError, match="a"):
-        NandakumarParams(a=0.0)
-    with pytest.raises(ValueError, match="finite"):
-        NandakumarParams(m1=float("inf"))
+def test_bad_times():
     arr = PCMArray(3, rng=0)
     for t in (-1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="t must be"):
             arr.read(t)
     with pytest.raises(TypeError, match="t must be"):
         arr.read(np.ones(3))
+
+
+# --- the device's constants: NandakumarDevice ----------------------------------------------------
+
+#: Nandakumar et al., J. Appl. Phys. 124, 152135 (2018), written out again (µS, s).
+PUBLISHED = {"a": 2.6, "m1": -0.084, "c1": 0.880, "A1": 1.40, "m2": 0.091, "c2": 0.260, "A2": 2.15,
+             "g_set_min": 0.1, "g_max": 12.0, "g_reset": 0.1, "g_reset_std": 0.01, "g_reset_min": 0.01,
+             "m3": 0.03, "c3": 0.13, "t0": 38.6, "nu": 0.045, "nu_std": 0.005}
+
+
+def test_device_defaults_are_the_published_constants():
+    device = NandakumarDevice()
+    assert dataclasses.asdict(device) == PUBLISHED
+    assert device.memory_factor == math.exp(-1 / 2.6)
+    assert device.pulse_constants() == (math.exp(-1 / 2.6), -0.084, 0.880, 1.40, 0.091, 0.260, 2.15,
+                                        0.1, 12.0)
+    assert device.reset_constants() == (0.1, 0.01, 0.01, 12.0)
+    assert device.read_constants() == (0.03, 0.13)
+    assert PCMArray(3, rng=0).device == device
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"g_max": 0.1}, ValueError, r"NandakumarDevice\.g_max must exceed the SET floor g_set_min = 0\.1 µS"),
+    ({"g_max": -1.0}, ValueError, r"NandakumarDevice\.g_max must be finite and > 0"),
+    ({"nu": -0.01}, ValueError, r"NandakumarDevice\.nu must be finite and >= 0"),
+    ({"nu": float("nan")}, ValueError, r"NandakumarDevice\.nu must be finite"),
+    ({"nu_std": -1.0}, ValueError, r"NandakumarDevice\.nu_std must be"),
+    ({"t0": 0.0}, ValueError, r"NandakumarDevice\.t0 must be finite and > 0"),
+    ({"t0": "38.6"}, TypeError, r"NandakumarDevice\.t0 must be a number, got str"),
+    ({"a": 0.0}, ValueError, r"NandakumarDevice\.a must be finite and > 0"),
+    ({"m1": float("inf")}, ValueError, r"NandakumarDevice\.m1 must be finite"),
+    ({"A2": True}, TypeError, r"NandakumarDevice\.A2 must be a number, got bool"),
+    ({"g_reset_std": -0.01}, ValueError, r"NandakumarDevice\.g_reset_std must be"),
+    ({"g_reset_min": -0.01}, ValueError, r"NandakumarDevice\.g_reset_min must be"),
+    ({"c3": float("nan")}, ValueError, r"NandakumarDevice\.c3 must be"),
+    ({"gmax": 12.0}, TypeError, "unexpected keyword argument 'gmax'"),
+])
+def test_a_bad_device_field_gives_a_one_line_error_naming_it(kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
+        NandakumarDevice(**kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_the_device_is_frozen_keyword_only_and_stores_floats():
+    device = NandakumarDevice(g_max=20, m1=-1)
+    assert device.g_max == 20.0 and type(device.g_max) is float and type(device.m1) is float
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        device.g_max = 5.0
+    with pytest.raises(TypeError, match="positional"):
+        NandakumarDevice(2.6)
+    arr = PCMArray(3, rng=0, device=device)
+    with pytest.raises(AttributeError):
+        arr.device = NandakumarDevice()                  # the kernels' constants were made from it
+
+
+def test_the_device_g_max_is_the_ceiling_of_set_and_reset():
+    arr = PCMArray(2000, rng=3, device=NandakumarDevice(g_max=4.0))
+    arr.set_pulse(np.full(2000, 30))
+    assert arr.g.max() == 4.0 and (arr.g == 4.0).mean() > 0.5
+    low = PCMArray(2000, rng=3, device=NandakumarDevice(g_max=0.105, g_set_min=0.1))
+    assert low.g.max() == 0.105                          # the RESET's normal is clipped at g_max too
+
+
+def test_the_public_steps_are_the_equations():
+    """set_pulse_step, reset_step and read_step (the kernels' building blocks) on single numbers."""
+    device = NandakumarDevice(g_max=20.0)
+    g, p, z = 3.0, 0.5, 0.7
+    p_new = p * math.exp(-1 / 2.6)
+    g_new = g + ((-0.084 * g + 0.880 + 1.40 * p_new) + (0.091 * g + 0.260 + 2.15 * p_new) * z)
+    assert set_pulse_step(g, p, z, device.pulse_constants()) == (g_new, p_new)
+    assert set_pulse_step(19.5, 1.0, 3.0, device.pulse_constants())[0] == 20.0       # clipped at g_max
+    assert set_pulse_step(0.2, 0.0, -5.0, device.pulse_constants())[0] == 0.1        # and at the SET floor
+    assert reset_step(1.5, device.reset_constants()) == (0.1 + 0.01 * 1.5, 1.0)
+    assert reset_step(-20.0, device.reset_constants()) == (0.01, 1.0)
+    assert read_step(5.0, -0.5, device.read_constants()) == 5.0 + (0.03 * 5.0 + 0.13) * -0.5
+    assert read_step(0.1, -3.0, device.read_constants()) == 0.0                      # never negative

@@ -18,6 +18,7 @@ moments of the bent distributions instead of picking only safe levels:
         E[Y] = s·sqrt(2/π)·exp(−a²/2) + m·(1 − 2·Φ(−a)),   E[Y²] = m² + s²
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -92,9 +93,21 @@ def model():
 
 
 # ---------------------------------------------------------------- the statistics
-def test_defaults():
+def test_defaults_are_aihwkits_published_constants():
+    # aihwkit.inference.noise.pcm.PCMLikeNoiseModel: prog_coeff, g_max, t_0, t_read and the
+    # reference g_max of the default coefficients.
     m = PCMNoiseModel()
-    assert (m.g_max, m.t0, m.t_read) == (25.0, 20.0, 250e-9)
+    assert dataclasses.asdict(m) == {"g_max": 25.0, "t0": 20.0, "t_read": 250e-9,
+                                     "prog_coeff": (0.26348, 1.9650, -1.1731), "prog_coeff_g_max": 25.0}
+    assert PCMNoiseModel(12.5) == PCMNoiseModel(g_max=12.5)          # g_max by position
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        m.g_max = 12.0
+
+
+def test_the_programming_polynomial_is_a_field():
+    custom = PCMNoiseModel(prog_coeff=(1.0, 0.0, 0.0), prog_coeff_g_max=10.0)
+    np.testing.assert_array_equal(custom.programming_std([0.0, 12.5, 25.0]), 2.5)     # 1 µS · 25/10
+    assert custom.prog_coeff == (1.0, 0.0, 0.0) and type(custom.prog_coeff[0]) is float
 
 
 def test_statistics_match_the_formulas(model):
@@ -232,14 +245,27 @@ def test_drift_factor_broadcasts(model):
 # ---------------------------------------------------------------- bad input
 @pytest.mark.parametrize("g_max", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_g_max(g_max):
-    with pytest.raises(ValueError, match="g_max must be finite and > 0"):
+    with pytest.raises(ValueError, match=r"PCMNoiseModel\.g_max must be finite and > 0"):
         PCMNoiseModel(g_max=g_max)
 
 
-@pytest.mark.parametrize("name", ["t0", "t_read"])
+@pytest.mark.parametrize("name", ["t0", "t_read", "prog_coeff_g_max"])
 def test_bad_times_of_the_model(name):
-    with pytest.raises(ValueError, match=f"{name} must be finite and > 0"):
+    with pytest.raises(ValueError, match=rf"PCMNoiseModel\.{name} must be finite and > 0"):
         PCMNoiseModel(**{name: 0.0})
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"prog_coeff": (0.26, 1.97)}, ValueError, r"PCMNoiseModel\.prog_coeff must be three finite numbers"),
+    ({"prog_coeff": (0.26, float("nan"), 1.0)}, ValueError, r"PCMNoiseModel\.prog_coeff must be"),
+    ({"prog_coeff": "abc"}, ValueError, r"PCMNoiseModel\.prog_coeff must be"),
+    ({"t0": "20"}, TypeError, r"PCMNoiseModel\.t0 must be a number, got str"),
+    ({"g": 25.0}, TypeError, "unexpected keyword argument 'g'"),
+])
+def test_a_bad_field_gives_a_one_line_error_naming_it(kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
+        PCMNoiseModel(**kwargs)
+    assert "\n" not in str(info.value)
 
 
 def test_targets_outside_the_range(model):
@@ -285,7 +311,7 @@ def test_negative_conductance_or_exponent(model):
 
 
 def test_bad_rng(model):
-    with pytest.raises(TypeError, match="rng must be an int seed or a numpy.random.Generator"):
+    with pytest.raises(TypeError, match=r"rng must be an int seed or a numpy\.random\.Generator"):
         model.program(np.ones(3), rng=np.random.RandomState(0))
     with pytest.raises(TypeError, match="needs rng"):
         model.program(np.ones(3))

@@ -1,11 +1,14 @@
 """Training with the weights in PCM devices: bookkeeping, refresh, and learning."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import minisnu as ms
 from minisnu import pcm
 from minisnu.pcm.training import (
+    MixedPrecision,
     PCMSynapses,
     _pulses_for,
     accumulate_reference,
@@ -48,7 +51,8 @@ def test_refresh_resets_full_pairs_and_reprograms_their_weight():
 
 def test_multi_device_synapses_share_the_pulses():
     rng = np.random.default_rng(0)
-    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (4, 3)), rng=1, devices_per_side=3, refresh_us=11.9)
+    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (4, 3)), rng=1, devices_per_side=3,
+                      mixed_precision=MixedPrecision(refresh_us=11.9))
     assert syn.devices.shape == (2, 3, 4, 3)
     before = syn.devices.n_pulses.copy()
     for step in range(6):
@@ -64,7 +68,8 @@ def test_multi_device_synapses_share_the_pulses():
 def test_the_kernel_does_the_accumulator_math():
     """χ and the pulse counts of update() are those of the NumPy accumulate_reference."""
     rng = np.random.default_rng(3)
-    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (7, 9)), rng=2, refresh_us=12.0)   # G <= g_max: no refresh
+    # G <= g_max: no refresh
+    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (7, 9)), rng=2, mixed_precision=MixedPrecision(refresh_us=12.0))
     chi, programmed = syn.chi.copy(), syn.devices.n_pulses.copy()
     for _ in range(5):
         dW = 0.1 * rng.standard_normal((7, 9))
@@ -80,8 +85,10 @@ def test_the_kernel_does_the_accumulator_math():
 
 
 def test_a_pulse_that_passes_the_threshold_refreshes_the_pair_at_once():
-    syn = PCMSynapses(np.array([[0.5, -0.5]]), rng=0, read_noise=False, refresh_us=1.0)
-    g, resets = syn.devices.g.copy(), syn.devices.n_resets.copy()   # G⁺ of weight 0 and G⁻ of weight 1: ~5 µS,
+    syn = PCMSynapses(np.array([[0.5, -0.5]]), rng=0, read_noise=False,
+                      mixed_precision=MixedPrecision(refresh_us=1.0))
+    # G⁺ of weight 0 and G⁻ of weight 1: ~5 µS,
+    g, resets = syn.devices.g.copy(), syn.devices.n_resets.copy()
     syn.update(np.array([[3.2 * syn.epsilon, 0.0]]))   # above 1 µS, but only weight 0 gets pulses
     assert syn.refreshes.tolist() == [[1, 0]]
     np.testing.assert_array_equal((syn.devices.n_resets - resets)[:, 0, 0], [[1, 0], [1, 0]])
@@ -112,7 +119,8 @@ def test_same_seed_same_training():
 
 
 def test_pulses_for_follows_the_published_curve():
-    np.testing.assert_array_equal(pulses_for([0.0, 1.0, 5.0, 9.0]), [0, 1, 4, 15])   # P(9) = 19.683 − 12.15 + 7.29 = 14.8
+    # P(9) = 19.683 − 12.15 + 7.29 = 14.8
+    np.testing.assert_array_equal(pulses_for([0.0, 1.0, 5.0, 9.0]), [0, 1, 4, 15])
     g = np.linspace(0.0, 12.0, 97)
     np.testing.assert_array_equal([_pulses_for(x) for x in g], pulses_for(g))         # the kernels' copy
 
@@ -162,8 +170,15 @@ def test_in_memory_network_learns_close_to_its_software_twin():
 def test_bad_input():
     with pytest.raises(TypeError, match="has no params\\['W'\\]"):
         pcm.InMemory(ms.Readout("sum"))
-    with pytest.raises(ValueError, match="need 0 < epsilon_us < refresh_us"):
-        PCMSynapses(np.ones((2, 2)), epsilon_us=10.0)
+    with pytest.raises(ValueError, match=r"MixedPrecision\.epsilon_us must be below refresh_us, "
+                                         r"got 10\.0 and 9\.0"):
+        PCMSynapses(np.ones((2, 2)), mixed_precision=MixedPrecision(epsilon_us=10.0))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epsilon_us'"):
+        PCMSynapses(np.ones((2, 2)), epsilon_us=0.5)          # ε is the MixedPrecision's
+    with pytest.raises(TypeError, match="mixed_precision must be a MixedPrecision, got dict"):
+        PCMSynapses(np.ones((2, 2)), mixed_precision={"epsilon_us": 0.5})
+    with pytest.raises(TypeError, match="device must be a NandakumarDevice"):
+        PCMSynapses(np.ones((2, 2)), device=pcm.PCMNoiseModel())
     syn = PCMSynapses(np.ones((2, 2)))
     with pytest.raises(ValueError, match=r"dW must have shape \(2, 2\)"):
         syn.update(np.ones((3, 2)))
@@ -171,6 +186,8 @@ def test_bad_input():
         syn.update(np.full((2, 2), np.nan))
     with pytest.raises(ValueError, match="need 0 <= baseline_us < refresh_us"):
         PCMSynapses(np.ones((2, 2)), baseline_us=9.5)
+    with pytest.raises(ValueError, match=r"need 0 <= baseline_us < refresh_us, got 4\.0 and 3\.0"):
+        PCMSynapses(np.ones((2, 2)), baseline_us=4.0, mixed_precision=MixedPrecision(refresh_us=3.0))
     with pytest.raises(ValueError, match="seconds_per_pass must be >= 0"):
         pcm.InMemory(ms.Dense(2, 2), seconds_per_pass=-1.0)
 
@@ -256,7 +273,7 @@ def test_drift_factors_between_updates_stay_within_their_stated_error():
     syn.time = 100.0 + 0.9 * DRIFT_RESOLUTION_S                  # not yet recomputed
     g = syn.devices.read(syn.time, noise=False)
     exact = (g[0, 0] - g[1, 0]) / syn.beta
-    bound = syn.devices.nu.max() * DRIFT_RESOLUTION_S / syn.devices.t0   # per device, relative
+    bound = syn.devices.nu.max() * DRIFT_RESOLUTION_S / syn.devices.device.t0   # per device, relative
     error = np.abs(syn.read() - exact)
     assert np.all(error <= bound * (g[0, 0] + g[1, 0]) / syn.beta)
     assert error.max() > 0                                       # (it is an approximation)
@@ -275,3 +292,48 @@ def test_every_update_is_accounted_for_with_drift():
     applied = syn.epsilon * (syn.pulses[0] - syn.pulses[1])
     np.testing.assert_allclose(applied + syn.chi, syn.requested, rtol=0, atol=1e-12)
     assert syn.pulses.sum() > 0 and syn.t_prog.max() > 0
+
+
+# ---------------------------------------------------------------------------
+# the configurations: MixedPrecision, and the devices' own constants
+
+
+def test_mixed_precision_defaults_are_the_published_constants():
+    # ε = 0.75 µS (Nandakumar et al., Front. Neurosci. 2020); refresh above 9 µS.
+    assert dataclasses.asdict(MixedPrecision()) == {"epsilon_us": 0.75, "refresh_us": 9.0}
+    syn = PCMSynapses(np.array([[0.5, -0.25]]), rng=0)
+    assert syn.mixed_precision == MixedPrecision() and syn.devices.device == pcm.NandakumarDevice()
+    assert syn.epsilon == 0.75 / syn.beta
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        syn.mixed_precision.refresh_us = 5.0
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"epsilon_us": 0.0}, ValueError, r"MixedPrecision\.epsilon_us must be finite and > 0"),
+    ({"refresh_us": float("inf")}, ValueError, r"MixedPrecision\.refresh_us must be finite and > 0"),
+    ({"refresh_us": "9"}, TypeError, r"MixedPrecision\.refresh_us must be a number, got str"),
+    ({"epsilon_us": 2.0, "refresh_us": 2.0}, ValueError,
+     r"MixedPrecision\.epsilon_us must be below refresh_us"),
+])
+def test_a_bad_mixed_precision_field_gives_a_one_line_error_naming_it(kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
+        MixedPrecision(**kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_the_synapses_use_their_configurations():
+    """ε sets the pulses per update; the refresh threshold and the device's g_max bound the devices."""
+    W = np.random.default_rng(3).uniform(-0.5, 0.5, (6, 5))
+    coarse = PCMSynapses(W, rng=1, beta=10.0, mixed_precision=MixedPrecision(epsilon_us=1.5))
+    fine = PCMSynapses(W, rng=1, beta=10.0, mixed_precision=MixedPrecision(epsilon_us=0.5))
+    dW = np.full(W.shape, 0.31)                              # 3.1 µS: 2 pulses at ε = 1.5, 6 at ε = 0.5
+    coarse.update(dW)
+    fine.update(dW)
+    assert (coarse.pulses[0] == 2).all() and (fine.pulses[0] == 6).all()
+    low = PCMSynapses(W, rng=1, device=pcm.NandakumarDevice(g_max=3.0),
+                      mixed_precision=MixedPrecision(refresh_us=2.5))
+    assert low.devices.device.g_max == 3.0
+    for _ in range(20):
+        low.update(np.full(W.shape, 0.05))
+        assert low.devices.g.max() <= 3.0                   # SET pulses saturate at the device's g_max
+    assert low.refreshes.sum() > 0                          # and devices above 2.5 µS were refreshed

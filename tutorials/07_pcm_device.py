@@ -20,8 +20,9 @@
 # Nandakumar et al. (J. Appl. Phys. 2018), pulse by pulse: the physics a
 # training loop sees. ``minisnu.pcm.PCMNoiseModel`` is the statistical model of
 # IBM's aihwkit, fitted on a million devices, for networks programmed once and
-# then used: the physics of deployment. This chapter looks at both. (Equations
-# and constants: ``minisnu/pcm/device.py`` and ``minisnu/pcm/noise_model.py``.)
+# then used: the physics of deployment. This chapter looks at both. (Equations:
+# ``minisnu/pcm/device.py`` and ``minisnu/pcm/noise_model.py``; the constants are
+# ``pcm.NandakumarDevice()`` and ``pcm.PCMNoiseModel()``, with the published values.)
 
 # %%
 import argparse
@@ -35,13 +36,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minisnu import pcm, viz
-from minisnu.pcm.device import C1, C3, M1, M3
 
 # Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
 OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 #: Nandakumar et al. 2018: mean conductance (µS) after n SET pulses from the RESET state.
 PUBLISHED_MEAN = {1: 1.9, 2: 3.3, 3: 4.3, 5: 5.8, 10: 7.8, 20: 9.4}
 TIMES = np.logspace(0, np.log10(viz.YEAR), 60)          # 1 s .. 1 year
+DEVICE = pcm.NandakumarDevice()                         # the published constants (m1, c1, ...)
 
 
 # %% [markdown]
@@ -90,8 +91,9 @@ def plot_set_pulses(g, sequence, path):
     viz.conductance_evolution(g, ax=ax_mean, traces=3, reference=PUBLISHED_MEAN,
                               reference_label="published mean (Nandakumar 2018)",
                               title="SET pulses from the RESET state")
-    ax_mean.axhline(-C1 / M1, color="gray", linestyle=":", linewidth=1)
-    ax_mean.annotate(f"mean increment 0 at $-c_1/m_1 = {-C1 / M1:.1f}$ µS", (0, -C1 / M1),
+    saturation = -DEVICE.c1 / DEVICE.m1
+    ax_mean.axhline(saturation, color="gray", linestyle=":", linewidth=1)
+    ax_mean.annotate(f"mean increment 0 at $-c_1/m_1 = {saturation:.1f}$ µS", (0, saturation),
                      xytext=(0, 4), textcoords="offset points", fontsize=8.5, color="0.35")
     ax_mean.set_ylim(0, 13)
     steps = np.arange(len(sequence))
@@ -187,7 +189,7 @@ def nandakumar_reads(levels, n_reads, rng):
 def plot_noise(reads, model, n_devices, rng, path):
     fig, (ax_n, ax_a) = plt.subplots(1, 2, figsize=(11, 3.6))
     for i, (level, values) in enumerate(reads.items()):
-        std = M3 * level + C3
+        std = DEVICE.m3 * level + DEVICE.c3
         viz.histogram(values, ax=ax_n, color=viz.PALETTE[i], normal=(level, std),
                       label=f"$G$ = {level:g} µS, σ = {std:.2f} µS")
     ax_n.set_title("Nandakumar: read noise $N(0,\\ m_3 G + c_3)$")

@@ -39,9 +39,6 @@ from minisnu import pcm, viz
 # Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
 OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 N_IN, N_OUT = 32, 16
-#: Every effect off: the crossbar is then exact up to rounding (but still maps W to conductances).
-ALL_OFF = {"dac_bits": None, "adc_bits": None, "out_bound": None, "out_noise": 0.0,
-           "prog_noise": False, "read_noise": False, "drift": False, "drift_compensation": False}
 
 
 # %% [markdown]
@@ -69,7 +66,7 @@ def plot_conductances(W, xb, path):
     viz.heatmap(W, ax=axes[0], symmetric=True, colorbar="weight $W$", title="weights $W$",
                 xlabel="output (column)", ylabel="input (row)")
     for ax, g, name in [(axes[1], g_plus[0], "$G^+$"), (axes[2], g_minus[0], "$G^-$")]:
-        viz.heatmap(g, ax=ax, cmap="magma", vmin=0, vmax=xb.g_max, colorbar="conductance (µS)",
+        viz.heatmap(g, ax=ax, cmap="magma", vmin=0, vmax=xb.noise_model.g_max, colorbar="conductance (µS)",
                     title=f"{name} as programmed", xlabel="output (column)", ylabel="")
     error = xb.weights(0.0) - W
     viz.heatmap(error, ax=axes[3], symmetric=True, colorbar="weight error",
@@ -98,7 +95,7 @@ def plot_matvec(W, x, seed, path):
              (ax_day, "no compensation", viz.DAY, False, viz.VERMILLION),
              (ax_day, "compensated", viz.DAY, True, viz.GREEN)]
     for ax, label, t, compensate, color in cases:
-        xb = pcm.Crossbar(N_IN, N_OUT, rng=seed, drift_compensation=compensate)
+        xb = pcm.Crossbar(N_IN, N_OUT, rng=seed, effects=pcm.CrossbarEffects(drift_compensation=compensate))
         xb.program(W)
         viz.parity(exact, xb.matvec(x, t), ax=ax, color=color, label=label,
                    xlabel="exact product $xW$", ylabel="in-memory product" if ax is ax_0 else "")
@@ -122,9 +119,12 @@ def plot_matvec(W, x, seed, path):
 
 # %%
 def relative_error(W, x, seed, t=0.0, **effects):
-    """‖y − xW‖ / ‖xW‖ of a crossbar with only ``effects`` on, t seconds after programming."""
-    options = {**ALL_OFF, **effects}
-    xb = pcm.Crossbar(N_IN, N_OUT, rng=seed, **options)
+    """‖y − xW‖ / ‖xW‖ of a crossbar with only ``effects`` on, t seconds after programming.
+
+    ``pcm.CrossbarEffects.only(...)`` switches every effect off but those given: the
+    crossbar is then exact up to rounding (but still maps W to conductances).
+    """
+    xb = pcm.Crossbar(N_IN, N_OUT, rng=seed, effects=pcm.CrossbarEffects.only(**effects))
     xb.program(W)
     return viz.relative_error(x @ W, xb.matvec(x, t))
 
@@ -192,7 +192,8 @@ def plot_error_vs_time(W, x, seeds, path):
                                      (True, viz.GREEN, "global drift compensation")]:
         errors = np.zeros((len(times), len(seeds)))
         for j, seed in enumerate(seeds):
-            xb = pcm.Crossbar(N_IN, N_OUT, rng=seed, drift_compensation=compensate)
+            effects = pcm.CrossbarEffects(drift_compensation=compensate)
+            xb = pcm.Crossbar(N_IN, N_OUT, rng=seed, effects=effects)
             xb.program(W)
             errors[:, j] = [viz.relative_error(x @ W, xb.matvec(x, t)) for t in times]
         ax.plot(times, 100 * errors.mean(axis=1), marker="o", markersize=3, color=color, label=label)

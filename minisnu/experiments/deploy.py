@@ -42,7 +42,8 @@ import numpy as np
 
 from ..core.validate import check_number, check_time
 from ..layers.sequential import Sequential
-from ..pcm.crossbar import PROBE_ROWS, Crossbar, drift_compensation_factor
+from ..pcm.crossbar import PROBE_ROWS, Crossbar, CrossbarEffects, drift_compensation_factor
+from ..pcm.noise_model import DEFAULT_NOISE_MODEL, PCMNoiseModel
 
 __all__ = ["Deployment", "add_noise", "compensate", "copy_network", "noisy_network",
            "perturbed", "program_pcm", "quantize", "quantized_network", "read_weights",
@@ -210,13 +211,15 @@ class Deployment:
     references: dict
 
 
-def program_pcm(net: Sequential, rng: np.random.Generator, *, ideal: bool = False,
+def program_pcm(net: Sequential, rng: np.random.Generator, *,
+                noise_model: PCMNoiseModel = DEFAULT_NOISE_MODEL, ideal: bool = False,
                 devices_per_side: int = 1) -> Deployment:
     """Program every weight matrix of ``net`` into a PCM crossbar (``method="one_shot"``).
 
     Each matrix W gets its own ``Crossbar`` (differential pairs, largest |W|
-    at g_max = 25 µS) programmed with aihwkit's statistical model
-    (``PCMNoiseModel``)::
+    at the model's g_max, 25 µS by default) programmed with aihwkit's
+    statistical model, ``noise_model`` (a ``PCMNoiseModel``: g_max and the
+    other constants of the devices)::
 
         g_prog = max(0, g_T + σ_prog(ĝ_T)·z₁),     ν = |μ_ν(ĝ_T) + σ_ν(ĝ_T)·z₂|
 
@@ -231,12 +234,13 @@ def program_pcm(net: Sequential, rng: np.random.Generator, *, ideal: bool = Fals
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    # The crossbar's own compensation acts in matvec; here it is applied to the weights.
+    effects = CrossbarEffects(drift_compensation=False)
     crossbars, probes, references = {}, {}, {}
     for name in weight_names(net):
         W = net.params[name]
-        # The crossbar's own compensation acts in matvec; here it is applied to the weights.
-        xb = Crossbar(*W.shape, rng=rng, ideal=ideal, devices_per_side=devices_per_side,
-                      drift_compensation=False)
+        xb = Crossbar(*W.shape, rng=rng, ideal=ideal, devices_per_side=devices_per_side, effects=effects,
+                      noise_model=noise_model)
         xb.program(W, method="one_shot")
         probes[name] = rng.uniform(-1.0, 1.0, (PROBE_ROWS, W.shape[0]))
         references[name] = float(np.mean(np.abs(probes[name] @ xb.weights(0.0, noise=True))))
@@ -251,7 +255,7 @@ def read_weights(deployment: Deployment, t: float) -> dict:
 
         g(t)   = g_prog · ((t + t0)/t0)^(−ν)
         g_read = max(0, g(t) + |g(t)|·σ(t)·z₃),   σ(t) = Q(g_prog)·sqrt(ln((t + t0 + t_read)/(2·t_read)))
-        W(t)   = (G⁺_read − G⁻_read) / scale,      scale = g_max / max|W|
+        W(t)   = (G⁺_read − G⁻_read) / scale,      scale = g_max / max|W|  (the noise model's g_max)
 
     One read per matrix: the same noisy weights serve a whole evaluation (on
     a chip every product reads the devices anew; one read keeps a sweep cheap

@@ -12,13 +12,25 @@
 - ``InMemory`` and ``PCMSynapses``: training with the devices in the loop
   (mixed precision: a high-precision accumulator per weight, SET pulses, refresh).
 
+The constants of each model are a frozen dataclass with the published values as
+defaults, beside its model: ``NandakumarDevice`` (device.py; g_max = 12 µS),
+``PCMNoiseModel`` itself (noise_model.py; g_max = 25 µS), ``CrossbarEffects``
+(crossbar.py: converters, output noise, which effects are on) and
+``MixedPrecision`` (training.py: ε and the refresh threshold). The arrays and
+layers take them::
+
+    arr = PCMArray((150, 88), rng=0, device=NandakumarDevice(g_max=20.0))
+    xb = Crossbar(88, 150, rng=0, effects=CrossbarEffects(adc_bits=8), noise_model=PCMNoiseModel(12.5))
+    layer = InMemory(SNU(88, 150), rng=1, mixed_precision=MixedPrecision(refresh_us=8.0))
+
 Conductances are in µS, times in seconds. Every random draw comes from a
 ``numpy.random.Generator`` given by the caller (or made from a seed).
 """
 
-from .crossbar import Crossbar
-from .device import PCMArray
+from .crossbar import Crossbar, CrossbarEffects
+from .device import NandakumarDevice, PCMArray
 from .noise_model import PCMNoiseModel
-from .training import InMemory, PCMSynapses
+from .training import InMemory, MixedPrecision, PCMSynapses
 
-__all__ = ["Crossbar", "InMemory", "PCMArray", "PCMNoiseModel", "PCMSynapses"]
+__all__ = ["Crossbar", "CrossbarEffects", "InMemory", "MixedPrecision", "NandakumarDevice", "PCMArray",
+           "PCMNoiseModel", "PCMSynapses"]

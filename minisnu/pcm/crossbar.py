@@ -13,7 +13,8 @@ read as their difference::
 
 A positive weight is programmed on G⁺ with G⁻ left at its minimum (0 µS in the
 statistical model, the RESET state ≈ 0.1 µS for Nandakumar devices), a negative
-weight on G⁻. The largest |W| maps to g_target_max (default: g_max).
+weight on G⁻. The largest |W| maps to g_target_max (default: the g_max of the
+device model that programs, see below).
 
 Multi-memristive synapse (Boybat et al., Nat. Commun. 9, 2514, 2018)
 --------------------------------------------------------------------
@@ -77,13 +78,24 @@ call on the same numbers (W's dtype is kept: float32 or float64).
 
 Programming
 -----------
-``program(W, method="one_shot")``: the statistical model of aihwkit
-(``PCMNoiseModel.program``): programming noise and one drift exponent ν per
-device, drawn from the crossbar's rng. Reads are ``PCMNoiseModel.read``
-(bit for bit), with its t-dependent factors kept for the last t read.
+Each method programs the devices of its own model, and g_max is that model's:
 
-``program(W, method="verify")``: iterative program-and-verify on the devices of
-Nandakumar et al. 2018 (``PCMArray``): RESET all, then repeat::
+- ``program(W, method="one_shot")``: the statistical model of aihwkit, the
+  crossbar's ``noise_model`` (a ``PCMNoiseModel``, g_max = 25 µS by default):
+  programming noise and one drift exponent ν per device
+  (``PCMNoiseModel.program``), drawn from the crossbar's rng. Reads are
+  ``PCMNoiseModel.read`` (bit for bit), with its t-dependent factors kept for
+  the last t read.
+- ``program(W, method="verify")``: the devices of Nandakumar et al. 2018, the
+  crossbar's ``device`` (a ``NandakumarDevice``, g_max = 12 µS by default):
+  a ``PCMArray`` whose SET pulses saturate at that g_max.
+
+g_target_max, the side conductance of the largest |W|, must not exceed the g_max
+of the model that programs; by default it is that g_max for ``one_shot`` and
+min(g_max, 8 µS) for ``verify`` (the mean SET increment of a Nandakumar device
+vanishes near 10.5 µS, so targets near g_max take many pulses).
+
+Program-and-verify iterates on the ``PCMArray``: RESET all, then repeat::
 
     read every device (no drift: t = 0)
     RESET the devices above target + tol (a SET pulse can only raise G, so an
@@ -107,6 +119,8 @@ Example::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..core.validate import (
@@ -118,15 +132,9 @@ from ..core.validate import (
     check_size,
     check_time,
 )
-from .device import G_MAX as NANDAKUMAR_G_MAX
-from .device import PCMArray
-from .noise_model import PCMNoiseModel
+from .device import DEFAULT_DEVICE, NandakumarDevice, PCMArray
+from .noise_model import DEFAULT_NOISE_MODEL, PCMNoiseModel
 
-#: aihwkit's defaults for the converters and the output noise.
-DAC_BITS = 7
-ADC_BITS = 9
-OUT_BOUND = 12.0
-OUT_NOISE = 0.06
 #: Rows of the drift-compensation probe.
 PROBE_ROWS = 32
 #: Default largest target (µS) for program-and-verify: well below the
@@ -226,6 +234,71 @@ def _as_float(name: str, a) -> np.ndarray:
     return a
 
 
+# --- The effects, as a configuration -----------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class CrossbarEffects:
+    """The periphery of a crossbar's product and the device effects it simulates.
+
+    The defaults are aihwkit's (``aihwkit.simulator.parameters.io.IOParameters``:
+    ``inp_res = 1/(2^7 − 2)``, ``out_res = 1/(2^9 − 2)``, ``out_bound = 12``,
+    ``out_noise = 0.06``; global drift compensation as its
+    ``GlobalDriftCompensation``), with every device effect on.
+
+    Converters and output noise (normalized units, see the module docstring)
+    ----------------------------------------------------------------------
+    dac_bits : 7, the input DAC's resolution; None = no input quantization.
+    adc_bits : 9, the output ADC's resolution; None = no output quantization.
+    out_bound : 12.0, the ADC's clip; None = no clip (``adc_bits`` then needs a
+        bound: it sets the step).
+    out_noise : 0.06, std of the additive output noise; 0 = off.
+
+    Device effects (True = simulated)
+    --------------
+    prog_noise : ``one_shot`` programming noise and the spread of ν (False:
+        g_prog = target, ν = its mean μ_ν). ``verify`` is always stochastic.
+    read_noise : read noise of the device model at each read.
+    drift : conductance drift of the device model at t > 0.
+    drift_compensation : global drift compensation of the outputs.
+
+    ``CrossbarEffects.only(drift=True)`` switches every effect off but those given.
+    A bad field raises an error that names it.
+    """
+
+    dac_bits: int | None = 7
+    adc_bits: int | None = 9
+    out_bound: float | None = 12.0
+    out_noise: float = 0.06
+    prog_noise: bool = True
+    read_noise: bool = True
+    drift: bool = True
+    drift_compensation: bool = True
+
+    def __post_init__(self):
+        for name in ("dac_bits", "adc_bits"):
+            object.__setattr__(self, name, _check_bits(f"CrossbarEffects.{name}", getattr(self, name)))
+        if self.out_bound is not None:
+            object.__setattr__(self, "out_bound", check_number("CrossbarEffects.out_bound", self.out_bound,
+                                                               positive=True))
+        if self.adc_bits is not None and self.out_bound is None:
+            raise ValueError("CrossbarEffects.adc_bits needs out_bound "
+                             "(the ADC step is 2·out_bound/(2^bits − 2))")
+        object.__setattr__(self, "out_noise", check_number("CrossbarEffects.out_noise", self.out_noise))
+        for name in ("prog_noise", "read_noise", "drift", "drift_compensation"):
+            object.__setattr__(self, name, _check_bool(f"CrossbarEffects.{name}", getattr(self, name)))
+
+    @classmethod
+    def only(cls, **on) -> CrossbarEffects:
+        """Every effect off (no converters, no noise, no drift) except those given in ``on``."""
+        off = {"dac_bits": None, "adc_bits": None, "out_bound": None, "out_noise": 0.0, "prog_noise": False,
+               "read_noise": False, "drift": False, "drift_compensation": False}
+        return cls(**(off | on))
+
+
+#: aihwkit's converters and noise, every effect on: the default of every crossbar.
+DEFAULT_EFFECTS = CrossbarEffects()
+
+
 # --- The crossbar ---------------------------------------------------------------------------
 
 class Crossbar:
@@ -236,30 +309,22 @@ class Crossbar:
     n_in, n_out : rows (inputs) and columns (outputs).
     rng : int seed or ``numpy.random.Generator``; every draw comes from it (kept as ``rng``).
     ideal : every effect off and the exact mapping (conductances in weight units):
-        ``matvec(x)`` equals ``x @ W`` bit for bit. The effect options are ignored.
+        ``matvec(x)`` equals ``x @ W`` bit for bit. ``effects`` is ignored.
     devices_per_side : N devices per side of a differential pair, read and summed.
-    g_max : µS, g_max of the statistical model (``PCMNoiseModel``), default 25.
+    effects : ``CrossbarEffects``, the converters, the output noise and which device
+        effects are simulated (default: aihwkit's, everything on).
+    noise_model : ``PCMNoiseModel``, the devices ``program(W, "one_shot")`` programs
+        (aihwkit's statistics; g_max = 25 µS by default).
+    device : ``NandakumarDevice``, the devices ``program(W, "verify")`` programs
+        (Nandakumar et al. 2018; g_max = 12 µS by default).
     g_target_max : µS, the conductance of a side for the largest |W|. Default:
-        g_max for ``one_shot``, min(g_max, 8 µS) for ``verify`` (Nandakumar
-        devices saturate near 10.5 µS). Must not exceed g_max, nor the
-        Nandakumar G_MAX = 12 µS for ``verify``.
-
-    Effect options (aihwkit's defaults; see the module docstring)
-    --------------
-    dac_bits : 7; None = no input quantization.
-    adc_bits : 9; None = no output quantization.
-    out_bound : 12.0, the ADC's clip in normalized units; None = no clip
-        (``adc_bits`` then needs a bound: it sets the step).
-    out_noise : 0.06, std of the additive output noise in normalized units; 0 = off.
-    prog_noise : True; ``one_shot`` programming noise and the spread of ν
-        (False: g_prog = target, ν = its mean μ_ν). ``verify`` is always stochastic.
-    read_noise : True, read noise of the device model at each read.
-    drift : True, conductance drift of the device model at t > 0.
-    drift_compensation : True, global drift compensation of the outputs.
+        ``noise_model.g_max`` for ``one_shot``, min(``device.g_max``, 8 µS) for
+        ``verify``. ``program`` refuses one above the g_max of the model it uses.
 
     Attributes
     ----------
-    rng, n_in, n_out, devices_per_side, ideal, the effect options.
+    rng, n_in, n_out, devices_per_side, ideal, noise_model, device, g_target_max.
+    effects : the ``CrossbarEffects`` in use (all off when ideal).
     selection : int, the device (0 .. N−1) an update programs; see ``next_device``.
     scale : µS per weight unit after ``program`` (1 when ideal): W = (G⁺ − G⁻)/scale.
     g_ref : µS, the side conductance of the largest |W| (the g_target_max used).
@@ -270,39 +335,25 @@ class Crossbar:
     """
 
     def __init__(self, n_in: int, n_out: int, rng=0, *, ideal: bool = False, devices_per_side: int = 1,
-                 g_max: float = 25.0, g_target_max: float | None = None,
-                 dac_bits: int | None = DAC_BITS, adc_bits: int | None = ADC_BITS,
-                 out_bound: float | None = OUT_BOUND, out_noise: float = OUT_NOISE,
-                 prog_noise: bool = True, read_noise: bool = True, drift: bool = True,
-                 drift_compensation: bool = True):
+                 effects: CrossbarEffects = DEFAULT_EFFECTS, noise_model: PCMNoiseModel = DEFAULT_NOISE_MODEL,
+                 device: NandakumarDevice = DEFAULT_DEVICE, g_target_max: float | None = None):
         self.n_in = check_size("n_in", n_in)
         self.n_out = check_size("n_out", n_out)
         self.rng = as_rng(rng)
         self.ideal = _check_bool("ideal", ideal)
         self.devices_per_side = check_size("devices_per_side", devices_per_side)
-        self.g_max = check_number("g_max", g_max, positive=True)
+        for name, value, kind in (("effects", effects, CrossbarEffects),
+                                  ("noise_model", noise_model, PCMNoiseModel),
+                                  ("device", device, NandakumarDevice)):
+            if not isinstance(value, kind):
+                raise TypeError(f"{name} must be a {kind.__name__}, got {type(value).__name__}")
+        self.effects = CrossbarEffects.only() if self.ideal else effects    # ideal: every effect off
+        self.noise_model = noise_model
+        self.device = device
         if g_target_max is not None:
             g_target_max = check_number("g_target_max", g_target_max, positive=True)
-            if g_target_max > self.g_max:
-                raise ValueError(f"g_target_max ({g_target_max}) must not exceed g_max ({self.g_max})")
         self.g_target_max = g_target_max
 
-        self.dac_bits = _check_bits("dac_bits", dac_bits)
-        self.adc_bits = _check_bits("adc_bits", adc_bits)
-        self.out_bound = None if out_bound is None else check_number("out_bound", out_bound, positive=True)
-        if self.adc_bits is not None and self.out_bound is None:
-            raise ValueError("adc_bits needs out_bound (the ADC step is 2·out_bound/(2^bits − 2))")
-        self.out_noise = check_number("out_noise", out_noise, positive=False)
-        self.prog_noise = _check_bool("prog_noise", prog_noise)
-        self.read_noise = _check_bool("read_noise", read_noise)
-        self.drift = _check_bool("drift", drift)
-        self.drift_compensation = _check_bool("drift_compensation", drift_compensation)
-        if self.ideal:                       # every effect off, whatever was asked
-            self.dac_bits = self.adc_bits = self.out_bound = None
-            self.out_noise = 0.0
-            self.prog_noise = self.read_noise = self.drift = self.drift_compensation = False
-
-        self.model = PCMNoiseModel(g_max=self.g_max)
         self.selection = 0
         self.method = None
         self.scale = None
@@ -319,8 +370,7 @@ class Crossbar:
 
     def __repr__(self) -> str:
         state = "ideal" if self.ideal else (self.method or "not programmed")
-        return (f"Crossbar({self.n_in}, {self.n_out}, devices_per_side={self.devices_per_side}, "
-                f"g_max={self.g_max}, {state})")
+        return f"Crossbar({self.n_in}, {self.n_out}, devices_per_side={self.devices_per_side}, {state})"
 
     @property
     def _shape(self):
@@ -385,36 +435,42 @@ class Crossbar:
         self.g_target = np.broadcast_to(target[:, None], self._shape).copy()
 
         if method == "one_shot":
-            self._g_prog, self._nu = self.model.program(self.g_target, self.rng, noise=self.prog_noise)
+            self._g_prog, self._nu = self.noise_model.program(self.g_target, self.rng,
+                                                              noise=self.effects.prog_noise)
         else:
             self._program_verify(tol, int(max_pulses))
 
-        if self.drift_compensation:
+        if self.effects.drift_compensation:
             if self._probe is None:         # drawn once, kept for every later programming
                 self._probe = self.rng.uniform(-1.0, 1.0, (PROBE_ROWS, self.n_in))
-            w0 = self._normalized_weights(self._read(0.0, self.read_noise))
+            w0 = self._normalized_weights(self._read(0.0, self.effects.read_noise))
             self._probe_reference = float(np.mean(np.abs(self._probe @ w0)))
 
     def _g_reference(self, method: str) -> float:
-        """The side conductance of the largest |W| (g_target_max or its default)."""
+        """The side conductance of the largest |W|: g_target_max or its default, checked against the
+        g_max of the model that ``method`` programs."""
         if method == "one_shot":
-            return self.g_max if self.g_target_max is None else self.g_target_max
-        g_ref = min(self.g_max, VERIFY_G_TARGET_MAX) if self.g_target_max is None else self.g_target_max
-        if g_ref > NANDAKUMAR_G_MAX:
-            raise ValueError(f"g_target_max ({g_ref}) must not exceed the Nandakumar device's "
-                             f"G_MAX = {NANDAKUMAR_G_MAX} µS for method='verify'")
-        return g_ref
+            model, g_max, default = "noise_model", self.noise_model.g_max, self.noise_model.g_max
+        else:
+            model, g_max = "device", self.device.g_max
+            default = min(g_max, VERIFY_G_TARGET_MAX)
+        if self.g_target_max is None:
+            return default
+        if self.g_target_max > g_max:
+            raise ValueError(f"g_target_max ({self.g_target_max}) must not exceed the g_max of the "
+                             f"{model} that method={method!r} programs ({model}.g_max = {g_max} µS)")
+        return self.g_target_max
 
     def _program_verify(self, tol: float, max_pulses: int) -> None:
         """RESET every device, then iterate read / RESET the overshoots / SET the rest (vectorized).
 
         Each iteration reads all devices at t = 0 (no drift; with read noise if
         ``read_noise``), melt-quenches those above target + tol and gives one
-        SET pulse to those below target − tol.
+        SET pulse to those below target − tol. The devices are the crossbar's ``device``.
         """
-        devices = PCMArray(self._shape, g_max=NANDAKUMAR_G_MAX, rng=self.rng)   # starts RESET
+        devices = PCMArray(self._shape, rng=self.rng, device=self.device)      # starts RESET
         for _ in range(max_pulses):
-            g = devices.read(0.0, noise=self.read_noise)
+            g = devices.read(0.0, noise=self.effects.read_noise)
             over, below = g > self.g_target + tol, g < self.g_target - tol
             if not (over.any() or below.any()):
                 break
@@ -434,7 +490,7 @@ class Crossbar:
         if self._g_ideal is not None:
             return self._g_ideal
         if self._devices is not None:
-            return self._devices.read(t if self.drift else 0.0, noise=noise)
+            return self._devices.read(t if self.effects.drift else 0.0, noise=noise)
         g_t, sigma = self._drifted(t)
         if not noise:
             return g_t.copy()
@@ -449,9 +505,9 @@ class Crossbar:
         Neither depends on the read, so repeated products at one t skip the powers and logs.
         """
         if self._drift_cache is None or self._drift_cache[0] != t:
-            nu = self._nu if self.drift else np.zeros_like(self._nu)
-            g_t = self._g_prog * self.model.drift_factor(nu, t)
-            sigma = self.model.read_noise_std(self._g_prog, t)
+            nu = self._nu if self.effects.drift else np.zeros_like(self._nu)
+            g_t = self._g_prog * self.noise_model.drift_factor(nu, t)
+            sigma = self.noise_model.read_noise_std(self._g_prog, t)
             g_t.flags.writeable = sigma.flags.writeable = False
             self._drift_cache = (t, g_t, sigma)
         return self._drift_cache[1], self._drift_cache[2]
@@ -480,7 +536,7 @@ class Crossbar:
         """
         self._require_programmed()
         t = check_time(t)
-        g_side = self._read(t, noise and self.read_noise).sum(axis=1)
+        g_side = self._read(t, noise and self.effects.read_noise).sum(axis=1)
         if self.ideal:
             return g_side[0] - g_side[1]                # weight units: exactly W
         return (g_side[0] - g_side[1]) / self.scale
@@ -499,20 +555,21 @@ class Crossbar:
             raise ValueError(f"x must have shape (B, {self.n_in}) or ({self.n_in},), got {x.shape}")
         t = check_time(t)
 
-        g = self._read(t, self.read_noise)
+        effects = self.effects
+        g = self._read(t, effects.read_noise)
         if self.ideal:
             g_side = g.sum(axis=1)
             return x @ (g_side[0] - g_side[1])
 
         x_n, s = normalize_input(x)                                  # 1
-        if self.dac_bits is not None:
-            x_n = dac(x_n, self.dac_bits)                            # 2
+        if effects.dac_bits is not None:
+            x_n = dac(x_n, effects.dac_bits)                         # 2
         w_norm = self._normalized_weights(g)                         # 3
         y = analog_product(x_n, w_norm)                              # 4
-        if self.out_noise > 0:
-            y = output_noise(y, self.out_noise, self.rng)            # 5
-        y = adc(y, self.adc_bits, self.out_bound)                    # 6
+        if effects.out_noise > 0:
+            y = output_noise(y, effects.out_noise, self.rng)         # 5
+        y = adc(y, effects.adc_bits, effects.out_bound)              # 6
         y = y * (s * self.w_max)                                     # 7
-        if self.drift_compensation and t > 0:                        # 8
+        if effects.drift_compensation and t > 0:                     # 8
             y = y * drift_compensation_factor(self._probe, self._probe_reference, w_norm)
         return y

@@ -1,7 +1,8 @@
 """A population of phase-change-memory (PCM) devices: RESET, SET pulses, drift, read noise.
 
-The model is that of Nandakumar et al., J. Appl. Phys. 124, 152135 (2018).
-Conductances G are in µS, times in seconds.
+The model is that of Nandakumar et al., J. Appl. Phys. 124, 152135 (2018); its
+constants are the fields of ``NandakumarDevice``. Conductances G are in µS,
+times in seconds.
 
 RESET (melt-quench) makes the device amorphous, with a small random conductance
 and a fresh pulse memory::
@@ -10,7 +11,7 @@ and a fresh pulse memory::
 
 SET (crystallizing) pulse, one at a time; the increment is random, shrinks as G
 grows (saturation near 10.5 µS, where m1·G + c1 = 0) and is larger right after
-a RESET (the pulse memory P decays by e^(−1/a) per pulse)::
+a RESET (the pulse memory P fades by the factor e^(−1/a) at every pulse)::
 
     P  <- P · exp(−1/a)
     ΔG ~ N(mean = m1·G + c1 + A1·P,  std = m2·G + c2 + A2·P)
@@ -23,11 +24,15 @@ every read adds an independent, conductance-dependent noise::
     G(t)   = G_prog · (t / t0)^(−ν)          for t > t0   (G(t) = G_prog for t ≤ t0)
     G_read = G(t) + N(0, m3·G(t) + c3),       clipped at 0 (a conductance is never negative)
 
-Where to read: ``set_pulse_reference`` and ``read_reference`` are the updates in
-plain NumPy; ``_set_pulse_kernel`` and ``_read_kernel`` are the same updates as
-Numba loops (what ``PCMArray`` runs); ``PCMArray`` keeps the per-device state.
-The drift factors (t/t0)^(−ν) depend on t only (ν is fixed per device), so
-``PCMArray`` computes them once per distinct t and the read kernel multiplies.
+Where to read: ``NandakumarDevice`` holds the constants; ``set_pulse_reference``
+and ``read_reference`` are the updates in plain NumPy; ``set_pulse_step``,
+``reset_step`` and ``read_step`` are the same updates for one device, as Numba
+functions that any kernel may inline (``PCMArray`` runs them, and so does the
+in-loop training of ``minisnu.pcm.training``), given their constants as the small
+tuples ``NandakumarDevice.pulse_constants()``, ``reset_constants()`` and
+``read_constants()``; ``PCMArray`` keeps the per-device state. The drift factors
+(t/t0)^(−ν) depend on t only (ν is fixed per device), so ``PCMArray`` computes
+them once per distinct t and the read kernel multiplies.
 
 Random numbers. Every draw is a standard normal z ~ N(0, 1) (a normal N(μ, σ)
 is μ + σ·z), made by ``minisnu.pcm.fast_normal.standard_normal(rng, n)`` from the
@@ -48,6 +53,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -55,7 +61,7 @@ from numba import njit
 from ..core.validate import as_rng, check_number, check_time
 from .fast_normal import standard_normal
 
-# --- Constants of the model (Nandakumar et al. 2018) -------------------------------------------
+# --- The published constants (Nandakumar et al. 2018) ------------------------------------------
 # SET pulse: pulse memory time constant (in pulses), mean and std of the increment ΔG.
 A_MEMORY = 2.6       # a:  P <- P·exp(−1/a)
 M1 = -0.084          # m1: mean ΔG = m1·G + c1 + A1·P
@@ -79,12 +85,77 @@ NU = 0.045
 NU_STD = 0.005
 
 
-@dataclass(frozen=True)
-class NandakumarParams:
-    """The constants of the SET, RESET and read-noise model (defaults: the published values).
+# --- What a kernel needs: the constants of one update, as small tuples -------------------------
 
-    Make your own to experiment, e.g. ``NandakumarParams(a=5.0)`` for a longer
-    pulse memory, and pass it as ``PCMArray(..., params=...)``.
+class PulseConstants(NamedTuple):
+    """The constants of one SET pulse, in the order of its equations (see ``set_pulse_step``)."""
+
+    memory_factor: float    # e^(−1/a): P <- P·e^(−1/a)
+    m1: float               # mean ΔG = m1·G + c1 + A1·P
+    c1: float
+    A1: float
+    m2: float               # std ΔG = m2·G + c2 + A2·P
+    c2: float
+    A2: float
+    g_set_min: float        # G <- clip(G + ΔG, g_set_min, g_max)
+    g_max: float
+
+
+class ResetConstants(NamedTuple):
+    """The constants of one RESET (see ``reset_step``)."""
+
+    g_reset: float          # G = clip(g_reset + g_reset_std·z, g_reset_min, g_max)
+    g_reset_std: float
+    g_reset_min: float
+    g_max: float
+
+
+class ReadConstants(NamedTuple):
+    """The constants of one noisy read (see ``read_step``)."""
+
+    m3: float               # G_read = max(0, G(t) + (m3·G(t) + c3)·z)
+    c3: float
+
+
+# --- The device's constants -------------------------------------------------------------------
+
+def _finite(owner: str, name: str, value) -> float:
+    """A finite real number of either sign, as a float (the SET fit's coefficients)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner}.{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{owner}.{name} must be finite, got {value}")
+    return float(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NandakumarDevice:
+    """The constants of a PCM device in the model of Nandakumar et al. (2018).
+
+    The defaults are the published values: Nandakumar et al., "A phase-change
+    memory model for neuromorphic computing", J. Appl. Phys. 124, 152135 (2018):
+    the SET fit (a, m1, c1, A1, m2, c2, A2), the read noise (m3, c3), the RESET
+    state G0 = 0.1 µS with a spread of 0.1·G0, the SET floor 0.1 µS, g_max = 12 µS
+    (20 µS in some uses) and the drift reference time t0 = 38.6 s. The drift
+    exponent ν ≈ 0.04–0.05 there; here each device draws ν ~ N(0.045, 0.005).
+
+    Fields (µS unless said)
+    -----------------------
+    a : pulses, the time constant of the pulse memory: P <- P·e^(−1/a) at every SET pulse.
+    m1, c1, A1 : the mean SET increment m1·G + c1 + A1·P (m1 < 0: saturation).
+    m2, c2, A2 : its standard deviation m2·G + c2 + A2·P.
+    g_set_min : a SET pulse never leaves G below this.
+    g_max : the saturation conductance, the ceiling of every SET and RESET.
+    g_reset, g_reset_std, g_reset_min : a RESET draws G ~ N(g_reset, g_reset_std),
+        clipped to [g_reset_min, g_max].
+    m3, c3 : the read noise std m3·G(t) + c3 (m3 dimensionless).
+    t0 : s, the reference time of the drift law G(t) = G_prog·(t/t0)^(−ν).
+    nu, nu_std : each device draws its drift exponent ν ~ N(nu, nu_std), clipped at 0.
+
+    Make your own to experiment, e.g. ``NandakumarDevice(g_max=20.0)`` or
+    ``NandakumarDevice(a=5.0)`` (a longer pulse memory), and pass it as
+    ``PCMArray(shape, device=...)``. Integers are stored as floats; a bad
+    field raises an error that names it.
     """
 
     a: float = A_MEMORY
@@ -94,39 +165,60 @@ class NandakumarParams:
     m2: float = M2
     c2: float = C2
     A2: float = A2
-    m3: float = M3
-    c3: float = C3
+    g_set_min: float = G_SET_MIN
+    g_max: float = G_MAX
     g_reset: float = G_RESET
     g_reset_std: float = G_RESET_STD
     g_reset_min: float = G_RESET_MIN
-    g_set_min: float = G_SET_MIN
+    m3: float = M3
+    c3: float = C3
+    t0: float = T0
+    nu: float = NU
+    nu_std: float = NU_STD
+
+    #: The SET fit's coefficients, of either sign; every other field is >= 0 (a, g_max, t0 > 0).
+    _SIGNED = ("m1", "c1", "A1", "m2", "c2", "A2")
+    _POSITIVE = ("a", "g_max", "t0")
 
     def __post_init__(self):
+        owner = type(self).__name__
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                raise TypeError(f"NandakumarParams.{f.name} must be a number, got {type(value).__name__}")
-            if not math.isfinite(value):
-                raise ValueError(f"NandakumarParams.{f.name} must be finite, got {value}")
-        if self.a <= 0:
-            raise ValueError(f"NandakumarParams.a (pulse memory, in pulses) must be positive, got {self.a}")
-        if self.g_reset_std < 0:
-            raise ValueError(f"NandakumarParams.g_reset_std must be >= 0, got {self.g_reset_std}")
-        if self.g_reset_min < 0:
-            raise ValueError(f"NandakumarParams.g_reset_min must be >= 0, got {self.g_reset_min}")
+            if f.name in self._SIGNED:
+                value = _finite(owner, f.name, value)
+            else:
+                value = check_number(f"{owner}.{f.name}", value, positive=f.name in self._POSITIVE)
+            object.__setattr__(self, f.name, value)
+        if self.g_max <= self.g_set_min:
+            raise ValueError(f"{owner}.g_max must exceed the SET floor g_set_min = {self.g_set_min} µS, "
+                             f"got {self.g_max}")
 
     @property
-    def decay(self) -> float:
-        """The pulse-memory factor e^(−1/a) applied at every SET pulse."""
+    def memory_factor(self) -> float:
+        """e^(−1/a): the factor by which the pulse memory P fades at every SET pulse."""
         return math.exp(-1.0 / self.a)
 
+    def pulse_constants(self) -> PulseConstants:
+        """The constants of ``set_pulse_step``."""
+        return PulseConstants(self.memory_factor, self.m1, self.c1, self.A1, self.m2, self.c2, self.A2,
+                              self.g_set_min, self.g_max)
 
-DEFAULT_PARAMS = NandakumarParams()
+    def reset_constants(self) -> ResetConstants:
+        """The constants of ``reset_step``."""
+        return ResetConstants(self.g_reset, self.g_reset_std, self.g_reset_min, self.g_max)
+
+    def read_constants(self) -> ReadConstants:
+        """The constants of ``read_step``."""
+        return ReadConstants(self.m3, self.c3)
+
+
+#: The published device, the default of every array and layer of Nandakumar devices.
+DEFAULT_DEVICE = NandakumarDevice()
 
 
 # --- NumPy references: read these first -------------------------------------------------------
 
-def set_pulse_reference(g, p, n, rng, params: NandakumarParams = DEFAULT_PARAMS, g_max: float = G_MAX):
+def set_pulse_reference(g, p, n, rng, device: NandakumarDevice = DEFAULT_DEVICE):
     """Apply n[i] SET pulses to device i; return the new (G, P), inputs unchanged.
 
     Per pulse:  P <- P·e^(−1/a);  ΔG = m1·G + c1 + A1·P + (m2·G + c2 + A2·P)·z;
@@ -143,85 +235,101 @@ def set_pulse_reference(g, p, n, rng, params: NandakumarParams = DEFAULT_PARAMS,
     n = np.asarray(n).ravel().astype(np.int64)
     z = standard_normal(rng, int(n.sum()))
     start = np.cumsum(n) - n                       # index of device i's first draw
-    q = params
+    q = device
     for k in range(int(n.max(initial=0))):
         on = n > k                                 # devices that get a (k+1)-th pulse
-        p[on] = p[on] * q.decay
+        p[on] = p[on] * q.memory_factor
         mean = q.m1 * g[on] + q.c1 + q.A1 * p[on]
         std = q.m2 * g[on] + q.c2 + q.A2 * p[on]
-        g[on] = np.clip(g[on] + (mean + std * z[start[on] + k]), q.g_set_min, g_max)
+        g[on] = np.clip(g[on] + (mean + std * z[start[on] + k]), q.g_set_min, q.g_max)
     return g.reshape(shape), p.reshape(shape)
 
 
-def read_reference(g, nu, t, rng, params: NandakumarParams = DEFAULT_PARAMS, t0: float = T0,
-                   noise: bool = True):
+def read_reference(g, nu, t, rng, device: NandakumarDevice = DEFAULT_DEVICE, noise: bool = True):
     """Read conductances t seconds after programming: drift, then read noise, clipped at 0.
 
     G(t) = G·(t/t0)^(−ν) = G·exp(−ν·ln(t/t0)) for t > t0, else G;
     G_read = max(0, G(t) + (m3·G(t) + c3)·z), one z ~ N(0, 1) per device in C order.
     """
     g = np.asarray(g, dtype=np.float64)
+    t0 = device.t0
     g_t = g * np.exp(-nu * math.log(t / t0)) if t > t0 else g.copy()
     if noise:
-        g_t = g_t + (params.m3 * g_t + params.c3) * standard_normal(rng, g.shape)
+        g_t = g_t + (device.m3 * g_t + device.c3) * standard_normal(rng, g.shape)
     return np.maximum(g_t, 0.0)
 
 
-# --- Numba kernels: the same updates, one device at a time ------------------------------------
+# --- Numba: the same updates, one device at a time --------------------------------------------
 
 @njit(inline="always")
-def _pulse(gi, pi, z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max):
-    """One SET pulse on a device in state (G, P) with the draw z; returns the new (G, P)."""
-    pi = pi * decay                                      # P <- P·e^(−1/a)
-    mean = m1 * gi + c1 + a1 * pi                        # m1·G + c1 + A1·P
-    std = m2 * gi + c2 + a2 * pi                         # m2·G + c2 + A2·P
-    gi = gi + (mean + std * z)                           # G + ΔG
-    return min(max(gi, g_min), g_max), pi                # clip to [g_min, g_max]
+def set_pulse_step(g, p, z, k):
+    """One SET pulse on a device in state (G, P) with the draw z; returns the new (G, P).
 
-
-@njit(inline="always")
-def _melt_quench(z, g_reset, g_reset_std, g_reset_min, g_max):
-    """A RESET with the draw z: the new (G, P) = (clip(g_reset + g_reset_std·z, g_reset_min, g_max), 1)."""
-    return min(max(g_reset + g_reset_std * z, g_reset_min), g_max), 1.0
+    ``k``: the device's ``PulseConstants``.
+    """
+    p = p * k.memory_factor                              # P <- P·e^(−1/a)
+    mean = k.m1 * g + k.c1 + k.A1 * p                    # m1·G + c1 + A1·P
+    std = k.m2 * g + k.c2 + k.A2 * p                     # m2·G + c2 + A2·P
+    g = g + (mean + std * z)                             # G + ΔG
+    return min(max(g, k.g_set_min), k.g_max), p          # clip to [g_set_min, g_max]
 
 
 @njit(inline="always")
-def _pulse_device(g, p, i, count, z, k, decay, m1, c1, a1, m2, c2, a2, g_min, g_max):
-    """``count`` >= 1 SET pulses on device i with the draws z[k], z[k+1], ...; returns the next k."""
-    gi, pi = _pulse(g[i], p[i], z[k], decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
-    for j in range(1, count):       # the first pulse outside the loop: one pulse is the common case
-        gi, pi = _pulse(gi, pi, z[k + j], decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
+def reset_step(z, k):
+    """A RESET with the draw z: the new (G, P) = (clip(g_reset + g_reset_std·z, g_reset_min, g_max), 1).
+
+    ``k``: the device's ``ResetConstants``.
+    """
+    return min(max(k.g_reset + k.g_reset_std * z, k.g_reset_min), k.g_max), 1.0
+
+
+@njit(inline="always")
+def read_step(g_t, z, k):
+    """A noisy read of a device at G(t) with the draw z: max(0, G(t) + (m3·G(t) + c3)·z).
+
+    ``k``: the device's ``ReadConstants``.
+    """
+    return max(g_t + (k.m3 * g_t + k.c3) * z, 0.0)
+
+
+@njit(inline="always")
+def _pulse_device(g, p, i, count, z, j, k):
+    """``count`` >= 1 SET pulses on device i with the draws z[j], z[j+1], ...; returns the next j."""
+    gi, pi = set_pulse_step(g[i], p[i], z[j], k)
+    for m in range(1, count):       # the first pulse outside the loop: one pulse is the common case
+        gi, pi = set_pulse_step(gi, pi, z[j + m], k)
     g[i] = gi
     p[i] = pi
-    return k + count
+    return j + count
 
 
 @njit(cache=True, error_model="numpy")
-def _set_pulse_kernel(g, p, n, z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max):
+def _set_pulse_kernel(g, p, n, z, k):
     """In place on the flat arrays g, p: n[i] SET pulses on device i (see ``set_pulse_reference``).
 
-    z holds one standard normal per pulse: devices in order, a device's pulses consecutively.
+    z holds one standard normal per pulse: devices in order, a device's pulses consecutively;
+    ``k``: the ``PulseConstants``.
     """
-    k = 0
+    j = 0
     for i in range(g.size):
         if n[i] != 0:                                        # no pulse: state unchanged
-            k = _pulse_device(g, p, i, n[i], z, k, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
+            j = _pulse_device(g, p, i, n[i], z, j, k)
 
 
 @njit(cache=True, error_model="numpy")
-def _set_pulse_at_kernel(g, p, index, n, z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max):
-    """The same for a list of devices: n[j] SET pulses on device index[j], in list order."""
-    k = 0
-    for j in range(index.size):
-        if n[j] != 0:
-            k = _pulse_device(g, p, index[j], n[j], z, k, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
+def _set_pulse_at_kernel(g, p, index, n, z, k):
+    """The same for a list of devices: n[m] SET pulses on device index[m], in list order."""
+    j = 0
+    for m in range(index.size):
+        if n[m] != 0:
+            j = _pulse_device(g, p, index[m], n[m], z, j, k)
 
 
 @njit(cache=True, error_model="numpy")
-def _read_kernel(g, factor, drift, noise, z, m3, c3, out):
+def _read_kernel(g, factor, drift, noise, z, k, out):
     """out[i] = max(0, G(t) + (m3·G(t) + c3)·z[i]) with G(t) = g[i]·factor[i] (see ``read_reference``).
 
-    factor[i] = (t/t0)^(−ν_i), used only if ``drift``; z only if ``noise``.
+    factor[i] = (t/t0)^(−ν_i), used only if ``drift``; z only if ``noise``; ``k``: the ``ReadConstants``.
     """
     zero = 0.0
     for i in range(g.size):
@@ -229,8 +337,9 @@ def _read_kernel(g, factor, drift, noise, z, m3, c3, out):
         if drift:
             gt = gt * factor[i]                                  # G(t) = G·(t/t0)^(−ν)
         if noise:
-            gt = gt + (m3 * gt + c3) * z[i]                      # + N(0, m3·G(t) + c3)
-        out[i] = max(gt, zero)                                   # a read is never negative
+            out[i] = read_step(gt, z[i], k)                      # + N(0, m3·G(t) + c3), clipped at 0
+        else:
+            out[i] = max(gt, zero)                               # a read is never negative
 
 
 _NO_FACTOR = np.empty(0)     # the kernel's factor argument when there is no drift (t <= t0)
@@ -257,11 +366,10 @@ class PCMArray:
     Parameters
     ----------
     shape : int or tuple of ints, the shape of the device array.
-    g_max : float, µS, the saturation conductance (must exceed the SET floor 0.1 µS).
     rng : int seed or ``numpy.random.Generator``; every draw comes from it (kept as ``rng``).
-    params : ``NandakumarParams``, the SET/RESET/read-noise constants.
-    nu, nu_std : the drift exponent of each device is drawn once, ν ~ N(nu, nu_std), clipped at 0.
-    t0 : s, the reference time of the drift law.
+    device : ``NandakumarDevice``, the constants of every device (g_max, the SET/RESET/read-noise
+        fit, the drift law); kept as ``device``. The drift exponent of each device is drawn
+        once, ν ~ N(device.nu, device.nu_std), clipped at 0.
 
     State (one value per device, arrays of ``shape``)
     -----
@@ -274,27 +382,22 @@ class PCMArray:
 
     After construction every device is RESET (amorphous).
 
-        arr = PCMArray((784, 10), rng=0)
+        arr = PCMArray((784, 10), rng=0, device=NandakumarDevice(g_max=20.0))
         arr.set_pulse(counts)          # counts: int array >= 0, or a bool mask
         g_now = arr.read(3600.0)       # one hour after programming: drift + read noise
         arr.reset(arr.g > 9.0)         # melt-quench the saturated devices
     """
 
-    def __init__(self, shape, g_max: float = G_MAX, rng=0, *, params: NandakumarParams = DEFAULT_PARAMS,
-                 nu: float = NU, nu_std: float = NU_STD, t0: float = T0):
-        if not isinstance(params, NandakumarParams):
-            raise TypeError(f"params must be a NandakumarParams, got {type(params).__name__}")
+    def __init__(self, shape, rng=0, *, device: NandakumarDevice = DEFAULT_DEVICE):
+        if not isinstance(device, NandakumarDevice):
+            raise TypeError(f"device must be a NandakumarDevice, got {type(device).__name__}")
         self.shape = _as_shape(shape)
-        self.params = params
-        self.g_max = check_number("g_max", g_max, positive=True)
-        if self.g_max <= params.g_set_min:
-            raise ValueError(f"g_max must exceed the SET floor {params.g_set_min} µS, got {self.g_max}")
-        nu = check_number("nu", nu)
-        nu_std = check_number("nu_std", nu_std)
-        self.t0 = check_number("t0", t0, positive=True)
+        self._device = device
         self.rng = as_rng(rng)
+        self._pulse_constants = device.pulse_constants()
+        self._read_constants = device.read_constants()
 
-        self._nu = np.maximum(nu + nu_std * standard_normal(self.rng, self.shape), 0.0)
+        self._nu = np.maximum(device.nu + device.nu_std * standard_normal(self.rng, self.shape), 0.0)
         self._drift_t, self._drift = None, _NO_FACTOR    # cache of drift_factor(t)
         self._g = np.empty(self.shape)
         self._p = np.empty(self.shape)
@@ -302,15 +405,10 @@ class PCMArray:
         self.n_resets = np.zeros(self.shape, np.int64)
         self._melt_quench(np.arange(self.size))
 
-    def pulse_constants(self) -> tuple:
-        """(e^(−1/a), m1, c1, A1, m2, c2, A2, g_set_min, g_max): what a kernel's SET pulse needs."""
-        q = self.params
-        return (q.decay, q.m1, q.c1, q.A1, q.m2, q.c2, q.A2, q.g_set_min, self.g_max)
-
-    def reset_constants(self) -> tuple:
-        """(g_reset, g_reset_std, g_reset_min, g_max): what a kernel's RESET needs."""
-        q = self.params
-        return (q.g_reset, q.g_reset_std, q.g_reset_min, self.g_max)
+    @property
+    def device(self) -> NandakumarDevice:
+        """The devices' constants (read-only: the kernels' tuples are made from it once)."""
+        return self._device
 
     # --- state, with checked assignment -------------------------------------------------------
 
@@ -356,8 +454,9 @@ class PCMArray:
         """
         t = check_time(t)
         if t != self._drift_t:
-            if t > self.t0:
-                self._drift = np.exp(-self._nu * math.log(t / self.t0))
+            t0 = self.device.t0
+            if t > t0:
+                self._drift = np.exp(-self._nu * math.log(t / t0))
             else:
                 self._drift = np.ones(self.shape)
             self._drift.flags.writeable = False
@@ -367,7 +466,8 @@ class PCMArray:
     def _assign(self, name, target, value, low):
         value = np.asarray(value, dtype=np.float64)
         if value.shape not in ((), self.shape):
-            raise ValueError(f"{name} must be a number or an array of shape {self.shape}, got shape {value.shape}")
+            raise ValueError(f"{name} must be a number or an array of shape {self.shape}, "
+                             f"got shape {value.shape}")
         if not np.isfinite(value).all() or (value < low).any():
             raise ValueError(f"{name} must be finite and >= {low}")
         target[...] = value
@@ -384,9 +484,9 @@ class PCMArray:
 
     def _melt_quench(self, index: np.ndarray) -> None:
         """G ~ N(g_reset, g_reset_std) clipped to [g_reset_min, g_max], P = 1, on the flat ``index``."""
-        q = self.params
+        q = self.device
         z = standard_normal(self.rng, index.size)                   # in index order
-        self._g.reshape(-1)[index] = np.clip(q.g_reset + q.g_reset_std * z, q.g_reset_min, self.g_max)
+        self._g.reshape(-1)[index] = np.clip(q.g_reset + q.g_reset_std * z, q.g_reset_min, q.g_max)
         self._p.reshape(-1)[index] = 1.0
 
     def reset(self, mask=None) -> None:
@@ -420,7 +520,7 @@ class PCMArray:
         counts = self._check_counts(n)
         z = standard_normal(self.rng, int(counts.sum()))
         _set_pulse_kernel(self._g.reshape(-1), self._p.reshape(-1), np.ascontiguousarray(counts).reshape(-1),
-                          z, *self.pulse_constants())
+                          z, self._pulse_constants)
         self.n_pulses += counts
 
     def set_pulse_at(self, index, n) -> None:
@@ -435,7 +535,7 @@ class PCMArray:
         counts = self._check_counts(n).astype(np.int64)
         z = standard_normal(self.rng, int(counts.sum()))
         _set_pulse_at_kernel(self._g.reshape(-1), self._p.reshape(-1), index, counts, z,
-                             *self.pulse_constants())
+                             self._pulse_constants)
         np.add.at(self.n_pulses.reshape(-1), index, counts)
 
     def _check_counts(self, n: np.ndarray) -> np.ndarray:
@@ -469,17 +569,17 @@ class PCMArray:
         ``read(0, noise=False)`` is a copy of ``g``.
         """
         t = check_time(t)
-        drift = t > self.t0
+        drift = t > self.device.t0
         factor = self.drift_factor(t).reshape(-1) if drift else _NO_FACTOR
         if out is None:
             out = np.empty(self.shape)
         elif out.shape != self.shape or out.dtype != np.float64 or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous float64 array of shape {self.shape}")
         z = standard_normal(self.rng, self.size) if noise else _NO_FACTOR
-        q = self.params
-        _read_kernel(self._g.reshape(-1), factor, drift, bool(noise), z, q.m3, q.c3, out.reshape(-1))
+        _read_kernel(self._g.reshape(-1), factor, drift, bool(noise), z, self._read_constants,
+                     out.reshape(-1))
         return out
 
     def __repr__(self) -> str:
-        return (f"PCMArray(shape={self.shape}, g_max={self.g_max}, mean G={self._g.mean():.3g} µS, "
+        return (f"PCMArray(shape={self.shape}, g_max={self.device.g_max}, mean G={self._g.mean():.3g} µS, "
                 f"pulses={int(self.n_pulses.sum())}, resets={int(self.n_resets.sum())})")

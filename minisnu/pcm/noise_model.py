@@ -17,8 +17,8 @@ conductance (g_max = 25 µS in the fitted array).
        σ_prog = (0.26348 + 1.9650·ĝ − 1.1731·ĝ²) · g_max / 25
        g_prog = max(0, g_T + σ_prog·z₁),               z₁ ~ N(0, 1)
 
-   The polynomial was fitted in µS for g_max = 25 µS; the factor g_max/25
-   rescales it to another g_max.
+   The polynomial (the field ``prog_coeff``) was fitted in µS for g_max = 25 µS
+   (``prog_coeff_g_max``); the factor g_max/25 rescales it to another g_max.
 
 2. Drift exponent (``program``), drawn once per device, from the target g_T::
 
@@ -53,6 +53,9 @@ Every random number comes from the ``numpy.random.Generator`` given by the
 caller (or made from an int seed): the same seed gives the same conductances,
 bit for bit. Results are float64 arrays of the input's shape.
 
+The constants are the fields of ``PCMNoiseModel`` itself, a frozen dataclass
+like aihwkit's model: ``PCMNoiseModel(g_max=12.5)`` is another model.
+
 Example::
 
     model = PCMNoiseModel(g_max=25.0)
@@ -62,14 +65,13 @@ Example::
 
 from __future__ import annotations
 
+import math
+from dataclasses import KW_ONLY, dataclass
+
 import numpy as np
 
 from ..core.validate import as_rng, check_finite, check_number, check_time
 
-#: Programming-noise polynomial σ_prog(ĝ) = c0 + c1·ĝ + c2·ĝ², in µS for g_max = 25 µS.
-PROG_COEFF = (0.26348, 1.9650, -1.1731)
-#: The g_max (µS) at which PROG_COEFF were fitted.
-PROG_COEFF_G_MAX = 25.0
 #: Floor of ĝ before ln ĝ in the drift statistics (aihwkit's _ZERO_CLIP).
 G_HAT_FLOOR = 1e-7
 
@@ -84,28 +86,52 @@ def _as_float_array(name: str, x) -> np.ndarray:
     return arr
 
 
+@dataclass(frozen=True)
 class PCMNoiseModel:
     """aihwkit's ``PCMLikeNoiseModel`` in NumPy: program once, read at any later time.
 
-    Parameters
-    ----------
-    g_max : the largest target conductance (µS); ĝ = g / g_max. Default 25 µS,
-        the g_max the constants were fitted at.
-    t0 : time (s) of the first read after programming; drift is measured
-        relative to it. Default 20 s.
-    t_read : duration (s) of one read, the short-time cut-off of the 1/f noise.
-        Default 250 ns.
+    Its fields are the model's constants; the defaults are aihwkit's
+    (``aihwkit.inference.noise.pcm.PCMLikeNoiseModel``), fitted on a
+    million-device PCM array by Joshi et al., Nat. Commun. 11, 2473 (2020)
+    and Nandakumar et al., ICECS 2019:
 
-    See the module docstring for the equations.
+    g_max : µS, the largest target conductance; ĝ = g / g_max. Default 25 µS,
+        the g_max the constants were fitted at (aihwkit's ``g_max``).
+    t0 : s, the time of the first read after programming; drift is measured
+        relative to it. Default 20 s (aihwkit's ``t_0``).
+    t_read : s, the duration of one read, the short-time cut-off of the 1/f
+        noise. Default 250 ns (aihwkit's ``t_read``).
+    prog_coeff : (c0, c1, c2), µS, the programming-noise polynomial
+        σ_prog = c0 + c1·ĝ + c2·ĝ², default (0.26348, 1.9650, −1.1731)
+        (aihwkit's ``prog_coeff``).
+    prog_coeff_g_max : µS, the g_max at which ``prog_coeff`` was fitted; σ_prog
+        is scaled by g_max / prog_coeff_g_max. Default 25 µS (aihwkit's
+        ``prog_coeff_g_max_reference`` for its default coefficients).
+
+    The drift-exponent and 1/f fits (μ_ν, σ_ν, Q) are fixed, as in aihwkit;
+    see the module docstring for every equation. ``g_max`` may be given
+    by position, the other fields by name; a bad field raises an error that
+    names it.
     """
 
-    def __init__(self, g_max: float = 25.0, *, t0: float = 20.0, t_read: float = 250e-9):
-        self.g_max = check_number("g_max", g_max, positive=True)
-        self.t0 = check_number("t0", t0, positive=True)
-        self.t_read = check_number("t_read", t_read, positive=True)
+    g_max: float = 25.0
+    _: KW_ONLY
+    t0: float = 20.0
+    t_read: float = 250e-9
+    prog_coeff: tuple = (0.26348, 1.9650, -1.1731)
+    prog_coeff_g_max: float = 25.0
 
-    def __repr__(self) -> str:
-        return f"PCMNoiseModel(g_max={self.g_max}, t0={self.t0}, t_read={self.t_read})"
+    def __post_init__(self):
+        for name in ("g_max", "t0", "t_read", "prog_coeff_g_max"):
+            object.__setattr__(self, name, check_number(f"PCMNoiseModel.{name}", getattr(self, name),
+                                                        positive=True))
+        coeff = self.prog_coeff
+        if (not isinstance(coeff, (tuple, list)) or len(coeff) != 3
+                or any(isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating))
+                       or not math.isfinite(c) for c in coeff)):
+            raise ValueError(f"PCMNoiseModel.prog_coeff must be three finite numbers (c0, c1, c2), "
+                             f"got {coeff!r}")
+        object.__setattr__(self, "prog_coeff", tuple(float(c) for c in coeff))
 
     # ------------------------------------------------------------------ checks
     def _targets(self, g_target, name: str = "g_target") -> np.ndarray:
@@ -143,10 +169,13 @@ class PCMNoiseModel:
 
     # -------------------------------------------------------------- statistics
     def programming_std(self, g_target) -> np.ndarray:
-        """σ_prog = (0.26348 + 1.9650·ĝ − 1.1731·ĝ²) · g_max/25, in µS, ĝ = g_target/g_max."""
+        """σ_prog = (c0 + c1·ĝ + c2·ĝ²) · g_max/prog_coeff_g_max, in µS, ĝ = g_target/g_max.
+
+        With the defaults: (0.26348 + 1.9650·ĝ − 1.1731·ĝ²) · g_max/25.
+        """
         g_hat = self._targets(g_target) / self.g_max
-        c0, c1, c2 = PROG_COEFF
-        return (c0 + c1 * g_hat + c2 * g_hat**2) * (self.g_max / PROG_COEFF_G_MAX)
+        c0, c1, c2 = self.prog_coeff
+        return (c0 + c1 * g_hat + c2 * g_hat**2) * (self.g_max / self.prog_coeff_g_max)
 
     def _log_g_hat(self, g_target) -> np.ndarray:
         """ln ĝ with ĝ floored at G_HAT_FLOOR (ln 0 is undefined)."""
@@ -237,3 +266,7 @@ class PCMNoiseModel:
         rng = as_rng(rng)
         sigma = self.read_noise_std(g_prog, t)
         return np.maximum(0.0, g_t + np.abs(g_t) * sigma * rng.standard_normal(g_t.shape))
+
+
+#: aihwkit's fitted model (g_max = 25 µS), the default of the crossbars and deployments.
+DEFAULT_NOISE_MODEL = PCMNoiseModel()

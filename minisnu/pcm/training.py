@@ -15,7 +15,7 @@ accumulator χ per weight, and only whole device steps reach the devices::
     χ ← χ − sign(χ)·n·ε
 
 A SET pulse only raises a conductance, so a pair drifts upward as it trains.
-When a pulse takes a device past the refresh threshold, both sides of its pair
+When a pulse takes a device past the refresh threshold (9 µS), both sides of its pair
 are RESET and the pair's current weight is programmed again onto one side
 (open loop: the number of pulses the model needs on average, P(G) = 0.027 G³
 − 0.15 G² + 0.81 G from pcm.md). ``refresh()`` does the same for every pair
@@ -25,7 +25,14 @@ Speed: an update touches every accumulator but only the few devices that get
 pulses, so ``update`` is one Numba pass (``_update_kernel``) that draws its
 random numbers inside the loop (``minisnu.pcm.fast_normal.draw``, seeded from the
 devices' Generator); ``accumulate_reference`` is its arithmetic in NumPy, and
-the tests check that the two agree.
+the tests check that the two agree. The kernels apply the device's own updates
+(``minisnu.pcm.device``: ``set_pulse_step``, ``reset_step``, ``read_step``) with the
+constants of its ``NandakumarDevice``.
+
+The constants of the scheme, ε and the refresh threshold (in µS), are the fields
+of ``MixedPrecision``; those of the devices (g_max among them) of
+``NandakumarDevice``: ``PCMSynapses(W, device=NandakumarDevice(g_max=20.0),
+mixed_precision=MixedPrecision(refresh_us=15.0))``.
 
 ``InMemory(layer)`` puts the ``W`` of any layer (``SNU``, ``Dense``) into such
 devices and plugs into the same ``Sequential``, losses and optimizers: the
@@ -46,16 +53,17 @@ every update is accounted for, Σ ΔW = ε·(pulses on G⁺ − pulses on G⁻) 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
 from ..core.layer import Layer
-from ..core.validate import as_rng, check_array, check_size
-from .device import PCMArray, _melt_quench, _pulse
+from ..core.validate import as_rng, check_array, check_number, check_size
+from .device import DEFAULT_DEVICE, NandakumarDevice, PCMArray, read_step, reset_step, set_pulse_step
 from .fast_normal import TABLES, draw, seed, standard_normal
 
-#: Nominal conductance change of one SET pulse (µS), the granularity ε (pcm.md §3).
+#: Nominal conductance change of one SET pulse (µS), the granularity ε (Nandakumar et al. 2020).
 EPSILON_US = 0.75
 #: Refresh when either device of a pair passes this conductance (µS).
 REFRESH_US = 9.0
@@ -63,6 +71,40 @@ REFRESH_US = 9.0
 DRIFT_RESOLUTION_S = 1.0
 #: Conductance (µS) that the largest initial |W| is programmed to.
 G_INIT_MAX_US = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class MixedPrecision:
+    """The constants of mixed-precision training with the devices in the loop (µS).
+
+    Nandakumar et al., "Mixed-precision deep learning based on computational
+    memory", Front. Neurosci. 14, 406 (2020): the accumulator sends a SET pulse
+    per whole step ε of the nominal single-pulse conductance change, and a pair
+    is refreshed when one of its devices nears saturation.
+
+    epsilon_us : ε in µS, 0.75: the nominal (mean) conductance change of one SET
+        pulse (ε in weight units is epsilon_us / β).
+    refresh_us : 9.0, refresh a pair when a pulse takes one of its devices above
+        this (the Nandakumar devices saturate near 10.5 µS; the published
+        thresholds are 6–9 µS).
+
+    Need 0 < epsilon_us < refresh_us; a bad field raises an error that names it.
+    """
+
+    epsilon_us: float = EPSILON_US
+    refresh_us: float = REFRESH_US
+
+    def __post_init__(self):
+        for name in ("epsilon_us", "refresh_us"):
+            object.__setattr__(self, name, check_number(f"MixedPrecision.{name}", getattr(self, name),
+                                                        positive=True))
+        if not self.epsilon_us < self.refresh_us:
+            raise ValueError(f"MixedPrecision.epsilon_us must be below refresh_us, got {self.epsilon_us} "
+                             f"and {self.refresh_us}")
+
+
+#: The published scheme (ε = 0.75 µS, refresh above 9 µS): the default of every PCMSynapses.
+DEFAULT_MIXED_PRECISION = MixedPrecision()
 
 
 def pulses_for(g_target):
@@ -97,13 +139,12 @@ def _reprogram(w, target, baseline, g, p, n_pulses, n_resets, t_prog, now, N, S,
     ``_pulses_for(baseline + |target|)`` SET pulses and each of the other side
     ``_pulses_for(baseline)`` (none for baseline 0).
     Draws: the 2N RESETs (G⁺ devices, then G⁻), then the pulses device by device (G⁺, then G⁻).
-    The devices' drift starts again at ``now`` (t_prog). Returns the xoshiro state."""
-    decay, m1, c1, a1, m2, c2, a2, g_min, g_max = pulse
-    g_reset, g_reset_std, g_reset_min, _ = reset
+    The devices' drift starts again at ``now`` (t_prog). ``pulse``, ``reset``: the device's
+    ``PulseConstants`` and ``ResetConstants``. Returns the xoshiro state."""
     for d in range(2 * N):
         i = d * S + w
         z, state = draw(state, tables)
-        g[i], p[i] = _melt_quench(z, g_reset, g_reset_std, g_reset_min, g_max)
+        g[i], p[i] = reset_step(z, reset)
         n_resets[i] += 1
         t_prog[i] = now
     for side in range(2):
@@ -113,7 +154,7 @@ def _reprogram(w, target, baseline, g, p, n_pulses, n_resets, t_prog, now, N, S,
             i = (side * N + d) * S + w
             for _ in range(n):
                 z, state = draw(state, tables)
-                g[i], p[i] = _pulse(g[i], p[i], z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
+                g[i], p[i] = set_pulse_step(g[i], p[i], z, pulse)
             n_pulses[i] += n
     return state
 
@@ -180,7 +221,6 @@ def _update_kernel(chi, dW, epsilon, requested, pulses, refreshes, g, p, n_pulse
     """
     S = chi.size
     state = (seed[0], seed[1], seed[2], seed[3])
-    decay, m1, c1, a1, m2, c2, a2, g_min, g_max = pulse
     for w in range(S):
         requested[w] += dW[w]
         c = chi[w] + dW[w]                              # χ ← χ + ΔW
@@ -193,7 +233,7 @@ def _update_kernel(chi, dW, epsilon, requested, pulses, refreshes, g, p, n_pulse
             _settle(i, clock, g, t_prog, nu, factor)
             for _ in range(n):
                 z, state = draw(state, tables)
-                g[i], p[i] = _pulse(g[i], p[i], z, decay, m1, c1, a1, m2, c2, a2, g_min, g_max)
+                g[i], p[i] = set_pulse_step(g[i], p[i], z, pulse)
             n_pulses[i] += n
             if g[i] > refresh_us:                       # only a pulsed device can pass the threshold
                 target = _settled_pair_us(w, clock, g, t_prog, nu, factor, N, S)
@@ -227,9 +267,10 @@ def _drift_factors_kernel(t_prog, nu, clock, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _read_weights_kernel(g, factor, z, noise, m3, c3, N, beta, out):
+def _read_weights_kernel(g, factor, z, noise, read, N, beta, out):
     """out[w] = (Σ_d G⁺_d − Σ_d G⁻_d)/β over the devices read now: G(t) = G·factor (the drift
-    factor (Δt/t0)^(−ν)), then G_read = max(0, G(t) + (m3·G(t) + c3)·z) (with noise)."""
+    factor (Δt/t0)^(−ν)), then G_read = max(0, G(t) + (m3·G(t) + c3)·z) (with noise;
+    ``read``: the device's ``ReadConstants``)."""
     S = out.size
     for w in range(S):
         total = 0.0
@@ -237,7 +278,7 @@ def _read_weights_kernel(g, factor, z, noise, m3, c3, N, beta, out):
             i = d * S + w
             gi = g[i] * factor[i]
             if noise:
-                gi = max(gi + (m3 * gi + c3) * z[i], 0.0)  # the read of device i
+                gi = read_step(gi, z[i], read)              # the read of device i
             total += gi if d < N else -gi
         out[w] = total / beta
 
@@ -254,9 +295,12 @@ class PCMSynapses:
     ----------
     W : the initial weights (n_in, n_out), programmed open loop (split over the N devices).
     rng : seed or Generator for every device draw.
+    device : ``NandakumarDevice``, the constants of the devices (g_max, the SET/RESET fit,
+        read noise, drift law); default: the published ones.
+    mixed_precision : ``MixedPrecision``, the pulse granularity ε and the refresh threshold
+        (µS); default: 0.75 and 9 µS.
     devices_per_side : N.
     beta : µS per weight unit; default maps max|W| to 5 µS.
-    epsilon_us, refresh_us : pulse granularity and refresh threshold of a device (µS).
     baseline_us : µS that *both* sides of a pair are programmed to (at the start and at every
         refresh), the weight on top: G⁺ = baseline + W·β/N, G⁻ = baseline for W > 0. A device
         right after a RESET takes a first SET step about three times ε, with a spread of
@@ -274,26 +318,32 @@ class PCMSynapses:
 
     The devices are ``devices``, a ``PCMArray`` of shape (2, N, n_in, n_out):
     ``devices.g[0]`` holds G⁺, ``devices.g[1]`` G⁻; ``t_prog`` (same shape) the time each
-    device was last programmed.
+    device was last programmed. ``mixed_precision`` is kept; ``epsilon`` is ε in weight units.
     """
 
-    def __init__(self, W, rng=0, *, devices_per_side=1, beta=None, epsilon_us=EPSILON_US,
-                 refresh_us=REFRESH_US, baseline_us=0.0, read_noise=True, drift=False, ideal=False):
+    def __init__(self, W, rng=0, *, device: NandakumarDevice = DEFAULT_DEVICE,
+                 mixed_precision: MixedPrecision = DEFAULT_MIXED_PRECISION, devices_per_side=1, beta=None,
+                 baseline_us=0.0, read_noise=True, drift=False, ideal=False):
         W = check_array("W", np.asarray(W, dtype=np.float64), ndim=2)
+        if not isinstance(mixed_precision, MixedPrecision):
+            raise TypeError(f"mixed_precision must be a MixedPrecision, got {type(mixed_precision).__name__}")
         w_max = float(np.abs(W).max()) or 1.0
         self.beta = G_INIT_MAX_US / w_max if beta is None else float(beta)
         if not self.beta > 0:
             raise ValueError(f"beta must be positive, got {beta}")
-        if not 0 < epsilon_us < refresh_us:
-            raise ValueError(f"need 0 < epsilon_us < refresh_us, got {epsilon_us} and {refresh_us}")
         n = check_size("devices_per_side", devices_per_side)
+        self.mixed_precision = mixed_precision
+        refresh_us = mixed_precision.refresh_us
         self.baseline_us = float(baseline_us)
         if not 0 <= self.baseline_us < refresh_us:
             raise ValueError(f"need 0 <= baseline_us < refresh_us, got {baseline_us} and {refresh_us}")
-        self.epsilon = epsilon_us / self.beta                 # ε in weight units
-        self.refresh_us, self.read_noise = float(refresh_us), bool(read_noise)
+        self.epsilon = mixed_precision.epsilon_us / self.beta     # ε in weight units
+        self.read_noise = bool(read_noise)
         self.drift, self.ideal, self.time = bool(drift), bool(ideal), 0.0
-        self.devices = PCMArray((2, n) + W.shape, rng=as_rng(rng))   # [0] = G⁺, [1] = G⁻
+        self.devices = PCMArray((2, n) + W.shape, rng=as_rng(rng), device=device)   # [0] = G⁺, [1] = G⁻
+        # The kernels' constants, made once (the device's constants are fixed).
+        self._constants = (device.pulse_constants(), device.reset_constants())
+        self._read_constants = device.read_constants()
         self.t_prog = np.zeros(self.devices.shape)
         self._factor = np.ones(self.devices.shape)        # drift factors of the reads (see read)
         self._factor_time = 0.0
@@ -316,8 +366,7 @@ class PCMSynapses:
             return
         g, p, n_pulses, n_resets, t_prog, _, _ = self._device_state   # open loop: |W|·β/N on N devices
         _program_kernel(W.reshape(-1) * (self.beta / n), self.baseline_us, g, p, n_pulses, n_resets,
-                        t_prog, self.time, n, seed(arr.rng), arr.pulse_constants(), arr.reset_constants(),
-                        TABLES)
+                        t_prog, self.time, n, seed(arr.rng), *self._constants, TABLES)
 
     @property
     def shape(self):
@@ -329,7 +378,7 @@ class PCMSynapses:
 
     def _clock(self) -> tuple:
         """(drift on?, now, t0): what the kernels need to know of time."""
-        return (self.drift, float(self.time), float(self.devices.t0))
+        return (self.drift, float(self.time), self.devices.device.t0)
 
     def _store_exactly(self, W) -> None:
         """The ideal pair: G⁺ = max(W, 0), G⁻ = max(−W, 0) on device 0 of each side, in weight units."""
@@ -358,16 +407,15 @@ class PCMSynapses:
         if self.drift and self.time - self._factor_time >= DRIFT_RESOLUTION_S:
             _drift_factors_kernel(t_prog, nu, self._clock(), factor)
             self._factor_time = self.time
-        q = self.devices.params
         z = standard_normal(self.devices.rng, self.devices.size, out=self._z) if self.read_noise else self._z
-        _read_weights_kernel(g, factor, z, self.read_noise, q.m3, q.c3, self.devices_per_side, self.beta,
-                             out.reshape(-1))
+        _read_weights_kernel(g, factor, z, self.read_noise, self._read_constants, self.devices_per_side,
+                             self.beta, out.reshape(-1))
         return out
 
     def update(self, dW) -> None:
         """Add ΔW to the accumulators; send whole steps of ε to the selected devices as SET pulses.
 
-        A pair whose pulsed device passes ``refresh_us`` is refreshed at once (see ``refresh``).
+        A pair whose pulsed device passes the refresh threshold is refreshed at once (see ``refresh``).
         The math is ``accumulate_reference``; ``_update_kernel`` does it in one pass.
         """
         dW = check_array("dW", np.asarray(dW, dtype=np.float64), ndim=2)
@@ -381,8 +429,8 @@ class PCMSynapses:
         chi, requested, pulses, refreshes = self._accumulators
         _update_kernel(chi, np.ascontiguousarray(dW).reshape(-1), self.epsilon, requested, pulses, refreshes,
                        *self._device_state, self._clock(), self.devices_per_side, self.selection,
-                       self.refresh_us, self.baseline_us, seed(arr.rng), arr.pulse_constants(),
-                       arr.reset_constants(), TABLES)
+                       self.mixed_precision.refresh_us, self.baseline_us, seed(arr.rng), *self._constants,
+                       TABLES)
         self.selection = (self.selection + 1) % self.devices_per_side
 
     def refresh(self) -> None:
@@ -394,10 +442,9 @@ class PCMSynapses:
         """
         if self.ideal:
             return
-        arr = self.devices
         _refresh_kernel(*self._device_state, self._clock(), self.refreshes.reshape(-1),
-                        self.devices_per_side, self.refresh_us, self.baseline_us, seed(arr.rng),
-                        arr.pulse_constants(), arr.reset_constants(), TABLES)
+                        self.devices_per_side, self.mixed_precision.refresh_us, self.baseline_us,
+                        seed(self.devices.rng), *self._constants, TABLES)
 
 
 class InMemory(Layer):
@@ -409,7 +456,9 @@ class InMemory(Layer):
     Everything but ``W`` (biases, recurrent weights, decays) stays in software.
     ``seconds_per_pass``: the chip's clock moves on by this much at every forward
     pass (a training step, or a sequence scored), which is what the devices' drift
-    sees (with ``drift=True``). Other keywords go to ``PCMSynapses``.
+    sees (with ``drift=True``). Other keywords go to ``PCMSynapses``: among them
+    ``device=NandakumarDevice(...)`` (g_max, ...) and ``mixed_precision=MixedPrecision(...)``
+    (ε, the refresh threshold).
     """
 
     def __init__(self, layer, rng=0, *, seconds_per_pass=1.0, **synapse_options):
