@@ -33,7 +33,7 @@ from .snu_engine import (
     snu_forward_loop,
 )
 from .surrogate import surrogate_code
-from .temporal import TemporalLayer, padded
+from .temporal import TemporalLayer
 
 
 @register_layer
@@ -132,8 +132,7 @@ class SNU(TemporalLayer):
     def _forward_reference(self, x, initial):
         s, y = snu_reference.snu_forward(x, **self._arrays(), initial=initial,
                                          **self._forward_options())
-        s0, y0 = initial
-        return (padded(s0, s), padded(y0, y)), None
+        return (s, y), None
 
     def _forward_numba(self, x, initial):
         T = len(x)
@@ -164,8 +163,7 @@ class SNU(TemporalLayer):
     def _backward_reference(self, dy, x, states, gate):
         s, y = states
         return snu_reference.snu_backward(
-            dy, x, s[1:], y[1:], grads=self.grads, **self._arrays(), initial=(s[0], y[0]),
-            **self._forward_options(),
+            dy, x, s, y, grads=self.grads, **self._arrays(), **self._forward_options(),
             surrogate=self.surrogate, surrogate_k=self.surrogate_k,
             detach_reset=self.detach_reset)
 

@@ -136,9 +136,10 @@ def snu_step_backward(dy_t, du_next, x_t, s_prev, y_prev, s, y, W, b, decay, gra
 
 
 def snu_forward(x, W, b, decay, H=None, initial=None, **options):
-    """Run ``snu_step`` over t = 1..T; returns s and y of shape (T, B, n_out).
+    """Run ``snu_step`` over t = 1..T; returns s and y of shape (T + 1, B, n_out).
 
-    ``initial``: (s_0, y_0), the state before the first step (zeros if None).
+    s[t], y[t] are the state after step t, and s[0], y[0] the state before the
+    first: ``initial`` = (s_0, y_0), zeros if None.
     """
     T, B = x.shape[:2]
     if initial is None:
@@ -146,7 +147,7 @@ def snu_forward(x, W, b, decay, H=None, initial=None, **options):
         y_prev = np.zeros_like(s_prev)
     else:
         s_prev, y_prev = initial
-    s_all, y_all = [], []
+    s_all, y_all = [s_prev], [y_prev]
     for t in range(T):
         s_prev, y_prev = snu_step(x[t], s_prev, y_prev, W, b, decay, H, **options)
         s_all.append(s_prev)
@@ -154,19 +155,16 @@ def snu_forward(x, W, b, decay, H=None, initial=None, **options):
     return np.stack(s_all), np.stack(y_all)
 
 
-def snu_backward(dy, x, s, y, W, b, decay, grads, H=None, initial=None, **options):
+def snu_backward(dy, x, s, y, W, b, decay, grads, H=None, **options):
     """Backpropagation through time: ``snu_step_backward`` for t = T..1; returns ∂L/∂x.
 
-    The initial state (s_0, y_0) is a constant: the gradient stops there
-    (truncated BPTT when a stateful layer carries it over from the previous batch).
+    s, y : (T + 1, B, n_out) from ``snu_forward``, the initial state at index 0.
+    That state is a constant: the gradient stops there (truncated BPTT when a
+    stateful layer carries it over from the previous batch).
     """
-    zeros = np.zeros_like(s[0])
-    s_0, y_0 = (zeros, zeros) if initial is None else initial
-    du_next = zeros
+    du_next = np.zeros_like(s[0])                 # δu_{T+1} = 0: no step after the last
     dx = np.zeros_like(x)
-    for t in reversed(range(len(x))):
-        s_prev = s[t - 1] if t > 0 else s_0
-        y_prev = y[t - 1] if t > 0 else y_0
-        du_next, dx[t] = snu_step_backward(dy[t], du_next, x[t], s_prev, y_prev, s[t], y[t],
+    for t in reversed(range(len(x))):             # x[t] is the input of step t + 1
+        du_next, dx[t] = snu_step_backward(dy[t], du_next, x[t], s[t], y[t], s[t + 1], y[t + 1],
                                            W, b, decay, grads, H, **options)
     return dx
