@@ -47,7 +47,8 @@ What a subclass writes
 - class attributes: ``state_names`` (what it carries, e.g. ("h", "c")),
   ``output_state`` (which of them is the output) and ``recurrent_weight``
   (the name of its recurrent matrix, U or H; the gradient after the loop
-  fills it when the layer has that parameter);
+  fills it when the layer has that parameter). The defaults, ("h",), "h"
+  and "U", are the RNN's;
 - ``__init__``: call ``super().__init__(n_in, n_out, stateful=…, dtype=…,
   engine=…)``, then add the parameters with ``add_param`` (W first; the
   initialisations are in ``minisnu.core.init``);
