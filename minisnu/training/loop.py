@@ -1,0 +1,131 @@
+"""The training loop: one step, one epoch over batches, evaluation, the learning-rate schedule.
+
+These are plain functions of a network, an optimizer and an iterable of
+batches. They write no file and print nothing, so every caller uses the same
+loop: ``minisnu train`` (through :mod:`minisnu.training.run_folder`), the
+in-memory experiments, a tutorial, a script of your own::
+
+    optimizer = make_optimizer("adam", net, lr=0.01)
+    for epoch in range(1, epochs + 1):
+        optimizer.lr = learning_rate(0.01, 0.95, epoch)
+        totals = train_epoch(net, optimizer, my_batches(), my_loss)
+        print(epoch, totals["loss"] / totals["count"])
+
+What a caller brings
+--------------------
+- *batches*: :class:`Batch` es (or anything with ``x``, ``target`` and ``mask``),
+  made afresh for every epoch (a generator is read once);
+- a *loss* ``loss(output, batch) -> (mean loss, ∂loss/∂output, totals)``;
+- for evaluation, a *score* ``score(output, batch) -> totals``, no gradient.
+
+*totals* are sums over the batch (loss × count, hits, count, ...) that add up
+over an epoch (:func:`add_totals`); the caller divides them into the epoch's
+means. Sums rather than means: batches of different sizes (the last one, or
+chorales of different lengths) then weigh what they hold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.errors import RunError
+from ..core.validate import check_choice
+from . import optim
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass
+class Batch:
+    """One minibatch: the network's input, the targets, and a mask of real steps (or None)."""
+
+    x: np.ndarray
+    target: np.ndarray
+    mask: np.ndarray | None = None
+
+
+class Diverged(RunError):
+    """A training step's loss was not finite: the weights are no longer worth training."""
+
+    def __init__(self, batch: int, loss: float):
+        super().__init__(f"training diverged at batch {batch} (loss {loss})")
+        self.batch, self.loss = batch, loss
+
+
+def make_optimizer(name: str, net, *, lr: float, weight_decay: float = 0.0) -> optim.Optimizer:
+    """``"adam"`` or ``"sgd"`` on ``net``; Adam's weight decay is decoupled (AdamW), SGD's is L2."""
+    check_choice("optimizer", name, OPTIMIZERS)
+    if name == "adam":
+        return optim.Adam(net, lr=lr, weight_decay=weight_decay, decoupled=weight_decay > 0)
+    return optim.SGD(net, lr=lr, weight_decay=weight_decay)
+
+
+def learning_rate(lr: float, lr_decay: float, epoch: int) -> float:
+    """The learning rate of epoch 1, 2, ...: lr · γ^(epoch − 1), γ = ``lr_decay``.
+
+    A function of the epoch alone, so a resumed run continues the same schedule.
+    """
+    return lr * lr_decay ** (epoch - 1)
+
+
+def train_step(net, optimizer, batch, loss, *, clip: float | None = None) -> tuple[float, dict]:
+    """Forward, loss, backward (hand-derived BPTT), optional clipping, update: (loss, totals)."""
+    optimizer.zero_grad()
+    output = net.forward(batch.x)
+    value, grad, totals = loss(output, batch)
+    net.backward(grad)
+    if clip is not None:
+        optim.clip_grad_norm(net.grads, clip)
+    optimizer.step()
+    return value, totals
+
+
+def train_epoch(net, optimizer, batches, loss, *, clip: float | None = None, on_batch=None) -> dict:
+    """One pass over ``batches``, one optimizer step each; the summed totals.
+
+    Carried states start afresh. ``on_batch(totals)``, if given, is called after
+    every step with the totals so far (a progress bar). Raises :class:`Diverged`
+    at the first step whose loss is NaN or infinite.
+    """
+    net.train()
+    reset_states(net)
+    totals: dict = {}
+    for i, batch in enumerate(batches):
+        value, batch_totals = train_step(net, optimizer, batch, loss, clip=clip)
+        if not math.isfinite(value):
+            raise Diverged(i + 1, value)
+        add_totals(totals, batch_totals)
+        if on_batch is not None:
+            on_batch(totals)
+    return totals
+
+
+def evaluate(net, batches, score) -> dict:
+    """The summed ``score`` totals of ``net`` over ``batches``: no training, dropout off.
+
+    Carried states start afresh, and are reset again after the pass.
+    """
+    net.eval()
+    reset_states(net)
+    totals: dict = {}
+    for batch in batches:
+        add_totals(totals, score(net.forward(batch.x), batch))
+    reset_states(net)
+    net.train()
+    return totals
+
+
+def reset_states(net) -> None:
+    """Start every stateful layer afresh (a no-op for the others)."""
+    for layer in net.layers:
+        if hasattr(layer, "reset_state"):
+            layer.reset_state()
+
+
+def add_totals(totals: dict, new: dict) -> None:
+    """Add a batch's sums to ``totals`` (in place)."""
+    for key, value in new.items():
+        totals[key] = totals.get(key, 0) + value
