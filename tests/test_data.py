@@ -1,7 +1,8 @@
 """Data loaders: IDX/MNIST, JSB (JSON and safe pickle), PTB, downloads, folders.
 
-Everything runs on small files written here; tests of the real files in
-../shared/data and of optional packages skip when those are absent. No test
+Everything runs on small files written here; tests of the real files (the
+``standard_jsb`` fixture of conftest.py) and of optional packages skip when
+those are absent. No test
 touches the network: ``urllib.request.urlopen`` is replaced.
 """
 
@@ -22,9 +23,6 @@ import pytest
 
 from minisnu import data
 from minisnu.data import chorales, download
-
-SHARED_JSB = Path(__file__).resolve().parents[2] / "shared" / "data" / "jsb-chorales-quarter.json"
-
 
 # ---------------------------------------------------------------------------
 # IDX and MNIST
@@ -323,9 +321,8 @@ def test_python2_pickle_with_byte_strings_and_numpy_scalar(tmp_path):
     assert data.load_jsb(path) == {"train": [[[60, 64]]], "valid": [], "test": []}
 
 
-@pytest.mark.skipif(not SHARED_JSB.exists(), reason="../shared/data/jsb-chorales-quarter.json absent")
-def test_real_jsb_file():
-    real = data.load_jsb(SHARED_JSB)
+def test_real_jsb_file(standard_jsb):
+    real = data.load_jsb(standard_jsb)
     assert {k: len(v) for k, v in real.items()} == {"train": 229, "valid": 76, "test": 77}
     assert data.count_steps(real) == {"train": 13807, "valid": 4602, "test": 4725}
     rolls = data.piano_rolls(real["test"])
@@ -549,10 +546,9 @@ def test_download_rejects_a_wrong_jsb_file(tmp_path, monkeypatch):
         data.download_dataset("cifar", tmp_path)
 
 
-@pytest.mark.skipif(not SHARED_JSB.exists(), reason="../shared/data/jsb-chorales-quarter.json absent")
-def test_download_of_the_real_jsb_file_passes_its_checksum(tmp_path, monkeypatch):
+def test_download_of_the_real_jsb_file_passes_its_checksum(standard_jsb, tmp_path, monkeypatch):
     url = download.DATASETS["jsb"][0].urls[0]
-    monkeypatch.setattr(urllib.request, "urlopen", FakeWeb({url: SHARED_JSB.read_bytes()}))
+    monkeypatch.setattr(urllib.request, "urlopen", FakeWeb({url: standard_jsb.read_bytes()}))
     monkeypatch.setenv("MINISNU_DATA", str(tmp_path))
     folder = data.download_dataset("jsb")
     assert folder == tmp_path / "jsb"
@@ -560,7 +556,7 @@ def test_download_of_the_real_jsb_file_passes_its_checksum(tmp_path, monkeypatch
 
 
 # ---------------------------------------------------------------------------
-# find_jsb: where the chorales are looked for, in order
+# locate_jsb: where the chorales are looked for, in order (and never downloaded)
 
 
 def jsb_with(n_train: int) -> dict:
@@ -570,12 +566,12 @@ def jsb_with(n_train: int) -> dict:
 
 @pytest.fixture
 def jsb_places(tmp_path, monkeypatch):
-    """Empty data and cache folders, a download that fails, no music21; records the calls."""
+    """Empty data and cache folders, no music21; a download records its call (none may happen)."""
     monkeypatch.setenv("MINISNU_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("MINISNU_CACHE", str(tmp_path / "cache"))
     calls = []
 
-    def failing_download(name, root=None, **kwargs):
+    def recorded_download(name, root=None, **kwargs):
         calls.append(("download", name))
         raise download.DownloadError("no network (test)")
 
@@ -584,11 +580,13 @@ def jsb_places(tmp_path, monkeypatch):
         return jsb_with(6)
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(download, "download_dataset", failing_download)
+    monkeypatch.setattr(download, "download_dataset", recorded_download)
+    monkeypatch.setattr(data, "download_dataset", recorded_download)
     monkeypatch.setattr(chorales, "load_music21_chorales", music21_chorales)
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a, **k: None if name == "music21" else real_find_spec(name, *a, **k))
-    (tmp_path / "data" / "jsb").mkdir(parents=True)
+    for folder in ("data/jsb", "cache/jsb"):
+        (tmp_path / folder).mkdir(parents=True)
     return tmp_path, calls
 
 
@@ -596,75 +594,72 @@ def n_train(found) -> int:
     return len(found[0]["train"])
 
 
-def test_find_jsb_search_order(jsb_places, monkeypatch):
-    """data_dir(), then data_dir()/jsb, then extra in order, then the download, then music21."""
+def test_locate_jsb_search_order(jsb_places, monkeypatch):
+    """$MINISNU_DATA, its jsb/, the cache folder, its jsb/ (where a download goes), then music21."""
     tmp, calls = jsb_places
     name = "jsb-chorales-quarter.json"
-    extra = [tmp / "extra1", tmp / "extra2" / "copy.json"]
-    extra[0].mkdir()
-    extra[1].parent.mkdir()
-    files = [write_json(tmp / "data" / name, jsb_with(1)), write_json(tmp / "data" / "jsb" / name, jsb_with(2)),
-             write_json(extra[0] / name, jsb_with(3)), write_json(extra[1], jsb_with(4))]
+    places = [tmp / "data", tmp / "data" / "jsb", tmp / "cache", tmp / "cache" / "jsb"]
+    files = [write_json(place / name, jsb_with(k)) for k, place in enumerate(places, start=1)]
     for k, file in enumerate(files, start=1):
-        found = data.find_jsb(extra=extra)
-        assert (n_train(found), found[1]) == (k, str(file))
+        found = data.find_jsb()
+        assert n_train(found) == k and found[1] == {"kind": "file", "path": str(file.resolve())}
         file.unlink()
-    assert calls == []                       # a file was found each time: no download, no music21
-
-    def good_download(name, root=None, **kwargs):
-        calls.append(("download", name))
-        write_json(tmp / "fetched" / "jsb" / "jsb-chorales-quarter.json", jsb_with(5))
-        return tmp / "fetched" / "jsb"
-
-    tmp.joinpath("fetched", "jsb").mkdir(parents=True)
-    with monkeypatch.context() as m:
-        m.setattr(download, "download_dataset", good_download)
-        assert n_train(data.find_jsb(extra=extra)) == 5
-    assert calls == [("download", "jsb")]
-    with monkeypatch.context() as m:         # music21 "installed": used after the failed download
+    with pytest.raises(data.DataNotFoundError):
+        data.find_jsb()                      # nothing left, music21 absent: nothing downloaded
+    with monkeypatch.context() as m:         # music21 "installed": its chorales come last
         m.setattr(importlib.util, "find_spec", lambda name, *a, **k: object())
-        found = data.find_jsb(extra=extra)
-        assert (n_train(found), found[1]) == (6, "the music21 Bach chorales")
-    assert calls[1:] == [("download", "jsb"), ("music21",)]
+        found = data.find_jsb()
+        assert n_train(found) == 6 and found[1] == {"kind": "music21"}
+        assert data.describe_jsb_source(found[1]) == "the music21 Bach chorales"
+    assert calls == [("music21",)]
 
 
-def test_find_jsb_explicit_path_comes_first_and_is_not_replaced(jsb_places):
+def test_locate_jsb_without_minisnu_data_looks_in_the_cache(jsb_places, monkeypatch):
+    tmp, _ = jsb_places
+    monkeypatch.setenv("MINISNU_DATA", "")   # empty counts as unset
+    file = write_json(tmp / "cache" / "jsb" / "jsb-chorales-quarter.json", jsb_with(2))
+    assert data.locate_jsb() == {"kind": "file", "path": str(file.resolve())}
+
+
+def test_locate_jsb_explicit_path_comes_first_and_is_not_replaced(jsb_places):
     tmp, calls = jsb_places
     write_json(tmp / "data" / "jsb-chorales-quarter.json", jsb_with(1))
     given = write_json(tmp / "given.json", jsb_with(2))
-    assert data.find_jsb(given) == (data.load_jsb(given), str(given))
+    assert data.find_jsb(given) == (data.load_jsb(given), {"kind": "file", "path": str(given.resolve())})
     (tmp / "folder").mkdir()
     in_folder = write_json(tmp / "folder" / "jsb-chorales-quarter.json", jsb_with(3))
-    assert data.find_jsb(str(tmp / "folder")) == (data.load_jsb(in_folder), str(in_folder))
-    with pytest.raises(FileNotFoundError, match="no JSB chorales file at .*absent.json"):
-        data.find_jsb(tmp / "absent.json")    # the file in data_dir() is not used instead
-    with pytest.raises(FileNotFoundError, match="empty.jsb-chorales-quarter.json"):
-        data.find_jsb((tmp / "empty").mkdir() or tmp / "empty")
+    assert data.locate_jsb(str(tmp / "folder")) == {"kind": "file", "path": str(in_folder.resolve())}
+    with pytest.raises(data.DataNotFoundError, match=r"no JSB chorales file at .*absent\.json"):
+        data.locate_jsb(tmp / "absent.json")    # the file in data_dir() is not used instead
+    with pytest.raises(FileNotFoundError, match=r"empty.jsb-chorales-quarter\.json"):
+        data.locate_jsb((tmp / "empty").mkdir() or tmp / "empty")
     assert calls == []
 
 
-def test_find_jsb_nothing_found(jsb_places, capsys):
+def test_locate_jsb_nothing_found_says_where_to_put_it_and_downloads_nothing(jsb_places):
     tmp, calls = jsb_places
-    with pytest.raises(FileNotFoundError) as err:
-        data.find_jsb(extra=[tmp / "nowhere"])
+    with pytest.raises(data.DataNotFoundError) as err:
+        data.locate_jsb()
     message = str(err.value)
-    for part in ["jsb-chorales-quarter.json", str(tmp / "data"), "MINISNU_DATA",
+    for part in ["jsb-chorales-quarter.json", str(tmp / "data"), str(tmp / "cache"), "MINISNU_DATA",
                  "minisnu download jsb", "pip install music21"]:
         assert part in message
-    assert calls == [("download", "jsb")]     # tried, failed, reported; music21 absent
-    assert "not downloaded (no network (test))" in capsys.readouterr().err
-    with pytest.raises(FileNotFoundError):
-        data.find_jsb(download=False)
-    assert calls == [("download", "jsb")]     # download=False: not tried again
+    assert "\n" not in message and calls == []
 
 
-def test_find_jsb_music21_can_be_declined(jsb_places, monkeypatch):
+def test_locate_jsb_music21_can_be_declined(jsb_places, monkeypatch):
     _, calls = jsb_places
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a, **k: object())
     with pytest.raises(FileNotFoundError):
-        data.find_jsb(download=False, music21=False)
+        data.find_jsb(music21=False)
     assert calls == []
-    assert n_train(data.find_jsb(download=False)) == 6 and calls == [("music21",)]
+
+
+def test_the_music21_chorales_come_with_a_warning(jsb_places, caplog):
+    _, calls = jsb_places
+    with caplog.at_level("WARNING", logger="minisnu.data.jsb"):
+        assert len(data.load_jsb_source({"kind": "music21"})["train"]) == 6
+    assert "not the standard JSB split" in caplog.text and calls == [("music21",)]
 
 
 # ---------------------------------------------------------------------------

