@@ -10,9 +10,10 @@ those of ``minisnu pcm-train`` (``minisnu.experiments``). Two in-memory
 variants: devices without drift, and drifting devices on a clock of 0.1 s per
 chorale (the ``pcm-train`` default).
 
-Needs the JSB chorales JSON (train/valid/test lists of sequences of lists of
-MIDI notes): pass its path, or set MINISNU_JSB; by default it looks for the
-development copy beside the repository (../shared/data/jsb-chorales-quarter.json).
+Needs the JSB chorales, found as ``minisnu train jsb`` finds them
+(:func:`minisnu.data.locate_jsb`): PATH (the file, or a folder holding
+jsb-chorales-quarter.json), else ``$MINISNU_DATA``, else the cache folder that
+``minisnu download jsb`` fills.
 
     python benchmarks/bench_pcm_training.py [PATH] [--chorales N] [--epochs E]
 
@@ -31,7 +32,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")        # before NumPy loads its BLAS
@@ -40,10 +40,10 @@ import numpy as np
 
 import minisnu as ms
 from minisnu import pcm
-from minisnu.experiments.jsb_network import build_network, load_rolls, nll, train_epoch
 from minisnu.experiments.pcm_train import build_in_memory
+from minisnu.tasks import jsb
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "jsb-chorales-quarter.json"
+SETUP = jsb.network_options()  # the JSB task's defaults: what the loss and the metric need
 
 
 VARIANTS = {"software": None,
@@ -53,30 +53,35 @@ VARIANTS = {"software": None,
 
 def build(device_options):
     """The SNU network of seed 0, in software (None) or with these ``pcm.InMemory`` options."""
-    net = build_network("snu", 0) if device_options is None else build_in_memory("snu", 0, device_options)
-    return net, ms.optim.Adam(net, lr=0.01)
+    if device_options is None:
+        net = jsb.build_network("snu", 0)
+    else:
+        net = build_in_memory("snu", 0, device_options)
+    return net, ms.optim.Adam(net, lr=SETUP["lr"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", default=os.environ.get("MINISNU_JSB", str(DEFAULT)))
+    parser.add_argument("path", nargs="?", default=None,
+                        help="the JSB chorales file (default: $MINISNU_DATA, the cache folder)")
     parser.add_argument("--chorales", type=int, default=None, help="use only the first N chorales")
     parser.add_argument("--epochs", type=int, default=3, help="epochs to train and time (median reported)")
     args = parser.parse_args()
-    if not Path(args.path).exists():
-        raise SystemExit(f"JSB chorales JSON not found at {args.path}: pass its path or set MINISNU_JSB")
-    data, _ = load_rolls(args.path)
+    try:
+        data, _ = jsb.find_rolls(args.path)
+    except FileNotFoundError as err:
+        raise SystemExit(str(err)) from None
     rolls, valid = data["train"][: args.chorales], data["valid"]
 
     for options in VARIANTS.values():                        # warm-up: Numba compilation
-        train_epoch(*build(options), rolls[:2], range(2))
+        jsb.train_epoch(*build(options), rolls[:2], range(2), SETUP)
     nets = {name: build(options) for name, options in VARIANTS.items()}
     seconds = {name: [] for name in VARIANTS}
     train_nll = {}
     for _ in range(args.epochs):                             # interleaved: the same load on both
         for name, (net, opt) in nets.items():
             start = time.perf_counter()
-            train_nll[name] = train_epoch(net, opt, rolls, range(len(rolls)))
+            train_nll[name] = jsb.train_epoch(net, opt, rolls, range(len(rolls)), SETUP)
             seconds[name].append(time.perf_counter() - start)
 
     base = float(np.median(seconds["software"]))
@@ -85,7 +90,7 @@ def main() -> None:
     for name, (net, _) in nets.items():
         median = float(np.median(seconds[name]))
         print(f"{name:<11} {median:>15.3f} {median / base:>6.2f}x {train_nll[name]:>10.2f} "
-              f"{nll(net, valid):>10.2f}")
+              f"{jsb.nll(net, valid, SETUP):>10.2f}")
     for name in list(VARIANTS)[1:]:
         layers = [layer for layer in nets[name][0] if isinstance(layer, pcm.InMemory)]
         pulses = sum(int(layer.synapses.pulses.sum()) for layer in layers)

@@ -39,18 +39,18 @@
 #
 # The data, in this order: ``--data PATH`` (a JSB JSON or pickle file, or a
 # folder holding ``jsb-chorales-quarter.json``); the file in
-# ``$MINISNU_DATA`` (or its ``jsb/`` folder, where ``minisnu download jsb``
-# puts it); the development copy beside the repository; a download of the
-# standard file (``minisnu download jsb``, once); the Bach chorales of
-# the music21 package if it is installed (converted once, a minute or two;
-# real chorales, but not the standard split, so the numbers differ).
+# ``$MINISNU_DATA`` (or its ``jsb/`` folder); the file in the cache folder,
+# where ``minisnu download jsb`` puts it; the Bach chorales of the music21
+# package if it is installed (converted once, a minute or two; real chorales,
+# but not the standard split, so the numbers differ). Nothing is downloaded
+# unless you ask: ``--download`` fetches the standard file first (once,
+# checksum verified), as ``minisnu download jsb`` does.
 # ``--quick`` trains on a few chorales for two epochs, for tests.
 
 # %%
 import argparse
 import os
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -60,35 +60,31 @@ import numpy as np
 
 import minisnu as ms
 from minisnu import viz
-from minisnu.data import find_jsb, piano_rolls
+from minisnu.data import download_dataset
+from minisnu.data.jsb import N_NOTES
+from minisnu.tasks import jsb
 
 # Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
 OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
-DEV_COPY = Path(__file__).resolve().parents[2] / "shared" / "data"   # a development copy
-N_NOTES, HIDDEN, DECAY, LR = 88, 150, 0.8, 0.01
-UNITS = {"SNU": False, "sSNU": True}          # name -> soft
+SETUP = jsb.network_options()                 # the JSB task's defaults: 150 units, Adam at lr 0.01, ...
+UNITS = {"SNU": "snu", "sSNU": "ssnu"}        # name -> model
 COLORS = {"SNU": viz.BLUE, "sSNU": viz.VERMILLION}
 
 
 # %% [markdown]
 # ## The chorales
 #
-# ``find_jsb`` (in ``minisnu.data``) searches the places listed above, in
-# that order, and returns the data set as a dict of splits (train, valid,
-# test), each a list of chorales, each a list of time steps, each a list of
-# MIDI note numbers. ``piano_rolls`` turns every chorale into a (T, 88) array;
-# we add a batch axis of 1, since the layers take time-major (T, B, 88) input.
+# ``jsb.find_rolls`` (the JSB task of the package, ``minisnu.tasks.jsb``)
+# searches the places listed above, in that order, and returns the data set
+# as a dict of splits (train, valid, test), each a list of chorales, each a
+# (T, 88) piano roll of zeros and ones. The layers take time-major (T, B, 88)
+# input, so a chorale goes in as a batch of one: ``roll[:, None]``.
 
 # %%
-def rolls_of(chorales):
-    """Each chorale as a (T, 1, 88) float32 piano roll: a batch of one."""
-    return [roll[:, None, :] for roll in piano_rolls(chorales)]
-
-
 def frequency_nll(train, rolls):
     """NLL of the memoryless model: note k sounds with its frequency in the training rolls."""
-    p = np.concatenate([r[:, 0] for r in train]).mean(axis=0).clip(1e-4, 1 - 1e-4)
-    total = sum(ms.losses.polyphonic_nll(np.tile(p, (len(r) - 1, 1, 1)), r[1:], from_logits=False)
+    p = np.concatenate(train).mean(axis=0).clip(1e-4, 1 - 1e-4)
+    total = sum(ms.losses.polyphonic_nll(np.tile(p, (len(r) - 1, 1, 1)), r[1:, None], from_logits=False)
                 * (len(r) - 1) for r in rolls)
     return total / sum(len(r) - 1 for r in rolls)
 
@@ -101,19 +97,16 @@ def frequency_nll(train, rolls):
 # the only difference. At every step the network reads the notes of step t
 # and outputs logits for step t + 1, so the input is the roll without its last
 # step and the target the roll without its first: ``roll[:-1]`` → ``roll[1:]``.
+# ``jsb.build_network`` builds the network of the package's JSB task (the one
+# ``minisnu train jsb`` and the in-memory experiments train), and ``jsb.nll``
+# is the task's metric; the epoch below is the loop, written out.
 
 # %%
-def build(soft, seed):
-    rng = np.random.default_rng(seed)
-    return ms.Sequential(ms.SNU(N_NOTES, HIDDEN, soft=soft, decay=DECAY, rng=rng),
-                         ms.Dense(HIDDEN, N_NOTES, rng=rng))
-
-
 def train_epoch(net, opt, rolls, rng):
     """One pass over the chorales in a shuffled order; returns the training NLL per step."""
     total, steps = 0.0, 0
     for i in rng.permutation(len(rolls)):
-        roll = rolls[i]
+        roll = rolls[i][:, None]                               # a batch of one: (T, 1, 88)
         logits = net.forward(roll[:-1])                        # predict step t+1 from steps 1..t
         loss, grad = ms.losses.bce_with_logits(logits, roll[1:])
         opt.zero_grad()
@@ -124,24 +117,16 @@ def train_epoch(net, opt, rolls, rng):
     return total / steps
 
 
-def nll(net, rolls):
-    """NLL per time step, summed over the 88 notes, over all steps of the chorales."""
-    net.eval()
-    total = sum(ms.losses.polyphonic_nll(net.forward(r[:-1]), r[1:]) * (len(r) - 1) for r in rolls)
-    net.train()
-    return total / sum(len(r) - 1 for r in rolls)
-
-
-def train(soft, data, epochs, seed):
+def train(model, data, epochs, seed):
     """Train one network; returns (the network at its best validation epoch, history)."""
-    net = build(soft, seed)
-    opt = ms.optim.Adam(net, lr=LR)
+    net = jsb.build_network(model, seed)
+    opt = ms.optim.Adam(net, lr=SETUP["lr"])
     rng = np.random.default_rng(seed)                          # the chorale order
     history = {"train": [], "valid": []}
     best = (np.inf, None, 0)
     for epoch in range(epochs):
         history["train"].append(train_epoch(net, opt, data["train"], rng))
-        history["valid"].append(nll(net, data["valid"]))
+        history["valid"].append(jsb.nll(net, data["valid"], SETUP))
         if history["valid"][-1] < best[0]:
             best = (history["valid"][-1], {k: v.copy() for k, v in net.params.items()}, epoch + 1)
         print(f"  epoch {epoch + 1:2d}  train NLL {history['train'][-1]:6.2f}  "
@@ -207,7 +192,6 @@ def plot_curves(histories, baseline, path):
 # %%
 @viz.style()
 def plot_predictions(nets, roll, path):
-    roll = roll[:, 0]
     T = len(roll)
     used = np.flatnonzero(roll.any(axis=0)) + viz.LOWEST_NOTE
     note_range = (used.min() - 3, used.max() + 3)
@@ -250,7 +234,7 @@ def plot_hidden(nets, roll, path):
     fig, axes = plt.subplots(1, len(nets), figsize=(11, 4.2))
     for ax, (name, net) in zip(axes, nets.items()):
         net.eval()
-        net.forward(roll[:-1])
+        net.forward(roll[:-1, None])
         y = net[0].output[:, 0]                                 # (T-1, 150)
         order = np.argsort(-y.sum(axis=0), kind="stable")
         if name == "SNU":
@@ -259,7 +243,8 @@ def plot_hidden(nets, roll, path):
                        title=f"SNU: spikes in {y.mean():.0%} of unit-steps, {silent} units silent")
         else:   # an image with the raster's axes: step t at x = t, unit i at y = i
             image = ax.imshow(y[:, order].T, origin="lower", aspect="auto", interpolation="nearest",
-                              cmap="Greys", vmin=0, vmax=1, extent=(0.5, len(y) + 0.5, -0.5, HIDDEN - 0.5))
+                              cmap="Greys", vmin=0, vmax=1,
+                              extent=(0.5, len(y) + 0.5, -0.5, y.shape[1] - 0.5))
             ax.grid(False)
             fig.colorbar(image, ax=ax, label="output $y_t$", fraction=0.05, pad=0.02)
             ax.set(xlabel="time step $t$", ylabel="hidden unit (most active first)",
@@ -274,26 +259,28 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per network (default 20)")
     parser.add_argument("--data", default=None, help="a JSB JSON/pickle file, or a folder holding one")
+    parser.add_argument("--download", action="store_true",
+                        help="first download the standard JSB file (as `minisnu download jsb`)")
     parser.add_argument("--out", default=OUTPUT, help="folder for the PNG figures (default tutorials/output)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
 
-    try:                    # (the data set dict, where it came from)
-        chorales, source = find_jsb(args.data, extra=(DEV_COPY,))
+    if args.download:
+        download_dataset("jsb")                    # into $MINISNU_DATA/jsb, else the cache folder
+    try:                    # (split -> piano rolls, where they came from)
+        data, source = jsb.find_rolls(args.data, jsb.QUICK_CHORALES if args.quick else None)
     except FileNotFoundError as err:
-        raise SystemExit(str(err)) from None
-    limit = {"train": 8, "valid": 4, "test": 4} if args.quick else {}
-    data = {split: rolls_of(chorales[split][:limit.get(split)]) for split in ("train", "valid", "test")}
+        raise SystemExit(f"{err} Or run this tutorial with --download.") from None
     epochs = args.epochs or (2 if args.quick else 20)
-    print(f"{source}: " + ", ".join(f"{len(data[s])} {s}" for s in data) + " chorales")
+    print(jsb.describe_data(source, data))
     baseline = frequency_nll(data["train"], data["test"])
     print(f"test NLL of the note frequencies alone: {baseline:.2f}")
 
     nets, histories, results = {}, {}, {}
-    for name, soft in UNITS.items():
+    for name, model in UNITS.items():
         print(f"{name} hidden layer:")
-        nets[name], histories[name] = train(soft, data, epochs, args.seed)
-        results[name] = nll(nets[name], data["test"])
+        nets[name], histories[name] = train(model, data, epochs, args.seed)
+        results[name] = jsb.nll(nets[name], data["test"], SETUP)
         print(f"  best validation epoch {histories[name]['best_epoch']}: "
               f"valid NLL {min(histories[name]['valid']):.2f}, test NLL {results[name]:.2f}")
     print("test NLL per time step: " + ", ".join(f"{k} {v:.2f}" for k, v in results.items())

@@ -46,16 +46,15 @@
 # coarse random steps.
 #
 # The chorales are found as in chapter 06: ``--data PATH``, else
-# ``$MINISNU_DATA`` (or its ``jsb/`` folder), else the development copy
-# beside the repository, else a download of the standard file (once), else
-# the music21 chorales. ``--quick`` runs a few
-# chorales for two epochs.
+# ``$MINISNU_DATA`` (or its ``jsb/`` folder), else the cache folder where
+# ``minisnu download jsb`` puts the standard file, else the music21
+# chorales; ``--download`` fetches the standard file first. ``--quick`` runs
+# a few chorales for two epochs.
 
 # %%
 import argparse
 import os
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -65,14 +64,15 @@ import numpy as np
 
 import minisnu as ms
 from minisnu import pcm, viz
-from minisnu.data import find_jsb, piano_rolls
+from minisnu.data import download_dataset
+from minisnu.data.jsb import N_NOTES
 from minisnu.pcm.device import C1, M1
 from minisnu.pcm.training import EPSILON_US, REFRESH_US
+from minisnu.tasks import jsb
 
 # Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
 OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
-DEV_COPY = Path(__file__).resolve().parents[2] / "shared" / "data"   # a development copy
-N_NOTES, HIDDEN, DECAY, LR = 88, 150, 0.8, 0.01
+SETUP = jsb.network_options()                 # the JSB task's defaults: 150 SNUs, Adam at lr 0.01, ...
 COLORS = {"software": viz.BLUE, "in memory": viz.VERMILLION}
 G_PLUS, G_MINUS = viz.GREEN, viz.PURPLE
 
@@ -80,20 +80,17 @@ G_PLUS, G_MINUS = viz.GREEN, viz.PURPLE
 # %% [markdown]
 # ## The chorales
 #
-# The same search as chapter 06 (``find_jsb``): the JSB data set as a dict of
-# splits, each chorale a (T, 1, 88) piano roll.
-
-# %%
-def rolls_of(chorales):
-    """Each chorale as a (T, 1, 88) float32 piano roll: a batch of one."""
-    return [roll[:, None, :] for roll in piano_rolls(chorales)]
+# The same search as chapter 06 (``jsb.find_rolls``): the JSB data set as a
+# dict of splits, each chorale a (T, 88) piano roll, fed to the network as a
+# batch of one, ``roll[:, None]``.
 
 
 # %% [markdown]
 # ## Two twins
 #
-# ``build`` makes the software network from a seed; with ``in_memory`` it
-# wraps each layer in ``pcm.InMemory``, which programs the layer's initial
+# ``build`` makes the software network from a seed (``jsb.build_network``, the
+# network of chapter 06); with ``in_memory`` it wraps each layer in
+# ``pcm.InMemory``, which programs the layer's initial
 # weights into fresh devices and from then on reads ``W`` from them before
 # every forward pass. The optimizer, the loss and ``Sequential`` are the
 # usual ones: to them the in-memory network is just a network. (Only the
@@ -108,21 +105,11 @@ def build(in_memory, seed, **device_options):
     ``device_options`` go to ``pcm.InMemory`` (and on to ``PCMSynapses``): ``beta``,
     ``devices_per_side``, ``read_noise``; the defaults when empty.
     """
-    rng = np.random.default_rng(seed)
-    hidden = ms.SNU(N_NOTES, HIDDEN, decay=DECAY, rng=rng)
-    output = ms.Dense(HIDDEN, N_NOTES, rng=rng)
+    hidden, output = jsb.build_network("snu", seed).layers
     if in_memory:
         hidden = pcm.InMemory(hidden, rng=seed + 1, **device_options)
         output = pcm.InMemory(output, rng=seed + 2, **device_options)
     return ms.Sequential(hidden, output)
-
-
-def nll(net, rolls):
-    """NLL per time step, summed over the 88 notes, over all steps of the chorales."""
-    net.eval()
-    total = sum(ms.losses.polyphonic_nll(net.forward(r[:-1]), r[1:]) * (len(r) - 1) for r in rolls)
-    net.train()
-    return total / sum(len(r) - 1 for r in rolls)
 
 
 # %% [markdown]
@@ -183,7 +170,7 @@ class Recorder:
 # %%
 def train(data, epochs, seed, recorder_notes, device_options):
     nets = {"software": build(False, seed), "in memory": build(True, seed, **device_options)}
-    opts = {name: ms.optim.Adam(net, lr=LR) for name, net in nets.items()}
+    opts = {name: ms.optim.Adam(net, lr=SETUP["lr"]) for name, net in nets.items()}
     recorder = Recorder(nets["in memory"], recorder_notes)
     order_rng = np.random.default_rng(seed)
     history = {name: {"train": [], "valid": []} for name in nets}
@@ -193,7 +180,7 @@ def train(data, epochs, seed, recorder_notes, device_options):
         for name, net in nets.items():
             total, steps = 0.0, 0
             for i in order:
-                roll = data["train"][i]
+                roll = data["train"][i][:, None]                 # a batch of one: (T, 1, 88)
                 logits = net.forward(roll[:-1])
                 if name == "in memory":
                     recorder()                                   # the devices this step read
@@ -204,7 +191,7 @@ def train(data, epochs, seed, recorder_notes, device_options):
                 total += loss * N_NOTES * (len(roll) - 1)
                 steps += len(roll) - 1
             history[name]["train"].append(total / steps)
-            history[name]["valid"].append(nll(net, data["valid"]))
+            history[name]["valid"].append(jsb.nll(net, data["valid"], SETUP))
         history["epoch_steps"].append(len(recorder.g))
         print(f"epoch {epoch + 1:2d}  valid NLL: software {history['software']['valid'][-1]:.2f}, "
               f"in memory {history['in memory']['valid'][-1]:.2f}   "
@@ -421,6 +408,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per network (default 20)")
     parser.add_argument("--data", default=None, help="a JSB JSON/pickle file, or a folder holding one")
+    parser.add_argument("--download", action="store_true",
+                        help="first download the standard JSB file (as `minisnu download jsb`)")
     parser.add_argument("--beta", type=float, default=None,
                         help="µS per unit of weight (default: the largest initial |W| maps to 5 µS)")
     parser.add_argument("--devices-per-side", type=int, default=1, help="PCM devices per side of a pair")
@@ -429,24 +418,25 @@ def main(argv=None):
     args = parser.parse_args(argv)
     start = time.perf_counter()
 
-    try:                    # (the data set dict, where it came from)
-        chorales, source = find_jsb(args.data, extra=(DEV_COPY,))
+    if args.download:
+        download_dataset("jsb")                    # into $MINISNU_DATA/jsb, else the cache folder
+    try:                    # (split -> piano rolls, where they came from)
+        data, source = jsb.find_rolls(args.data, jsb.QUICK_CHORALES if args.quick else None)
     except FileNotFoundError as err:
-        raise SystemExit(str(err)) from None
-    limit = {"train": 8, "valid": 4, "test": 4} if args.quick else {}
-    data = {split: rolls_of(chorales[split][:limit.get(split)]) for split in ("train", "valid", "test")}
+        raise SystemExit(f"{err} Or run this tutorial with --download.") from None
     epochs = args.epochs or (2 if args.quick else 20)
     device_options = {"devices_per_side": args.devices_per_side, "read_noise": not args.no_read_noise}
     if args.beta is not None:
         device_options["beta"] = args.beta
-    print(f"{source}: " + ", ".join(f"{len(data[s])} {s}" for s in data) + " chorales")
-    frequency = np.concatenate([r[:, 0] for r in data["train"]]).mean(axis=0)
+    print(jsb.describe_data(source, data))
+    frequency = np.concatenate(data["train"]).mean(axis=0)
     notes = np.argsort(-frequency, kind="stable")[:6]
     print("watching the synapses of notes " + ", ".join(viz.note_name(n + viz.LOWEST_NOTE) for n in notes))
 
     nets, history, recorder = train(data, epochs, args.seed, notes, device_options)
     for name, net in nets.items():
-        print(f"{name:>9}: valid NLL {history[name]['valid'][-1]:.2f}, test NLL {nll(net, data['test']):.2f}")
+        print(f"{name:>9}: valid NLL {history[name]['valid'][-1]:.2f}, "
+              f"test NLL {jsb.nll(net, data['test'], SETUP):.2f}")
     layers = list(nets["in memory"])
     print(f"in memory: {sum(layer.synapses.devices.size for layer in layers):,} devices, "
           f"{recorder.total_pulses[-1]:,} SET pulses, {recorder.total_refreshes[-1]:,} refreshes, "
