@@ -79,7 +79,13 @@ EVAL_STREAMS = {"train": 1, "valid": 2, "test": 3}  # evaluation generator: (see
 
 
 class RunFolder:
-    """The files of one run, named here and nowhere else."""
+    """The files of one run, named here and nowhere else.
+
+    Everything that reads or writes a run's folder goes through this class, so
+    what a folder may hold besides (a lock that keeps two processes from
+    training the same run, the fingerprint of the data a run was trained on)
+    has one place to go.
+    """
 
     CHECKPOINT = "checkpoint.npz"
     BEST = "best.npz"
