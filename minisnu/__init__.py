@@ -7,10 +7,20 @@
     net.backward(grad)                          # hand-derived BPTT, gradients in net.grads
     ms.optim.Adam(net, lr=1e-3).step()
 
-Where to read: ``snu_reference.py`` (the unit's equations and their backward,
-in NumPy), ``snu_engine.py`` (the same as compiled Numba loops), ``snu.py`` (the
-layer), ``surrogate.py`` (pseudo-derivatives), ``gradcheck.py`` (finite
-differences), ``testing.py`` (property-based gradient tests for your own units).
+The folders, from the bottom up (a module imports only its own layer and those below):
+
+    core/         the layer contract, input checks, initialisations, elementwise functions,
+                  atomic files, declared options, the errors a user can fix
+    units/        the temporal units: SNU (read units/snu_reference.py first), RNN, LSTM,
+                  GRU, on one stateful base (units/temporal.py)
+    layers/       Dense, Embedding, Dropout, Readout, TiedDense, and the Sequential container
+    training/     losses, optimizers, the training loop, the run folder, gradient checks,
+                  the public test kit (minisnu.training.testing)
+    pcm/, data/   phase-change memory (devices, crossbars, training in the loop); data sets
+                  and spike encodings
+    tasks/        the paper's tasks (jsb, mnist, ptb) for ``minisnu train``
+    experiments/  the in-memory experiments (pcm-train, drift, robustness)
+    cli.py, viz/  the command line, and the plots
 """
 
 from . import data
@@ -31,6 +41,16 @@ from .units.rnn import RNN
 from .units.snu import SNU
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """``ms.testing`` (needs hypothesis) and ``ms.viz`` (needs matplotlib) load on first use."""
+    if name in ("testing", "viz", "pcm"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.training.testing" if name == "testing"
+                                       else f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "GRU",

@@ -9,14 +9,14 @@ Examples::
     minisnu train ptb --model lstm --dropout 0.3 --data ~/data/ptb
     minisnu eval runs/jsb-snu-seed0                         # test metric of its best epoch
     minisnu download jsb
-    minisnu tutorials --quick                             # run every tutorial, write figures/
+    minisnu tutorials --quick                             # run every tutorial, figures to tutorials/output
     minisnu pcm-train --seeds 0 1 2                         # the 52,800-device network, in the loop
     minisnu drift --model ssnu                              # programmed, then scored up to a year later
 
 Also ``python -m minisnu ...``. The options are in ``minisnu train TASK --help``;
 each task's defaults are the paper's setup as far as it is known (see the
 modules of :mod:`minisnu.tasks`). A run folder holds the checkpoint, the
-metrics and the training curves (see :mod:`minisnu.training.trainer`).
+metrics and the training curves (see :mod:`minisnu.training.run_folder`).
 
 Errors the user can fix (a missing data file, a bad option, an existing run)
 are printed as one line, ``minisnu train: error: ...``, with exit status 1;
@@ -26,7 +26,7 @@ argparse reports malformed command lines with exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import subprocess
 import sys
 import time
@@ -34,38 +34,29 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.io import atomic_write
+from .core.errors import MinisnuError, RunError
+from .core.options import add_arguments, changed_on_resume, given_values, resolve
 from .data import download_dataset
 from .data.download import DATASETS
 from .experiments import COMMANDS, get_experiment
-from .tasks import COMMON_DEFAULTS, MODELS, TASKS, get_task, resolve_options
-from .tasks.common import (
-    OPTIMIZERS,
-    SURROGATE_NAMES,
-    layer_sizes,
-    non_negative_float,
-    positive_float,
-    positive_int,
-    probability_below_one,
-    unit_interval,
-)
-from .training import trainer
-from .training.trainer import BEST, CHECKPOINT, RunError
-
-# What a user's mistake raises (missing files, bad data, bad values): printed, not a traceback.
-USER_ERRORS = (RunError, OSError, ImportError, ValueError)
+from .tasks import MODELS, TASKS, get_task, resolve_options
+from .training import run_folder
+from .training.run_folder import Run, RunFolder
 
 
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     args = build_parser().parse_args(argv)
+    # The library's notes (a data set chosen in place of a missing one, a slow first
+    # conversion) are log messages; a command prints them as plain lines on stderr.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         return args.handler(args)
     except KeyboardInterrupt:
         print("\ninterrupted: the last finished epoch is saved; continue with --resume",
               file=sys.stderr)
         return 130
-    except USER_ERRORS as err:
+    except MinisnuError as err:      # a user's mistake: one line; anything else is a bug
         print(f"minisnu {args.command}: error: {err}", file=sys.stderr)
         return 1
 
@@ -96,87 +87,15 @@ def add_train_command(commands) -> None:
                     "and the curves.")
     tasks = train.add_subparsers(dest="task", metavar="TASK", required=True)
     for name, task in TASKS.items():
-        # The task module's notes (setup, defaults, where the data is found) are its help.
-        parser = tasks.add_parser(name, help=task.SUMMARY, description=task.__doc__,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-        add_common_arguments(parser, task)
-        task.add_arguments(parser.add_argument_group(f"{name} options"))
+        parser = tasks.add_parser(name, help=task.SUMMARY, description=task.SUMMARY + ".",
+                                  epilog=background(task))
+        add_arguments(parser, task.OPTIONS, models=MODELS)
     train.set_defaults(handler=train_command)
 
 
-def add_common_arguments(parser, task) -> None:
-    """The options of every task; the help shows the task's defaults.
-
-    argparse's own defaults stay None, so that the options given on the command
-    line can be told from the defaults (a resumed run refuses to change them).
-    """
-    d = {**COMMON_DEFAULTS, **task.DEFAULTS}
-    model = parser.add_argument_group("model")
-    model.add_argument("--model", choices=MODELS,
-                       help="snu (spiking SNUs), ssnu (soft SNUs) or a baseline (default snu)")
-    model.add_argument("--hidden", type=layer_sizes, metavar="SIZES",
-                       help="hidden layer sizes, e.g. 150 or 256,256 "
-                            f"(default {model_defaults_text(task, 'hidden')})")
-    model.add_argument("--decay", type=unit_interval,
-                       help=f"SNU decay l in [0, 1] (default {d['decay']})")
-    model.add_argument("--surrogate", choices=SURROGATE_NAMES,
-                       help=f"pseudo-derivative of the spike, snu only (default {d['surrogate']})")
-    model.add_argument("--init-gain", type=positive_float, metavar="G",
-                       help="multiply the SNU layers' initial Glorot-uniform weights by G "
-                            f"(default {model_defaults_text(task, 'init_gain')})")
-    model.add_argument("--train-decay", action="store_true", default=None,
-                       help="learn each SNU's decay (kept in [0, 1]); SNU models only")
-    model.add_argument("--recurrent", action="store_true", default=None,
-                       help="recurrent SNU layers: every SNU layer (the output SNU of jsb and "
-                            "mnist too) also feeds back its last output through weights H; "
-                            "SNU models only")
-    model.add_argument("--dropout", type=probability_below_one, metavar="P",
-                       help=f"dropout after every hidden layer (default {model_defaults_text(task, 'dropout')})")
-    train = parser.add_argument_group("training")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, help=f"the optimizer (default {model_defaults_text(task, 'optimizer')})")
-    train.add_argument("--lr", type=positive_float, help=f"learning rate (default {model_defaults_text(task, 'lr')})")
-    train.add_argument("--epochs", type=positive_int,
-                       help=f"train until this epoch; with --resume, a new target (default {d['epochs']})")
-    train.add_argument("--batch-size", type=positive_int,
-                       help=f"examples (chorales, images, text columns) per batch (default {d['batch_size']})")
-    train.add_argument("--seed", type=int, help=f"seed of all randomness (default {d['seed']})")
-    train.add_argument("--lr-decay", type=positive_float, metavar="GAMMA",
-                       help=f"multiply the learning rate by GAMMA after every epoch (default {d['lr_decay']})")
-    train.add_argument("--weight-decay", type=non_negative_float, metavar="LAMBDA",
-                       help=f"weight decay (AdamW's decoupled one for adam; default {d['weight_decay']})")
-    train.add_argument("--clip", type=positive_float, metavar="NORM",
-                       help="clip the gradients' global norm (default "
-                            f"{model_defaults_text(task, 'clip').replace('None', 'no clipping')})")
-    run = parser.add_argument_group("data and run folder")
-    run.add_argument("--data", metavar="PATH",
-                     help="data file or folder (default: $MINISNU_DATA, see the notes above)")
-    run.add_argument("--out", metavar="DIR",
-                     help=f"run folder (default runs/{task.NAME}-MODEL-seedN)")
-    run.add_argument("--resume", action="store_true",
-                     help="continue the run in the run folder from its last finished epoch")
-    run.add_argument("--limit", type=positive_int, metavar="N",
-                     help="use only the first N examples of each split: chorales, images or "
-                          "BPTT windows (smoke runs)")
-    run.add_argument("--quick", action="store_true", help=f"--limit {task.QUICK_LIMIT}")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def model_defaults_text(task, name: str) -> str:
-    """An option's default as help text: ``"150"``, or ``"2.0 for snu; 1.0 for ssnu, rnn, lstm,
-    gru"`` when it depends on the model."""
-    fixed = {**COMMON_DEFAULTS, **task.DEFAULTS}[name]
-    if fixed is not None:
-        return str(fixed)
-    models_of = {}                                  # default text -> the models that have it
-    for model in MODELS:
-        models_of.setdefault(_as_text(task.model_defaults(model).get(name)), []).append(model)
-    if len(models_of) == 1:
-        return next(iter(models_of))
-    return "; ".join(f"{text} for {', '.join(models)}" for text, models in models_of.items())
-
-
-def _as_text(value) -> str:
-    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+def background(module) -> str:
+    """Where the long notes of a task or an experiment are, for the end of its ``--help``."""
+    return f"The background (the setup, its sources, where the data is looked for): python -m pydoc {module.__name__}"
 
 
 def add_eval_command(commands) -> None:
@@ -205,23 +124,26 @@ def add_download_command(commands) -> None:
 
 def add_tutorials_command(commands) -> None:
     parser = commands.add_parser(
-        "tutorials", help="run the tutorials: regenerate every figure",
+        "tutorials", help="run the tutorials and draw their figures",
         description="Run every tutorial script (tutorials/NN_*.py of a source checkout) in turn; "
-                    "each writes its figures to figures/ (or --out).")
+                    "each writes its figures to tutorials/output/ (untracked), or to --out: "
+                    "--out figures regenerates the committed figures.")
     parser.add_argument("names", nargs="*", metavar="NN",
                         help="only these tutorials, by number (e.g. 01 07); default all")
     parser.add_argument("--quick", action="store_true", help="each tutorial's quick mode (seconds)")
-    parser.add_argument("--out", metavar="DIR", help="write the figures here instead of figures/")
+    parser.add_argument("--out", metavar="DIR",
+                        help="write the figures here (default tutorials/output/; "
+                             "figures/ holds the committed ones)")
     parser.set_defaults(handler=tutorials_command)
 
 
 def add_experiment_command(commands, command: str) -> None:
     """``minisnu pcm-train``, ``drift``, ``robustness``: the module's own options and ``run``."""
     experiment = get_experiment(command)
-    parser = commands.add_parser(command, help=experiment.SUMMARY, description=experiment.__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    experiment.add_arguments(parser)
-    parser.set_defaults(handler=experiment.run)
+    parser = commands.add_parser(command, help=experiment.SUMMARY, description=experiment.SUMMARY + ".",
+                                 epilog=background(experiment))
+    add_arguments(parser, experiment.OPTIONS)
+    parser.set_defaults(handler=lambda args: experiment_command(experiment, args))
 
 
 # ---------------------------------------------------------------------------
@@ -230,9 +152,11 @@ def add_experiment_command(commands, command: str) -> None:
 
 def train_command(args) -> int:
     task = get_task(args.task)
-    given = given_options(args, task)
-    folder = Path(args.out) if args.out else default_folder(task, given)
-    run = resume(task, folder, given, args.data) if args.resume else start(task, folder, given, args.data)
+    given = given_values(args, task.OPTIONS)
+    values = resolve(task.OPTIONS, given)
+    folder = Path(values["out"]) if values["out"] else default_folder(task, values)
+    data = values["data"]
+    run = resume(task, folder, given, data) if values["resume"] else start(task, folder, given, data)
     print(f"{task.NAME}: --model {run.options['model']}, {run.net.n_params:,} parameters; "
           f"data: {task.describe_data(run.source, run.data)}")
     print(run.net)
@@ -240,56 +164,67 @@ def train_command(args) -> int:
           flush=True)
     if run.epoch >= run.options["epochs"]:
         print(f"the run has trained {run.epoch} epochs already; ask for more with --epochs")
-    trainer.fit(run, progress=not args.no_progress and sys.stderr.isatty())
-    print(trainer.describe_best(run))
+    run_folder.fit(run, progress=values["progress"] and sys.stderr.isatty(), on_epoch=show_epoch)
+    print(run_folder.describe_best(run))
     return 0
 
 
-def given_options(args, task) -> dict:
-    """The options set on the command line (--quick becomes its --limit)."""
-    names = {**COMMON_DEFAULTS, **task.DEFAULTS}
-    given = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
-    if args.quick and "limit" not in given:
-        given["limit"] = task.QUICK_LIMIT
-    return given
+def show_epoch(run: Run, row: dict) -> None:
+    """After each epoch: its line on stdout, and the curves drawn in the run folder."""
+    print(run_folder.format_row(run.task, row), flush=True)
+    from . import viz  # here: matplotlib is slow to import, and only the curves need it
+
+    task = run.task
+    viz.run_curves(run.history, run.folder.curves, metric=task.METRIC, metric_label=task.METRIC_LABEL,
+                   best=run.best, title=f"{task.NAME}, {run.options['model']}, seed {run.options['seed']}")
 
 
-def default_folder(task, given: dict) -> Path:
-    model = given.get("model", COMMON_DEFAULTS["model"])
-    seed = given.get("seed", COMMON_DEFAULTS["seed"])
-    return Path("runs") / f"{task.NAME}-{model}-seed{seed}"
+def default_folder(task, values: dict) -> Path:
+    return Path("runs") / f"{task.NAME}-{values['model']}-seed{values['seed']}"
 
 
-def start(task, folder: Path, given: dict, data_path) -> trainer.Run:
+def start(task, folder: Path, given: dict, data_path) -> Run:
     """A new run in ``folder``, which must not hold one already."""
-    if (folder / CHECKPOINT).exists():
+    if RunFolder(folder).holds_run():
         raise RunError(f"{folder} already holds a run: continue it with --resume, or choose "
                        "another --out")
     options = resolve_options(task, given)
     source = task.locate_data(options, data_path)
-    return trainer.new_run(task, options, folder, task.load_data(source, options), source)
+    return run_folder.start_run(task, options, folder, task.load_data(source, options), source)
 
 
-def resume(task, folder: Path, given: dict, data_path) -> trainer.Run:
+def resume(task, folder: Path, given: dict, data_path) -> Run:
     """The run in ``folder``, with its own options (only --epochs may change) and data."""
-    if not (folder / CHECKPOINT).is_file():
-        raise RunError(f"nothing to resume: no {CHECKPOINT} in {folder} (train without --resume "
+    checkpoint = RunFolder(folder).checkpoint
+    if not checkpoint.is_file():
+        raise RunError(f"nothing to resume: no {checkpoint.name} in {folder} (train without --resume "
                        "to start a run, or give its folder with --out)")
-    meta = trainer.read_run_metadata(folder / CHECKPOINT)
+    meta = run_folder.read_metadata(checkpoint)
     if meta["task"] != task.NAME:
         raise RunError(f"{folder} holds a {meta['task']} run, not {task.NAME}")
-    options = resume_options(meta["options"], given)
+    options = resume_options(task, meta["options"], given)
     source = meta["data"] if data_path is None else task.locate_data(options, data_path)
-    return trainer.resume_run(task, folder, options, task.load_data(source, options), source)
+    return run_folder.resume_run(task, folder, options, task.load_data(source, options), source)
 
 
-def resume_options(stored: dict, given: dict) -> dict:
+def resume_options(task, stored: dict, given: dict) -> dict:
     """The stored options with a new ``epochs``; RunError if other given options differ."""
-    changed = [f"--{name.replace('_', '-')} {given[name]} (the run has {stored.get(name)})"
-               for name in given if name != "epochs" and given[name] != stored.get(name)]
+    changed = changed_on_resume(task.OPTIONS, stored, given)
     if changed:
         raise RunError("a resumed run keeps its options, but these differ: " + "; ".join(changed))
     return {**stored, "epochs": given.get("epochs", stored["epochs"])}
+
+
+def experiment_command(experiment, args) -> int:
+    """Run an experiment with its options (the given ones, else its defaults), then draw its figure
+    from the metrics it returns (and wrote to its metrics.json)."""
+    from . import viz  # here: matplotlib is slow to import, and only the figure needs it
+
+    options = resolve(experiment.OPTIONS, given_values(args, experiment.OPTIONS))
+    metrics = experiment.run(options)
+    figure = viz.FIGURES[experiment.NAME](metrics, Path(options["figures"]) / experiment.figure_name(options))
+    print(f"figure: {figure}")
+    return 0
 
 
 # ---------------------------------------------------------------------------
@@ -298,29 +233,24 @@ def resume_options(stored: dict, given: dict) -> dict:
 
 def eval_command(args) -> int:
     path = checkpoint_path(Path(args.checkpoint))
-    meta = trainer.read_run_metadata(path)
+    meta = run_folder.read_metadata(path)
     task, options = get_task(meta["task"]), meta["options"]
     source = meta["data"] if args.data is None else task.locate_data(options, args.data)
     data = task.load_data(source, options)
-    net = trainer.restore_network(task, options, data, path, np.random.default_rng(options["seed"]))
-    metrics = trainer.evaluate(task, net, data, args.split, options)
+    net = task.build_model(options, data, np.random.default_rng(options["seed"]))
+    run_folder.load_weights(net, path)
+    metrics = run_folder.evaluate_split(task, net, data, args.split, options)
     print(f"{args.split} {task.METRIC} {metrics[task.METRIC]:.4f}  loss {metrics['loss']:.4f}  "
           f"({path}, epoch {meta['epoch']})")
     result = {"checkpoint": str(path), "epoch": meta["epoch"], "task": task.NAME,
               "split": args.split, **metrics}
-    content = json.dumps(trainer.finite_or_none(result), indent=1) + "\n"
-    atomic_write(path.parent / f"eval-{args.split}.json", lambda f: f.write(content.encode()))
+    run_folder.write_json(path.parent / f"eval-{args.split}.json", result)
     return 0
 
 
 def checkpoint_path(path: Path) -> Path:
     """A checkpoint file as given, or a run folder's best.npz (else its checkpoint.npz)."""
-    if not path.is_dir():
-        return path
-    for name in (BEST, CHECKPOINT):
-        if (path / name).is_file():
-            return path / name
-    raise RunError(f"{path} holds no {BEST} or {CHECKPOINT}: not a run folder of `minisnu train`")
+    return RunFolder(path).evaluation_checkpoint() if path.is_dir() else path
 
 
 def download_command(args) -> int:

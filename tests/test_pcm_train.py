@@ -7,6 +7,7 @@ import pytest
 from helpers import PNG_SIGNATURE, write_jsb
 
 from minisnu.cli import main
+from minisnu.core.options import resolve
 from minisnu.experiments import pcm_train
 
 
@@ -64,20 +65,31 @@ def test_same_seed_same_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--epochs", "0"], "--epochs must be at least 1"),
-    (["--beta", "-1"], "--beta must be positive"),
-    (["--lr-decay", "1.5"], "--lr-decay must be in"),
-    (["--data", "/nonexistent/jsb.json"], "no JSB chorales file"),
+    (["--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
+    (["--beta", "-1"], "argument --beta: must be > 0, got -1.0"),
+    (["--lr-decay", "1.5"], "argument --lr-decay: must be in (0, 1], got 1.5"),
+    (["--model", "lstm"], "argument --model: must be one of snu, ssnu, got 'lstm'"),
 ])
-def test_bad_options_are_named(tmp_path, capsys, argv, message):
-    assert main(["pcm-train", "--quick", "--out", str(tmp_path), "--figures", str(tmp_path), *argv]) == 1
-    assert message in capsys.readouterr().err
+def test_bad_options_are_named_before_any_work(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["pcm-train", "--quick", "--out", str(tmp_path), "--figures", str(tmp_path), *argv])
+    assert exit_info.value.code == 2
+    last_line = capsys.readouterr().err.splitlines()[-1]    # argparse prints the usage above it
+    assert last_line.startswith("minisnu pcm-train: error: ") and message in last_line, last_line
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_missing_data_is_one_line(tmp_path, capsys):
+    assert main(["pcm-train", "--quick", "--out", str(tmp_path), "--figures", str(tmp_path),
+                 "--data", "/nonexistent/jsb.json"]) == 1
+    err = capsys.readouterr().err
+    assert "no JSB chorales file" in err and err.count("\n") == 1
 
 
 def test_device_options_follow_the_model():
-    class Args:
-        beta, devices_per_side, no_read_noise, no_drift, seconds_per_pass = None, 1, False, False, 0.1
-    assert "beta" not in pcm_train.device_options(Args, "snu")              # the library default
-    assert pcm_train.device_options(Args, "ssnu")["beta"] == pcm_train.BETA["ssnu"]
-    Args.beta = 7.0
-    assert pcm_train.device_options(Args, "snu")["beta"] == 7.0
+    options = resolve(pcm_train.OPTIONS, {})
+    assert "beta" not in pcm_train.device_options(options, "snu")              # the library default
+    assert pcm_train.device_options(options, "ssnu")["beta"] == pcm_train.BETA["ssnu"]
+    options = resolve(pcm_train.OPTIONS, {"beta": 7.0, "drift": False})
+    assert pcm_train.device_options(options, "snu")["beta"] == 7.0
+    assert pcm_train.device_options(options, "snu")["drift"] is False

@@ -42,11 +42,11 @@ class Layer:
         for g in self.grads.values():
             g.fill(0.0)
 
-    def train(self, mode: bool = True) -> "Layer":
+    def train(self, mode: bool = True) -> Layer:
         self.training = bool(mode)
         return self
 
-    def eval(self) -> "Layer":
+    def eval(self) -> Layer:
         return self.train(False)
 
     def forward(self, x):  # pragma: no cover - interface

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import InputError, InputTypeError
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -16,9 +18,9 @@ def as_dtype(dtype) -> np.dtype:
     try:
         dt = np.dtype(dtype)
     except TypeError as err:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from err
+        raise InputTypeError(f"dtype must be float32 or float64, got {dtype!r}") from err
     if dt not in FLOAT_DTYPES:
-        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+        raise InputTypeError(f"dtype must be float32 or float64, got {dt}")
     return dt
 
 
@@ -28,7 +30,7 @@ def as_rng(rng) -> np.random.Generator:
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
-    raise TypeError(
+    raise InputTypeError(
         f"rng must be an int seed or a numpy.random.Generator, got {type(rng).__name__}"
     )
 
@@ -36,36 +38,36 @@ def as_rng(rng) -> np.random.Generator:
 def check_size(name: str, value) -> int:
     """A layer width must be a positive integer."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        raise InputTypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < 1:
-        raise ValueError(f"{name} must be positive, got {value}")
+        raise InputError(f"{name} must be positive, got {value}")
     return int(value)
 
 
 def check_number(name: str, value, *, positive: bool = False) -> float:
     """A finite real number >= 0 (> 0 with ``positive``), as a float."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+        raise InputTypeError(f"{name} must be a number, got {type(value).__name__}")
     value = float(value)
     if not np.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be finite and {'> 0' if positive else '>= 0'}, got {value}")
+        raise InputError(f"{name} must be finite and {'> 0' if positive else '>= 0'}, got {value}")
     return value
 
 
 def check_time(t, name: str = "t") -> float:
     """A time in seconds: one finite number >= 0."""
     if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number of seconds, got {type(t).__name__}")
+        raise InputTypeError(f"{name} must be a number of seconds, got {type(t).__name__}")
     t = float(t)
     if not np.isfinite(t) or t < 0:
-        raise ValueError(f"{name} must be finite and >= 0 (seconds), got {t}")
+        raise InputError(f"{name} must be finite and >= 0 (seconds), got {t}")
     return t
 
 
 def check_choice(name: str, value, choices) -> None:
     """Raise ValueError if ``value`` is not one of ``choices``."""
     if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; choose one of {sorted(choices)}")
+        raise InputError(f"unknown {name} {value!r}; choose one of {sorted(choices)}")
 
 
 def check_finite(name: str, x: np.ndarray) -> None:
@@ -76,7 +78,7 @@ def check_finite(name: str, x: np.ndarray) -> None:
     """
     if x.size and not np.isfinite(x.sum()) and not np.isfinite(x).all():
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s)")
+        raise InputError(f"{name} contains {bad} NaN or infinite value(s)")
 
 
 def check_params(layer) -> None:
@@ -89,7 +91,7 @@ def check_params(layer) -> None:
         try:
             check_finite(f"parameter {name!r} of {type(layer).__name__}", p)
         except ValueError as err:
-            raise ValueError(f"{err}: training diverged (lower the learning rate or clip the "
+            raise InputError(f"{err}: training diverged (lower the learning rate or clip the "
                              "gradients)") from None
 
 
@@ -115,24 +117,24 @@ def check_array(
     finite : refuse NaN and infinities.
     """
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+        raise InputTypeError(f"{name} must be a numpy array, got {type(x).__name__}")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.ndim not in allowed:
             want = " or ".join(str(n) for n in allowed)
-            raise ValueError(f"{name} must have {want} dimensions, got shape {x.shape}")
+            raise InputError(f"{name} must have {want} dimensions, got shape {x.shape}")
     if last is not None and (x.ndim == 0 or x.shape[-1] != last):
-        raise ValueError(f"{name} must have {last} features on its last axis, got shape {x.shape}")
+        raise InputError(f"{name} must have {last} features on its last axis, got shape {x.shape}")
     if dtype is not None and x.dtype != dtype:
         if x.dtype.kind in "biu":
             x = x.astype(dtype)
         elif x.dtype.kind == "f":
-            raise TypeError(
+            raise InputTypeError(
                 f"{name} has dtype {x.dtype} but the layer computes in {dtype}; "
                 f"convert it with .astype(np.{dtype.name})"
             )
         else:
-            raise TypeError(f"{name} must be a float, int or bool array, got dtype {x.dtype}")
+            raise InputTypeError(f"{name} must be a float, int or bool array, got dtype {x.dtype}")
     if finite:
         check_finite(name, x)
     return x
@@ -141,7 +143,7 @@ def check_array(
 def check_shape(name: str, x, shape: tuple) -> np.ndarray:
     """Check that ``x`` is an array of exactly ``shape`` (used for upstream gradients)."""
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+        raise InputTypeError(f"{name} must be a numpy array, got {type(x).__name__}")
     if x.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {x.shape}")
+        raise InputError(f"{name} must have shape {tuple(shape)}, got {x.shape}")
     return x

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.io import atomic_write
+from .errors import MissingPackageError
 from .jsb import LOWEST_NOTE, N_NOTES, SPLITS, load_jsb_json
 from .paths import cache_dir
 
@@ -136,7 +137,7 @@ def _import_music21():
     try:
         import music21
     except ImportError:
-        raise ImportError(
+        raise MissingPackageError(
             "the music21 chorales need the optional package music21: pip install music21 "
             "(or use the standard JSB file with load_jsb(path))"
         ) from None

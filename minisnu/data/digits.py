@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataFormatError
+from .errors import DataFormatError, DataNotFoundError, MissingPackageError
 
 
 def load_digits_8x8(*, as_float: bool = False):
@@ -53,11 +53,11 @@ def packaged_file(distribution: str, package: str, relative: str) -> Path:
     """The path of a data file inside an installed package, without importing it."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"this data set needs the optional package {distribution}: "
+        raise MissingPackageError(f"this data set needs the optional package {distribution}: "
                           f"pip install {distribution}")
     path = Path(next(iter(spec.submodule_search_locations))) / relative
     if not path.is_file():
-        raise FileNotFoundError(f"{distribution} is installed but has no {relative} ({path})")
+        raise DataNotFoundError(f"{distribution} is installed but has no {relative} ({path})")
     return path
 
 

@@ -30,6 +30,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.errors import MinisnuError
 from ..core.io import atomic_write
 from ..core.validate import check_choice
 from .paths import data_dir
@@ -90,11 +91,11 @@ DATASETS: dict[str, tuple[Remote, ...]] = {
 _NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
 
 
-class ChecksumError(ValueError):
+class ChecksumError(MinisnuError, ValueError):
     """A downloaded (or already present) file does not match its published checksum."""
 
 
-class DownloadError(OSError):
+class DownloadError(MinisnuError, OSError):
     """No URL of a file could be fetched (no network, server error, ...)."""
 
 

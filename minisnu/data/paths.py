@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import DataNotFoundError
+
 
 def cache_dir() -> Path:
     """The folder for files minisnu downloads or converts (not created here)."""
@@ -48,7 +50,7 @@ def existing_file(path, what: str) -> Path:
     if path.is_dir():
         raise IsADirectoryError(f"{what}: expected a file, {path} is a folder")
     if not path.is_file():
-        raise FileNotFoundError(f"{what}: no file {path}")
+        raise DataNotFoundError(f"{what}: no file {path}")
     return path
 
 
@@ -56,8 +58,8 @@ def find_file(folder, names, what: str) -> Path:
     """The first of ``names`` that exists in ``folder``; the error lists all names tried."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise FileNotFoundError(f"{what}: the folder {folder} does not exist")
+        raise DataNotFoundError(f"{what}: the folder {folder} does not exist")
     for name in names:
         if (folder / name).is_file():
             return folder / name
-    raise FileNotFoundError(f"{what}: none of {', '.join(names)} found in {folder}")
+    raise DataNotFoundError(f"{what}: none of {', '.join(names)} found in {folder}")

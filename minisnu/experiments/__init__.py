@@ -7,10 +7,11 @@
 - ``robustness`` (:mod:`.robustness`): SNU, sSNU, RNN, LSTM and GRU networks
   under fewer weight bits, weight noise and PCM programming.
 
-Each module has ``NAME``, ``SUMMARY``, ``add_arguments(parser)`` and
-``run(args) -> int``; each writes a metrics file (JSON) and its figures, and
-has a ``--quick`` setting that finishes in seconds. :mod:`.jsb_network` is the
-network and the training loop they share.
+Each module has ``NAME``, ``SUMMARY``, its declared ``OPTIONS``
+(:mod:`minisnu.core.options`) and ``run(options) -> int``; each writes a metrics file (JSON) and its figures, and
+has a ``--quick`` setting that finishes in seconds. The network they share,
+its data, its loop and its metric are those of the JSB task
+(:mod:`minisnu.tasks.jsb`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ NLL is measured on the weights read at each time t:
 Both come from the same devices and the same read, so their difference is the
 compensation alone.
 
-Seeds: seed s trains its own network (``build_network(model, s)``, chorale
+Seeds: seed s trains its own network (``jsb.build_network(model, s)``, chorale
 order from s) and programs it with its own draw of the devices (the generator
 ``[s, PCM_STREAM, 0]``), so the error bars (mean ± std over seeds) hold both
 the spread of training and that of programming.
@@ -32,26 +32,28 @@ Examples::
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .. import viz
-from ..core.io import atomic_write
-from ..tasks.common import positive_float, positive_int
-from ..training.trainer import RunError, finite_or_none
+from ..core.errors import RunError
+from ..core.options import Option
+from ..core.timespans import DAY, HOUR, MINUTE, MONTH, YEAR
+from ..data import describe_jsb_source
+from ..tasks import jsb
+from ..tasks.common import MODELS
+from ..tasks.jsb import LR
+from ..training.run_folder import write_json
 from . import deploy
-from .jsb_network import LR, MODELS, load_rolls, nll, train_software
 
 NAME = "drift"
 SUMMARY = "a trained JSB network in PCM: test NLL from 1 second to 1 year, with and without drift compensation"
 
 #: The times (s after programming) scored: log-spaced, the named ticks of viz among them.
-TIMES = {"1 s": 1.0, "10 s": 10.0, "1 min": viz.MINUTE, "10 min": 10 * viz.MINUTE,
-         "1 h": viz.HOUR, "10 h": 10 * viz.HOUR, "1 day": viz.DAY, "1 week": 7 * viz.DAY,
-         "1 month": viz.MONTH, "1 year": viz.YEAR}
+TIMES = {"1 s": 1.0, "10 s": 10.0, "1 min": MINUTE, "10 min": 10 * MINUTE,
+         "1 h": HOUR, "10 h": 10 * HOUR, "1 day": DAY, "1 week": 7 * DAY,
+         "1 month": MONTH, "1 year": YEAR}
 QUICK_TIMES = ("1 s", "1 day", "1 year")
 EPOCHS, QUICK_EPOCHS = 40, 2
 SEEDS, QUICK_SEEDS = (0, 1, 2), (0, 1)
@@ -62,52 +64,41 @@ PCM_STREAM = 1
 CASES = ("uncompensated", "compensated")
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--model", choices=MODELS, default="snu",
-                        help="the hidden units: snu (default), ssnu, rnn, lstm or gru")
-    parser.add_argument("--epochs", type=positive_int,
-                        help=f"software training epochs (default {EPOCHS}; {QUICK_EPOCHS} with --quick)")
-    parser.add_argument("--lr-decay", type=positive_float, default=LR_DECAY, metavar="GAMMA",
-                        help=f"learning rate {LR}·GAMMA^epoch (default {LR_DECAY})")
-    parser.add_argument("--seeds", type=int, nargs="+", metavar="S",
-                        help="one trained network and one programming per seed "
-                             f"(default {' '.join(map(str, SEEDS))}; "
-                             f"{' '.join(map(str, QUICK_SEEDS))} with --quick)")
-    parser.add_argument("--data", metavar="PATH",
-                        help="the JSB chorales file (default: $MINISNU_DATA, the usual places)")
-    parser.add_argument("--out", metavar="DIR", help="folder for metrics.json (default runs/drift-MODEL)")
-    parser.add_argument("--figures", metavar="DIR", default="figures",
-                        help="folder for drift_MODEL.png (default figures)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few chorales, 2 epochs, 3 times, 2 seeds: seconds")
+OPTIONS = (
+    Option("model", str, "snu", "the hidden units", choices=MODELS),
+    Option("epochs", int, EPOCHS, "software training epochs", low=1, quick=QUICK_EPOCHS),
+    Option("lr_decay", float, LR_DECAY, f"learning rate {LR}·GAMMA^epoch", low=0, open_low=True,
+           metavar="GAMMA"),
+    Option("seeds", int, list(SEEDS), "one trained network and one programming per seed", many=True,
+           distinct=True, low=0, quick=list(QUICK_SEEDS), metavar="S"),
+    Option("data", str, None, "the JSB chorales file", metavar="PATH", none="$MINISNU_DATA"),
+    Option("out", str, None, "folder for metrics.json", metavar="DIR", none="runs/drift-MODEL"),
+    Option("figures", str, "figures", "folder for drift_MODEL.png", metavar="DIR"),
+    Option("quick", bool, False, "a few chorales, 2 epochs, 3 times, 2 seeds: seconds"),
+)
 
 
-def check_seeds(seeds) -> list[int]:
-    """Distinct seeds >= 0, as a list; ValueError naming the problem otherwise."""
-    if any(seed < 0 for seed in seeds):
-        raise ValueError(f"seeds must be >= 0, got {list(seeds)}")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct, got {list(seeds)}")
-    return list(seeds)
+def figure_name(options: dict) -> str:
+    return f"drift_{options['model']}.png"
 
 
-def run(args) -> int:
+def run(options: dict) -> dict:
+    """Train, program and score a network per seed; write and return the metrics."""
     start = time.perf_counter()
-    epochs = args.epochs or (QUICK_EPOCHS if args.quick else EPOCHS)
-    seeds = check_seeds(args.seeds or (QUICK_SEEDS if args.quick else SEEDS))
-    times = {label: TIMES[label] for label in QUICK_TIMES} if args.quick else TIMES
-    out = Path(args.out or f"runs/drift-{args.model}")
-    figure = Path(args.figures) / f"drift_{args.model}.png"
-    rolls, source = load_rolls(args.data, quick=args.quick)
+    model, epochs, seeds, quick = options["model"], options["epochs"], options["seeds"], options["quick"]
+    times = {label: TIMES[label] for label in QUICK_TIMES} if quick else TIMES
+    out = Path(options["out"] or f"runs/drift-{model}")
+    rolls, found = jsb.find_rolls(options["data"], jsb.QUICK_CHORALES if quick else None)
+    source = describe_jsb_source(found)
     if not rolls["test"] or not rolls["train"]:
         raise RunError(f"{source} has no training or no test chorales")
-    print(f"drift: --model {args.model}, {epochs} epochs, seeds {seeds}; data: {source}", flush=True)
+    print(f"drift: --model {model}, {epochs} epochs, seeds {seeds}; data: {source}", flush=True)
 
-    per_seed = [measure_seed(args.model, rolls, seed, epochs, args.lr_decay, times) for seed in seeds]
+    per_seed = [measure_seed(model, rolls, seed, epochs, options["lr_decay"], times) for seed in seeds]
     metrics = {
         "command": NAME,
-        "options": {"model": args.model, "epochs": epochs, "lr": LR, "lr_decay": args.lr_decay,
-                    "seeds": seeds, "quick": args.quick, "data": source},
+        "options": {"model": model, "epochs": epochs, "lr": LR, "lr_decay": options["lr_decay"],
+                    "seeds": seeds, "quick": quick, "data": source},
         "n_params": per_seed[0]["n_params"],
         "time_labels": list(times),
         "times_s": list(times.values()),
@@ -120,9 +111,8 @@ def run(args) -> int:
     print(table(metrics))
     metrics["wall_time_s"] = time.perf_counter() - start
     write_json(out / "metrics.json", metrics)
-    plot(metrics, figure)
-    print(f"wrote {out / 'metrics.json'} and {figure} in {metrics['wall_time_s']:.1f} s")
-    return 0
+    print(f"wrote {out / 'metrics.json'} in {metrics['wall_time_s']:.1f} s")
+    return metrics
 
 
 def measure_seed(model: str, rolls: dict, seed: int, epochs: int, lr_decay: float, times: dict) -> dict:
@@ -132,9 +122,10 @@ def measure_seed(model: str, rolls: dict, seed: int, epochs: int, lr_decay: floa
     compensation, and the compensation factors α per time and matrix.
     """
     t0 = time.perf_counter()
-    net, _ = train_software(model, rolls, epochs, seed, lr_decay=lr_decay)
+    network = jsb.network_options(model, seed=seed, epochs=epochs, lr_decay=lr_decay)
+    net, _ = jsb.train_network(network, rolls)
     trained = time.perf_counter() - t0
-    software = nll(net, rolls["test"])
+    software = jsb.nll(net, rolls["test"], network)
     print(f"  seed {seed}: trained in {trained:.1f} s, software test NLL {software:.3f}", flush=True)
     deployment = deploy.program_pcm(net, np.random.default_rng([seed, PCM_STREAM, 0]))
     result = {"n_params": net.n_params, "software_nll": software, "train_seconds": trained,
@@ -142,8 +133,8 @@ def measure_seed(model: str, rolls: dict, seed: int, epochs: int, lr_decay: floa
     for t in times.values():
         drifted = deploy.read_weights(deployment, t)
         compensated = deploy.compensate(deployment, drifted)
-        result["uncompensated"].append(nll(deploy.with_weights(net, drifted), rolls["test"]))
-        result["compensated"].append(nll(deploy.with_weights(net, compensated), rolls["test"]))
+        result["uncompensated"].append(jsb.nll(deploy.with_weights(net, drifted), rolls["test"], network))
+        result["compensated"].append(jsb.nll(deploy.with_weights(net, compensated), rolls["test"], network))
         # α per matrix: the ratio of a compensated weight to its read value.
         result["alpha"].append({name: alpha_of(drifted[name], compensated[name]) for name in drifted})
     return result
@@ -184,35 +175,3 @@ def table(metrics: dict) -> str:
         lines.append(f"{label:>9}  " + "  ".join(f"{s[f'{c}_mean'][i]:8.3f} ± {s[f'{c}_std'][i]:.3f}"
                                                   for c in CASES))
     return "\n".join(lines)
-
-
-def write_json(path: Path, content: dict) -> None:
-    """``content`` as JSON at ``path`` (NaN and inf become null), atomically; folders are made."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(finite_or_none(content), indent=1) + "\n"
-    atomic_write(path, lambda f: f.write(text.encode()))
-
-
-@viz.style()
-def plot(metrics: dict, path: Path) -> None:
-    """Test NLL against time since programming (log axis), mean ± std over seeds; software as a line."""
-    # A bare Figure (as in minisnu.training.trainer): no pyplot, no backend, no global state.
-    from matplotlib.figure import Figure
-
-    s, times = metrics["summary"], np.asarray(metrics["times_s"])
-    fig = Figure(figsize=(6.4, 3.8))
-    ax = fig.subplots()
-    ax.axhline(s["software_mean"], color="black", linestyle="--", linewidth=1.0,
-               label=f"software, {s['software_mean']:.2f}")
-    ax.axhspan(s["software_mean"] - s["software_std"], s["software_mean"] + s["software_std"],
-               color="black", alpha=0.08, linewidth=0)
-    for case, color, marker in (("uncompensated", viz.VERMILLION, "s"), ("compensated", viz.GREEN, "o")):
-        ax.errorbar(times, s[f"{case}_mean"], yerr=s[f"{case}_std"], color=color, marker=marker,
-                    capsize=3, label=f"PCM, {'global drift compensation' if case == 'compensated' else 'no compensation'}")
-    viz.log_time_axis(ax, start=min(times) / 1.5, stop=max(times) * 1.5)
-    o = metrics["options"]
-    ax.set(title=f"{o['model'].upper()} network in PCM: test NLL after programming "
-                 f"({len(o['seeds'])} seeds)",
-           xlabel="time since programming", ylabel="test NLL per time step")
-    ax.legend(loc="upper left")
-    viz.save(fig, path)

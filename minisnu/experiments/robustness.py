@@ -38,26 +38,29 @@ Examples::
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .. import viz
+from ..core.errors import RunError
+from ..core.options import Option
+from ..core.timespans import DAY, HOUR, MONTH, YEAR
+from ..data import describe_jsb_source
 from ..layers.sequential import Sequential
-from ..tasks.common import non_negative_float, positive_float, positive_int
-from ..training.trainer import RunError
+from ..tasks import jsb
+from ..tasks.common import MODELS
+from ..tasks.jsb import LR
+from ..training.run_folder import write_json
 from . import deploy
-from .drift import EPOCHS, LR_DECAY, PCM_STREAM, check_seeds, mean_std, write_json
-from .jsb_network import LR, MODELS, load_rolls, nll, train_software
+from .drift import EPOCHS, LR_DECAY, PCM_STREAM, mean_std
 
 NAME = "robustness"
 SUMMARY = "SNU, sSNU, RNN, LSTM, GRU under fewer weight bits, weight noise and PCM (no retraining)"
 
 BITS, QUICK_BITS = (8, 7, 6, 5, 4, 3, 2), (8, 4, 2)
 NOISE, QUICK_NOISE = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2), (0.0, 0.05, 0.2)
-PCM_TIMES = {"1 s": 1.0, "1 h": viz.HOUR, "1 day": viz.DAY, "1 month": viz.MONTH, "1 year": viz.YEAR}
+PCM_TIMES = {"1 s": 1.0, "1 h": HOUR, "1 day": DAY, "1 month": MONTH, "1 year": YEAR}
 QUICK_PCM_TIMES = ("1 s", "1 year")
 DRAWS, QUICK_DRAWS = 3, 1
 QUICK_MODELS, QUICK_EPOCHS, QUICK_SEEDS = ("snu", "lstm"), 1, (0, 1)
@@ -66,75 +69,54 @@ SEEDS = (0, 1, 2)
 #: (PCM programming uses drift.PCM_STREAM: draw 0 is the devices of `minisnu drift`).
 NOISE_STREAM = 2
 KINDS = {"bits": "weight precision", "noise": "relative weight noise", "pcm": "PCM with drift compensation"}
-COLORS = {"snu": viz.BLUE, "ssnu": viz.PURPLE, "rnn": viz.ORANGE, "lstm": viz.VERMILLION, "gru": viz.GREEN}
 NAMES = {"snu": "SNU", "ssnu": "sSNU", "rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
-def bits_value(text: str) -> int:
-    """A number of weight bits: an int >= 2 (one bit holds no sign and magnitude)."""
-    try:
-        bits = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 2, got {text!r}") from None
-    if bits < 2:
-        raise argparse.ArgumentTypeError(f"must be >= 2 (a sign and at least one level), got {text}")
-    return bits
+OPTIONS = (
+    Option("models", str, list(MODELS), "the units to compare", choices=MODELS, many=True,
+           distinct=True, quick=list(QUICK_MODELS), metavar="MODEL"),
+    Option("seeds", int, list(SEEDS), "one trained network per model and seed", many=True,
+           distinct=True, low=0, quick=list(QUICK_SEEDS), metavar="S"),
+    Option("epochs", int, EPOCHS, "software training epochs", low=1, quick=QUICK_EPOCHS),
+    Option("lr_decay", float, LR_DECAY, f"learning rate {LR}·GAMMA^epoch", low=0, open_low=True,
+           metavar="GAMMA"),
+    Option("bits", int, list(BITS), "weight bits to quantize to (a sign and at least one level)",
+           many=True, low=2, quick=list(QUICK_BITS), metavar="B"),
+    Option("noise", float, list(NOISE), "relative weight-noise levels, std/max|W|", many=True, low=0,
+           quick=list(QUICK_NOISE), metavar="LEVEL"),
+    Option("draws", int, DRAWS, "noise draws and PCM programmings per network", low=1,
+           quick=QUICK_DRAWS),
+    Option("retrain", bool, False, "train again even if OUT/networks holds networks of these options"),
+    Option("data", str, None, "the JSB chorales file", metavar="PATH", none="$MINISNU_DATA"),
+    Option("out", str, "runs/robustness", "run folder: metrics.json and the trained networks",
+           metavar="DIR"),
+    Option("figures", str, "figures", "folder for robustness.png", metavar="DIR"),
+    Option("quick", bool, False, "snu and lstm, a few chorales, 1 epoch, 2 seeds, few levels: seconds"),
+)
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--models", nargs="+", choices=MODELS, metavar="MODEL",
-                        help=f"the units to compare, of {', '.join(MODELS)} (default all; "
-                             f"{' '.join(QUICK_MODELS)} with --quick)")
-    parser.add_argument("--seeds", type=int, nargs="+", metavar="S",
-                        help=f"one trained network per model and seed (default {' '.join(map(str, SEEDS))}; "
-                             f"{' '.join(map(str, QUICK_SEEDS))} with --quick)")
-    parser.add_argument("--epochs", type=positive_int,
-                        help=f"software training epochs (default {EPOCHS}; {QUICK_EPOCHS} with --quick)")
-    parser.add_argument("--lr-decay", type=positive_float, default=LR_DECAY, metavar="GAMMA",
-                        help=f"learning rate {LR}·GAMMA^epoch (default {LR_DECAY})")
-    parser.add_argument("--bits", type=bits_value, nargs="+", metavar="B",
-                        help=f"weight bits to quantize to (default {' '.join(map(str, BITS))})")
-    parser.add_argument("--noise", type=non_negative_float, nargs="+", metavar="LEVEL",
-                        help="relative weight-noise levels, std/max|W| "
-                             f"(default {' '.join(map(str, NOISE))})")
-    parser.add_argument("--draws", type=positive_int,
-                        help=f"noise draws and PCM programmings per network (default {DRAWS}; "
-                             f"{QUICK_DRAWS} with --quick)")
-    parser.add_argument("--retrain", action="store_true",
-                        help="train again even if OUT/networks holds networks of these options")
-    parser.add_argument("--data", metavar="PATH",
-                        help="the JSB chorales file (default: $MINISNU_DATA, the usual places)")
-    parser.add_argument("--out", metavar="DIR", default="runs/robustness",
-                        help="run folder: metrics.json and the trained networks (default runs/robustness)")
-    parser.add_argument("--figures", metavar="DIR", default="figures",
-                        help="folder for robustness.png (default figures)")
-    parser.add_argument("--quick", action="store_true",
-                        help="snu and lstm, a few chorales, 1 epoch, 2 seeds, few levels: seconds")
-
-
-def resolve_options(args) -> dict:
-    """The options of the run: the given ones, else the (quick) defaults; ValueError if inconsistent."""
-    quick = args.quick
-    models = list(args.models or (QUICK_MODELS if quick else MODELS))
-    if len(set(models)) != len(models):
-        raise ValueError(f"models must be distinct, got {models}")
-    times = {label: PCM_TIMES[label] for label in QUICK_PCM_TIMES} if quick else PCM_TIMES
-    return {"models": models,
-            "seeds": check_seeds(args.seeds or (QUICK_SEEDS if quick else SEEDS)),
-            "epochs": args.epochs or (QUICK_EPOCHS if quick else EPOCHS),
-            "lr": LR, "lr_decay": args.lr_decay,
-            "bits": sorted(set(args.bits or (QUICK_BITS if quick else BITS)), reverse=True),
-            "noise": sorted(set(args.noise or (QUICK_NOISE if quick else NOISE))),
+def run_settings(options: dict) -> dict:
+    """What the run measures, from its options: the levels sorted, the PCM times of the mode."""
+    times = {label: PCM_TIMES[label] for label in QUICK_PCM_TIMES} if options["quick"] else PCM_TIMES
+    return {"models": options["models"], "seeds": options["seeds"], "epochs": options["epochs"],
+            "lr": LR, "lr_decay": options["lr_decay"],
+            "bits": sorted(set(options["bits"]), reverse=True),
+            "noise": sorted(set(options["noise"])),
             "pcm_time_labels": list(times), "pcm_times_s": list(times.values()),
-            "draws": args.draws or (QUICK_DRAWS if quick else DRAWS),
-            "quick": quick}
+            "draws": options["draws"], "quick": options["quick"]}
 
 
-def run(args) -> int:
+def figure_name(options: dict) -> str:
+    return "robustness.png"
+
+
+def run(given: dict) -> dict:
+    """Train (or load) every network, measure every imperfection; write and return the metrics."""
     start = time.perf_counter()
-    options = resolve_options(args)
-    out, figure = Path(args.out), Path(args.figures) / "robustness.png"
-    rolls, source = load_rolls(args.data, quick=options["quick"])
+    options = run_settings(given)
+    out = Path(given["out"])
+    rolls, found = jsb.find_rolls(given["data"], jsb.QUICK_CHORALES if options["quick"] else None)
+    source = describe_jsb_source(found)
     if not rolls["test"] or not rolls["train"]:
         raise RunError(f"{source} has no training or no test chorales")
     options["data"] = source
@@ -143,7 +125,7 @@ def run(args) -> int:
 
     models = {}
     for model in options["models"]:
-        models[model] = measure_model(model, rolls, options, out / "networks", args.retrain)
+        models[model] = measure_model(model, rolls, options, out / "networks", given["retrain"])
     metrics = {"command": NAME, "options": options, "models": models,
                "levels": {"bits": options["bits"], "noise": options["noise"],
                           "pcm": options["pcm_times_s"]}}
@@ -153,9 +135,8 @@ def run(args) -> int:
     print("\n".join(metrics["summary"]["text"]))
     metrics["wall_time_s"] = time.perf_counter() - start
     write_json(out / "metrics.json", metrics)
-    plot(metrics, figure)
-    print(f"wrote {out / 'metrics.json'} and {figure} in {metrics['wall_time_s']:.1f} s")
-    return 0
+    print(f"wrote {out / 'metrics.json'} in {metrics['wall_time_s']:.1f} s")
+    return metrics
 
 
 # --- the networks ------------------------------------------------------------------------------
@@ -176,8 +157,9 @@ def trained_network(model: str, seed: int, rolls: dict, options: dict, folder: P
         if all(stored.get(key) == value for key, value in wanted.items()):
             return Sequential.load(path), {**stored, "reused": True}
     t0 = time.perf_counter()
-    net, history = train_software(model, rolls, options["epochs"], seed, lr=options["lr"],
+    network = jsb.network_options(model, seed=seed, epochs=options["epochs"], lr=options["lr"],
                                   lr_decay=options["lr_decay"])
+    net, history = jsb.train_network(network, rolls)
     info = {**wanted, "history": history, "train_seconds": time.perf_counter() - t0}
     folder.mkdir(parents=True, exist_ok=True)
     net.save(path, metadata=info)
@@ -192,18 +174,22 @@ def measure_model(model: str, rolls: dict, options: dict, folder: Path, retrain:
     """
     result = {"software_nll": [], "train_seconds": [], "reused": [],
               "nll": {kind: [] for kind in KINDS}}
-    test = rolls["test"]
+    network = jsb.network_options(model)  # the JSB setup: what the metric needs
+
+    def score(net) -> float:
+        """The test NLL of ``net``."""
+        return jsb.nll(net, rolls["test"], network)
+
     for seed in options["seeds"]:
         t0 = time.perf_counter()
         net, info = trained_network(model, seed, rolls, options, folder, retrain)
-        software = nll(net, test)
+        software = score(net)
         result["software_nll"].append(software)
         result["train_seconds"].append(info.get("train_seconds"))
         result["reused"].append(info["reused"])
-        result["nll"]["bits"].append([[nll(deploy.quantized_network(net, b), test)]
-                                      for b in options["bits"]])
-        result["nll"]["noise"].append(sweep_noise(net, test, options["noise"], seed, options["draws"]))
-        result["nll"]["pcm"].append(sweep_pcm(net, test, options["pcm_times_s"], seed, options["draws"]))
+        result["nll"]["bits"].append([[score(deploy.quantized_network(net, b))] for b in options["bits"]])
+        result["nll"]["noise"].append(sweep_noise(net, score, options["noise"], seed, options["draws"]))
+        result["nll"]["pcm"].append(sweep_pcm(net, score, options["pcm_times_s"], seed, options["draws"]))
         print(f"  {model:<4} seed {seed}: {'loaded' if info['reused'] else 'trained'}, software "
               f"test NLL {software:.3f} ({time.perf_counter() - t0:.1f} s)", flush=True)
     weights = sum(net.params[name].size for name in deploy.weight_names(net))
@@ -211,20 +197,21 @@ def measure_model(model: str, rolls: dict, options: dict, folder: Path, retrain:
     return result
 
 
-def sweep_noise(net, test, levels, seed: int, draws: int) -> list:
-    """NLL [level][draw] under relative weight noise; draw d uses the same z at every level."""
-    return [[nll(deploy.noisy_network(net, level, np.random.default_rng([seed, NOISE_STREAM, d])), test)
+def sweep_noise(net, score, levels, seed: int, draws: int) -> list:
+    """``score`` [level][draw] under relative weight noise; draw d uses the same z at every level."""
+    return [[score(deploy.noisy_network(net, level, np.random.default_rng([seed, NOISE_STREAM, d])))
              for d in range(draws)] for level in levels]
 
 
-def sweep_pcm(net, test, times, seed: int, draws: int) -> list:
-    """NLL [time][draw] in PCM with drift compensation; draw d is one programming, read at every time."""
+def sweep_pcm(net, score, times, seed: int, draws: int) -> list:
+    """``score`` [time][draw] in PCM with drift compensation; draw d is one programming, read at
+    every time."""
     nlls = [[None] * draws for _ in times]
     for d in range(draws):
         deployment = deploy.program_pcm(net, np.random.default_rng([seed, PCM_STREAM, d]))
         for i, t in enumerate(times):
             weights = deploy.compensate(deployment, deploy.read_weights(deployment, t))
-            nlls[i][d] = nll(deploy.with_weights(net, weights), test)
+            nlls[i][d] = score(deploy.with_weights(net, weights))
     return nlls
 
 
@@ -318,37 +305,3 @@ def tables(metrics: dict) -> str:
             lines.append(f"{level_label(kind, level):>12}" + "".join(
                 f"{d[m]['mean'][i]:>10.3f} ± {d[m]['std'][i]:<5.3f}" for m in models))
     return "\n".join(lines)
-
-
-# --- the figure --------------------------------------------------------------------------------
-
-
-@viz.style()
-def plot(metrics: dict, path: Path) -> None:
-    """Three panels, NLL increase against the imperfection; one line per unit, mean ± std over seeds.
-
-    The y axis is symmetric-logarithmic (linear within ±0.1): the increases
-    span from hundredths to tens of nats.
-    """
-    # A bare Figure (as in minisnu.training.trainer): no pyplot, no backend, no global state.
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(13, 4.2))
-    axes = fig.subplots(1, 3, sharey=True)
-    levels, o = metrics["levels"], metrics["options"]
-    for ax, (kind, label) in zip(axes, KINDS.items()):
-        for model, d in metrics["degradation"][kind].items():
-            ax.errorbar(levels[kind], d["mean"], yerr=d["std"], color=COLORS[model], marker="o",
-                        capsize=3, label=NAMES[model])
-        ax.axhline(0.0, color="black", linewidth=0.8)
-        ax.set_yscale("symlog", linthresh=0.1)
-        ax.set_title(label)
-    axes[0].set(xlabel="bits per weight", ylabel="test NLL − software test NLL")
-    axes[0].invert_xaxis()                                      # fewer bits to the right
-    axes[1].set(xlabel="noise std / max|W|")
-    viz.log_time_axis(axes[2], start=min(levels["pcm"]) / 2, stop=max(levels["pcm"]) * 2)
-    axes[2].set(xlabel="time since programming")
-    axes[0].legend(loc="upper left")
-    fig.suptitle(f"JSB networks on imperfect weights, no retraining ({len(o['seeds'])} seeds, "
-                 f"{o['epochs']} epoch{'s' if o['epochs'] > 1 else ''}; error bars: std over seeds)")
-    viz.save(fig, path)

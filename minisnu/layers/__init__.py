@@ -1,0 +1,1 @@
+"""Generic layers (Dense, Embedding, Dropout, Readout, TiedDense) and the ``Sequential`` container."""

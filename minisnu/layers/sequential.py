@@ -24,6 +24,7 @@ import zlib
 
 import numpy as np
 
+from ..core.errors import CheckpointError
 from ..core.io import save_npz_atomic
 from ..core.layer import Layer
 from ..core.registry import layer_type
@@ -182,7 +183,7 @@ class Sequential(Layer):
         try:
             net = cls(*layers)  # binds the layers that refer to others
         except (TypeError, ValueError) as err:
-            raise ValueError(f"{path}: the layers do not fit together: {err}") from err
+            raise CheckpointError(f"{path}: the layers do not fit together: {err}") from err
         _copy_params(path, net.params, arrays)
         return net
 
@@ -216,30 +217,30 @@ def _read_npz(path, with_arrays: bool):
                 meta = data[META_KEY] if META_KEY in data.files else None
                 arrays = {k: data[k] for k in data.files if k != META_KEY} if with_arrays else {}
         except _DAMAGED_FILE_ERRORS as err:
-            raise ValueError(f"{path}: cannot read it as an .npz checkpoint: {err}") from err
+            raise CheckpointError(f"{path}: cannot read it as an .npz checkpoint: {err}") from err
     return meta, arrays
 
 
 def _parse_meta(path, meta_array) -> dict:
     """Decode and check the "__meta__" JSON of a checkpoint."""
     if meta_array is None:
-        raise ValueError(f"{path} is not a minisnu checkpoint (it has no {META_KEY!r} entry)")
+        raise CheckpointError(f"{path} is not a minisnu checkpoint (it has no {META_KEY!r} entry)")
     if meta_array.ndim != 0 or meta_array.dtype.kind != "U":
-        raise ValueError(f"{path}: malformed {META_KEY!r} entry, expected a JSON string")
+        raise CheckpointError(f"{path}: malformed {META_KEY!r} entry, expected a JSON string")
     try:
         meta = json.loads(str(meta_array))
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: malformed JSON in {META_KEY!r}: {err}") from err
+        raise CheckpointError(f"{path}: malformed JSON in {META_KEY!r}: {err}") from err
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a minisnu checkpoint (format is not {FORMAT!r})")
+        raise CheckpointError(f"{path} is not a minisnu checkpoint (format is not {FORMAT!r})")
     if meta.get("version") != VERSION:
-        raise ValueError(
+        raise CheckpointError(
             f"{path}: unsupported checkpoint version {meta.get('version')!r} "
             f"(this minisnu reads version {VERSION})"
         )
     layers = meta.get("layers")
     if not (isinstance(layers, list) and all(map(_is_layer_spec, layers)) and isinstance(meta.get("metadata"), dict)):
-        raise ValueError(
+        raise CheckpointError(
             f"{path}: malformed {META_KEY!r}: expected 'layers', a list of "
             "{'type': str, 'config': dict}, and a 'metadata' dict"
         )
@@ -255,11 +256,11 @@ def _build_layer(path, i: int, spec: dict):
         cls = layer_type(spec["type"])
     except ValueError as err:
         hint = "import the module that defines it before loading"
-        raise ValueError(f"{path}: layer {i}: {err}; {hint}") from None
+        raise CheckpointError(f"{path}: layer {i}: {err}; {hint}") from None
     try:
         return cls(**spec["config"])
     except (TypeError, ValueError) as err:
-        raise ValueError(
+        raise CheckpointError(
             f"{path}: layer {i} ({spec['type']}) cannot be built from its config {spec['config']}: {err}"
         ) from err
 
@@ -268,13 +269,13 @@ def _copy_params(path, params: dict, arrays: dict) -> None:
     """Copy the stored arrays into the parameters, in place, after checking they match exactly."""
     missing, extra = sorted(params.keys() - arrays.keys()), sorted(arrays.keys() - params.keys())
     if missing or extra:
-        raise ValueError(
+        raise CheckpointError(
             f"{path}: the arrays do not match the layers (missing: {missing}, unexpected: {extra})"
         )
     for name, param in params.items():
         stored = arrays[name]
         for what, got, want in (("shape", stored.shape, param.shape), ("dtype", stored.dtype, param.dtype)):
             if got != want:
-                raise ValueError(f"{path}: array {name!r} has {what} {got}, the layer expects {want}")
+                raise CheckpointError(f"{path}: array {name!r} has {what} {got}, the layer expects {want}")
     for name, param in params.items():
         param[...] = arrays[name]

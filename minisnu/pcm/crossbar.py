@@ -123,6 +123,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.errors import InputError, InputTypeError
 from ..core.validate import (
     FLOAT_DTYPES,
     as_rng,
@@ -212,13 +213,13 @@ def _check_bits(name: str, bits):
     if bits is None:
         return None
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits < 2:
-        raise ValueError(f"{name} must be an int >= 2 (or None: no quantization), got {bits!r}")
+        raise InputError(f"{name} must be an int >= 2 (or None: no quantization), got {bits!r}")
     return int(bits)
 
 
 def _check_bool(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
+        raise InputTypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
 
 
@@ -281,7 +282,7 @@ class CrossbarEffects:
             object.__setattr__(self, "out_bound", check_number("CrossbarEffects.out_bound", self.out_bound,
                                                                positive=True))
         if self.adc_bits is not None and self.out_bound is None:
-            raise ValueError("CrossbarEffects.adc_bits needs out_bound "
+            raise InputError("CrossbarEffects.adc_bits needs out_bound "
                              "(the ADC step is 2·out_bound/(2^bits − 2))")
         object.__setattr__(self, "out_noise", check_number("CrossbarEffects.out_noise", self.out_noise))
         for name in ("prog_noise", "read_noise", "drift", "drift_compensation"):

@@ -58,6 +58,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ..core.errors import InputError, InputTypeError
 from ..core.validate import as_rng, check_number, check_time
 from .fast_normal import standard_normal
 
@@ -122,9 +123,9 @@ class ReadConstants(NamedTuple):
 def _finite(owner: str, name: str, value) -> float:
     """A finite real number of either sign, as a float (the SET fit's coefficients)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}.{name} must be a number, got {type(value).__name__}")
+        raise InputTypeError(f"{owner}.{name} must be a number, got {type(value).__name__}")
     if not math.isfinite(value):
-        raise ValueError(f"{owner}.{name} must be finite, got {value}")
+        raise InputError(f"{owner}.{name} must be finite, got {value}")
     return float(value)
 
 
@@ -190,7 +191,7 @@ class NandakumarDevice:
                 value = check_number(f"{owner}.{f.name}", value, positive=f.name in self._POSITIVE)
             object.__setattr__(self, f.name, value)
         if self.g_max <= self.g_set_min:
-            raise ValueError(f"{owner}.g_max must exceed the SET floor g_set_min = {self.g_set_min} µS, "
+            raise InputError(f"{owner}.g_max must exceed the SET floor g_set_min = {self.g_set_min} µS, "
                              f"got {self.g_max}")
 
     @property

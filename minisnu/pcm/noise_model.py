@@ -70,6 +70,7 @@ from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 
+from ..core.errors import InputError
 from ..core.validate import as_rng, check_finite, check_number, check_time
 
 #: Floor of ĝ before ln ĝ in the drift statistics (aihwkit's _ZERO_CLIP).
@@ -129,7 +130,7 @@ class PCMNoiseModel:
         if (not isinstance(coeff, (tuple, list)) or len(coeff) != 3
                 or any(isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating))
                        or not math.isfinite(c) for c in coeff)):
-            raise ValueError(f"PCMNoiseModel.prog_coeff must be three finite numbers (c0, c1, c2), "
+            raise InputError(f"PCMNoiseModel.prog_coeff must be three finite numbers (c0, c1, c2), "
                              f"got {coeff!r}")
         object.__setattr__(self, "prog_coeff", tuple(float(c) for c in coeff))
 

@@ -58,6 +58,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..core.errors import InputError
 from ..core.layer import Layer
 from ..core.validate import as_rng, check_array, check_number, check_size
 from .device import DEFAULT_DEVICE, NandakumarDevice, PCMArray, read_step, reset_step, set_pulse_step
@@ -99,7 +100,7 @@ class MixedPrecision:
             object.__setattr__(self, name, check_number(f"MixedPrecision.{name}", getattr(self, name),
                                                         positive=True))
         if not self.epsilon_us < self.refresh_us:
-            raise ValueError(f"MixedPrecision.epsilon_us must be below refresh_us, got {self.epsilon_us} "
+            raise InputError(f"MixedPrecision.epsilon_us must be below refresh_us, got {self.epsilon_us} "
                              f"and {self.refresh_us}")
 
 

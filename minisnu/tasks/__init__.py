@@ -1,21 +1,18 @@
 """The paper's three tasks, one module each: ``jsb`` (music), ``mnist`` (spiking digits), ``ptb`` (words).
 
-A task module is what :mod:`minisnu.training.trainer` needs to know about a task, and
+A task module is what a run of :mod:`minisnu.training.run_folder` needs to know about a task, and
 nothing more. Each one defines:
 
 =========================================  ==============================================
 ``NAME``, ``SUMMARY``                      its name on the command line, a one-line description
 ``METRIC``, ``METRIC_LABEL``               the key of the task's metric ("nll", ...) and its label
 ``LOWER_IS_BETTER``                        how validation picks the best epoch
-``DEFAULTS``                               option defaults: the paper's setup, as far as known
-``QUICK_LIMIT``                            the ``--limit`` that ``--quick`` means
-``add_arguments(parser)``                  the task's own command-line options
-``model_defaults(model)``                  defaults that depend on the model (``hidden``, ...)
+``OPTIONS``                                its options, declared (:mod:`minisnu.core.options`)
 ``locate_data(options, path)``             where the data is (a JSON dict kept in the checkpoint)
 ``load_data(source, options)``             the data, in whatever form its other functions use
 ``describe_data(source, data)``            one line for the log
 ``build_model(options, data, rng)``        the ``Sequential`` network for ``options["model"]``
-``batches(data, split, options, rng)``     the :class:`~minisnu.training.trainer.Batch` es of a split
+``batches(data, split, options, rng)``     the :class:`~minisnu.training.loop.Batch` es of a split
 ``count_batches(data, split, options)``    how many (for the progress bar)
 ``loss(output, batch, options)``           (mean loss, its gradient, sums for the epoch means)
 ``summarize(sums)``                        ``{"loss": ..., METRIC: ...}`` from the summed sums
@@ -28,7 +25,7 @@ Options shared by all tasks and the model layers they stack are in
 from __future__ import annotations
 
 from . import jsb, mnist, ptb
-from .common import COMMON_DEFAULTS, MODELS, resolve_options
+from .common import MODELS, resolve_options
 
 TASKS = {"jsb": jsb, "mnist": mnist, "ptb": ptb}
 
@@ -41,4 +38,4 @@ def get_task(name: str):
         raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None
 
 
-__all__ = ["COMMON_DEFAULTS", "MODELS", "TASKS", "get_task", "resolve_options"]
+__all__ = ["MODELS", "TASKS", "get_task", "resolve_options"]

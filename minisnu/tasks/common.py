@@ -16,68 +16,88 @@ before (an embedding) and after (the output layer, a readout) is the task's.
 
 from __future__ import annotations
 
-import argparse
 import importlib
+from dataclasses import replace
 
+from ..core.errors import RunError
+from ..core.options import Option, resolve, run_options, with_defaults
 from ..layers.dropout import Dropout
-from ..training.trainer import RunError
+from ..training.loop import OPTIMIZERS
 from ..units.snu import SNU
 from ..units.surrogate import SURROGATES
 
 MODELS = ("snu", "ssnu", "rnn", "lstm", "gru")
 SNU_MODELS = ("snu", "ssnu")
-OPTIMIZERS = ("adam", "sgd")
+DECAY = 0.8  # the SNU's membrane decay l in the authors' setups
 
 # The baselines live in their own modules; they are imported only when asked for,
 # so that the SNU models work even in a tree that does not have them yet.
 BASELINES = {"rnn": ("minisnu.units.rnn", "RNN"), "lstm": ("minisnu.units.lstm", "LSTM"),
              "gru": ("minisnu.units.gru", "GRU")}
 
-# Options every task has, with the defaults a task does not override.
-# None means: the task's model_defaults(model) says (it depends on the model).
-COMMON_DEFAULTS = {
-    "model": "snu",
-    "hidden": None,
-    "decay": 0.8,
-    "surrogate": "tanh",
-    "init_gain": 1.0,
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "epochs": 10,
-    "batch_size": 32,
-    "seed": 0,
-    "clip": None,
-    "lr_decay": 1.0,
-    "weight_decay": 0.0,
-    "dropout": 0.0,
-    "train_decay": False,
-    "recurrent": False,
-    "limit": None,
-}
+# The options of every task. A task states its own defaults over these with
+# ``with_defaults`` and adds its own options (see the task modules).
+MODEL, TRAINING, RUN = "model", "training", "data and run folder"
+OPTIONS = (
+    Option("model", str, "snu", "snu (spiking SNUs), ssnu (soft SNUs) or a baseline",
+           choices=MODELS, group=MODEL),
+    Option("hidden", "sizes", None, "hidden layer sizes, e.g. 150 or 256,256", metavar="SIZES",
+           group=MODEL),
+    Option("decay", float, DECAY, "SNU decay l", low=0, high=1, models=SNU_MODELS, group=MODEL),
+    Option("surrogate", str, "tanh", "pseudo-derivative of the spike", choices=tuple(SURROGATES),
+           models=("snu",), group=MODEL),
+    Option("init_gain", float, 1.0, "multiply the SNU layers' initial Glorot-uniform weights by G",
+           low=0, open_low=True, metavar="G", models=SNU_MODELS, group=MODEL),
+    Option("train_decay", bool, False, "learn each SNU's decay (kept in [0, 1]); SNU models only",
+           models=SNU_MODELS, group=MODEL),
+    Option("recurrent", bool, False, "recurrent SNU layers: every SNU layer (the output SNU of jsb "
+           "and mnist too) also feeds back its last output through weights H; SNU models only",
+           models=SNU_MODELS, group=MODEL),
+    Option("dropout", float, 0.0, "dropout after every hidden layer", low=0, high=1, open_high=True,
+           metavar="P", group=MODEL),
+    Option("optimizer", str, "adam", "the optimizer", choices=OPTIMIZERS, group=TRAINING),
+    Option("lr", float, 1e-3, "learning rate", low=0, open_low=True, group=TRAINING),
+    Option("epochs", int, 10, "train until this epoch; with --resume, a new target", low=1,
+           resumable=True, group=TRAINING),
+    Option("batch_size", int, 32, "examples (chorales, images, text columns) per batch", low=1,
+           group=TRAINING),
+    Option("seed", int, 0, "seed of all randomness", group=TRAINING),
+    Option("clip", float, None, "clip the gradients' global norm", low=0, open_low=True,
+           metavar="NORM", none="no clipping", group=TRAINING),
+    Option("lr_decay", float, 1.0, "multiply the learning rate by GAMMA after every epoch", low=0,
+           open_low=True, metavar="GAMMA", group=TRAINING),
+    Option("weight_decay", float, 0.0, "weight decay (AdamW's decoupled one for adam)", low=0,
+           metavar="LAMBDA", group=TRAINING),
+    Option("limit", int, None, "use only the first N examples of each split: chorales, images or "
+           "BPTT windows (smoke runs)", low=1, metavar="N", none="all", group=RUN),
+    Option("data", str, None, "data file or folder", metavar="PATH", none="$MINISNU_DATA, see "
+           "the notes of the task's module", run=False, group=RUN),
+    Option("out", str, None, "run folder", metavar="DIR", none="runs/TASK-MODEL-seedN", run=False,
+           group=RUN),
+    Option("resume", bool, False, "continue the run in the run folder from its last finished epoch",
+           run=False, group=RUN),
+    Option("quick", bool, False, "a smoke run: a few examples of each split (a small --limit)",
+           run=False, group=RUN),
+    Option("progress", bool, True, "no progress bar", run=False, group=RUN),
+)
+
+
+def task_options(*own, quick_limit: int, **defaults) -> tuple:
+    """A task's options: the common ones with the task's ``defaults``, then its ``own``.
+
+    ``quick_limit`` is the ``--limit`` that ``--quick`` means for the task.
+    """
+    common = with_defaults(OPTIONS, **defaults)
+    return tuple(replace(option, quick=quick_limit) if option.name == "limit" else option
+                 for option in common) + own
 
 
 def resolve_options(task, given: dict) -> dict:
-    """The full option dict of a new run: common defaults < task defaults < the command line.
+    """The full option dict of a new run of ``task``: the defaults, then the given values.
 
-    Raises RunError for an option that does not apply to the chosen model.
+    Raises OptionError for a bad value or an option that does not apply to the model.
     """
-    options = {**COMMON_DEFAULTS, **task.DEFAULTS, **given}
-    for name, value in task.model_defaults(options["model"]).items():
-        if options[name] is None:
-            options[name] = value
-    check_model_options(options["model"], given)
-    return options
-
-
-def check_model_options(model: str, given: dict) -> None:
-    """Refuse options the model would silently ignore (a user who sets them expects an effect)."""
-    for name in ("decay", "init_gain", "train_decay", "recurrent"):
-        if model not in SNU_MODELS and name in given:
-            raise RunError(f"--{name.replace('_', '-')} applies to the SNU models (snu, ssnu), "
-                           f"not to --model {model}")
-    if model != "snu" and "surrogate" in given:
-        raise RunError(f"--surrogate applies to --model snu only (the {model} units have a "
-                       "true derivative)")
+    return run_options(task.OPTIONS, resolve(task.OPTIONS, given))
 
 
 # ---------------------------------------------------------------------------
@@ -138,59 +158,3 @@ def hidden_layers(options: dict, n_in: int, rng, *, stateful=False) -> list:
             layers.append(Dropout(options["dropout"], rng=rng))
         n_in = size
     return layers
-
-
-# ---------------------------------------------------------------------------
-# command-line value types (argparse calls them on the strings it reads)
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
-
-
-def unit_interval(text: str) -> float:
-    """A number in [0, 1] (a decay)."""
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {text}")
-    return value
-
-
-def probability_below_one(text: str) -> float:
-    """A number in [0, 1) (a dropout probability)."""
-    value = float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1), got {text}")
-    return value
-
-
-def layer_sizes(text: str) -> list[int]:
-    """``"150"`` -> [150]; ``"256,256"`` -> [256, 256] (one hidden layer per number)."""
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a layer size or a comma-separated list such as 256,256, got {text!r}") from None
-    if any(size < 1 for size in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
-    return sizes
-
-
-SURROGATE_NAMES = tuple(SURROGATES)

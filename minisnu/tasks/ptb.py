@@ -57,54 +57,46 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.errors import RunError
+from ..core.options import ByModel, Option
 from ..data import batchify, bptt_windows, data_dir, load_ptb, load_ptb_treebank
+from ..data.ptb import SPLITS
 from ..layers.dense import Dense
 from ..layers.dropout import Dropout
 from ..layers.embedding import Embedding
 from ..layers.sequential import Sequential
 from ..layers.tied_dense import TiedDense
+from ..training.loop import Batch
 from ..training.losses import lm_cross_entropy, perplexity
-from ..training.trainer import Batch, RunError
-from .common import hidden_layers, positive_int
+from .common import hidden_layers, task_options
 
 NAME = "ptb"
 SUMMARY = "Penn Treebank, word-level language modelling (perplexity)"
 METRIC = "perplexity"
 METRIC_LABEL = "perplexity"
 LOWER_IS_BETTER = True
-DEFAULTS = {"lr": None, "optimizer": None, "clip": None, "dropout": None, "epochs": 10, "batch_size": 20,
-            "bptt": 35, "embedding": 200, "tie_weights": False, "init_gain": None}
-QUICK_LIMIT = 8  # BPTT windows per split
 FILES = ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")
-SPLITS = ("train", "valid", "test")
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--bptt", type=positive_int,
-                        help=f"words per window of truncated BPTT (default {DEFAULTS['bptt']})")
-    parser.add_argument("--embedding", type=positive_int,
-                        help=f"size of the word vectors (default {DEFAULTS['embedding']})")
-    parser.add_argument("--tie-weights", action="store_true", default=None,
-                        help="output logits from the embedding's own table (TiedDense) instead of "
-                             "a Dense layer; needs the last hidden size = the embedding size")
-
-
-def model_defaults(model: str) -> dict:
-    """Two layers of 200; the spiking SNU starts with 8 times Glorot's weights; the
-    baselines train with SGD (see the module's notes).
-
-    The embedding's vectors are small (±0.1), so at Glorot's scale the first
-    SNU layer's membrane never reaches the threshold: it stays silent, and the
-    network learns only how often each word occurs (measured: test perplexity
-    655 after one epoch, 715 on validation after two). With ``--init-gain 8``
-    both layers fire from the start (6 % and 32 % of the steps) and one epoch
-    gives 231.
-    """
-    if model in ("snu", "ssnu"):
-        return {"hidden": [200, 200], "init_gain": 8.0 if model == "snu" else 1.0,
-                "optimizer": "adam", "lr": 2e-3, "clip": None, "dropout": 0.0}
-    return {"hidden": [200, 200], "init_gain": 1.0,      # the baselines: see the module's notes
-            "optimizer": "sgd", "lr": 20.0, "clip": 0.25, "dropout": 0.2}
+# Two layers of 200; the spiking SNU starts with 8 times Glorot's weights; the
+# baselines train with SGD (see the module's notes). The embedding's vectors are
+# small (±0.1), so at Glorot's scale the first SNU layer's membrane never reaches
+# the threshold: it stays silent, and the network learns only how often each word
+# occurs (measured: test perplexity 655 after one epoch, 715 on validation after
+# two). With ``--init-gain 8`` both layers fire from the start (6 % and 32 % of
+# the steps) and one epoch gives 231.
+OPTIONS = task_options(
+    Option("bptt", int, 35, "words per window of truncated BPTT", low=1, group="ptb options"),
+    Option("embedding", int, 200, "size of the word vectors", low=1, group="ptb options"),
+    Option("tie_weights", bool, False, "output logits from the embedding's own table (TiedDense) "
+           "instead of a Dense layer; needs the last hidden size = the embedding size",
+           group="ptb options"),
+    epochs=10, batch_size=20, hidden=[200, 200], quick_limit=8,   # --quick: 8 BPTT windows per split
+    init_gain=ByModel({"snu": 8.0}, other=1.0),
+    optimizer=ByModel({"snu": "adam", "ssnu": "adam"}, other="sgd"),
+    lr=ByModel({"snu": 2e-3, "ssnu": 2e-3}, other=20.0),
+    clip=ByModel({"snu": None, "ssnu": None}, other=0.25),
+    dropout=ByModel({"snu": 0.0, "ssnu": 0.0}, other=0.2))
 
 
 # ---------------------------------------------------------------------------

@@ -42,7 +42,7 @@ of minisnu, and no part of the library below the command line imports it.
 """
 
 from .charts import bars, heatmap, histogram, parity, relative_error
-from .experiments import drift_figure, pcm_train_figure, robustness_figure
+from .experiments import FIGURES, drift_figure, pcm_train_figure, robustness_figure
 from .figure import (
     BLUE,
     DPI,
@@ -79,6 +79,7 @@ __all__ = [
     "BLUE",
     "DAY",
     "DPI",
+    "FIGURES",
     "GREEN",
     "HOUR",
     "LOWEST_NOTE",

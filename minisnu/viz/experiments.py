@@ -76,9 +76,7 @@ def robustness_figure(metrics: dict, path) -> str:
     The y axis is symmetric-logarithmic (linear within ±0.1): the increases
     span from hundredths to tens of nats.
     """
-    # Imported on call: that module imports minisnu.viz as it loads, and importing minisnu.viz
-    # should not load the experiments.
-    from ..experiments.robustness import KINDS, NAMES
+    from ..experiments.robustness import KINDS, NAMES  # on call: importing viz loads no experiment
 
     fig, axes = new_figure((13, 4.2), 1, 3, sharey=True)
     levels, o = metrics["levels"], metrics["options"]
@@ -98,3 +96,7 @@ def robustness_figure(metrics: dict, path) -> str:
     fig.suptitle(f"JSB networks on imperfect weights, no retraining ({len(o['seeds'])} seeds, "
                  f"{o['epochs']} epoch{'s' if o['epochs'] > 1 else ''}; error bars: std over seeds)")
     return save(fig, path)
+
+
+#: The figure of each experiment command, by its name on the command line.
+FIGURES = {"drift": drift_figure, "pcm-train": pcm_train_figure, "robustness": robustness_figure}

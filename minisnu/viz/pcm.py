@@ -23,12 +23,10 @@ from matplotlib.ticker import (
     NullLocator,
 )
 
+from ..core.timespans import DAY, HOUR, MINUTE, MONTH, YEAR
 from .figure import BLUE, PALETTE, VERMILLION, get_axes, real_array, set_labels, style
 
 #: Readable ticks for a logarithmic time axis, in seconds.
-MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
-YEAR = 365.25 * DAY
-MONTH = YEAR / 12
 TIME_TICKS = {"1 s": 1.0, "1 min": MINUTE, "1 h": HOUR, "1 day": DAY, "1 month": MONTH,
               "1 year": YEAR}
 
