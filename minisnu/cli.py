@@ -95,7 +95,8 @@ def add_train_command(commands) -> None:
 
 def background(module) -> str:
     """Where the long notes of a task or an experiment are, for the end of its ``--help``."""
-    return f"The background (the setup, its sources, where the data is looked for): python -m pydoc {module.__name__}"
+    return ("The background (the setup, its sources, where the data is looked for): "
+            f"python -m pydoc {module.__name__}")
 
 
 def add_eval_command(commands) -> None:

@@ -122,7 +122,7 @@ def test_load_mnist_errors(tmp_path):
     make_mnist(tmp_path, "train", n=5, n_labels=4)
     with pytest.raises(data.DataFormatError, match="4 labels for 5 images"):
         data.load_mnist(tmp_path, "train")
-    with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte.gz"):
+    with pytest.raises(FileNotFoundError, match=r"t10k-images-idx3-ubyte.gz"):
         data.load_mnist(tmp_path, "test")
     with pytest.raises(ValueError, match="split"):
         data.load_mnist(tmp_path, "valid")
@@ -189,7 +189,7 @@ def test_malformed_jsb_json(tmp_path, content, match):
 
 
 def test_missing_jsb_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="absent.json"):
+    with pytest.raises(FileNotFoundError, match=r"absent.json"):
         data.load_jsb(tmp_path / "absent.json")
 
 
@@ -267,7 +267,7 @@ def test_hostile_pickle_is_refused_and_does_nothing(tmp_path, protocol):
     path = tmp_path / "evil.pkl"
     path.write_bytes(pickle.dumps(evil, protocol=protocol))
     for loader in (data.load_jsb_pickle, data.load_jsb):
-        with pytest.raises(data.DataFormatError, match="refused global .*system") as err:
+        with pytest.raises(data.DataFormatError, match=r"refused global .*system") as err:
             loader(path)
         assert str(path) in str(err.value)
     assert not marker.exists()
@@ -404,10 +404,10 @@ def test_load_ptb_small(tmp_path):
 def test_ptb_errors(tmp_path):
     write_ptb(tmp_path)
     (tmp_path / "ptb.valid.txt").unlink()
-    with pytest.raises(FileNotFoundError, match="ptb.valid.txt"):
+    with pytest.raises(FileNotFoundError, match=r"ptb.valid.txt"):
         data.load_ptb(tmp_path)
     (tmp_path / "ptb.valid.txt").write_text("  \n")
-    with pytest.raises(data.DataFormatError, match="ptb.valid.txt: the file is empty"):
+    with pytest.raises(data.DataFormatError, match=r"ptb.valid.txt: the file is empty"):
         data.load_ptb(tmp_path)
     (tmp_path / "ptb.valid.txt").write_bytes(b"caf\xe9\n")
     with pytest.raises(data.DataFormatError, match="not UTF-8"):
@@ -520,7 +520,7 @@ def test_fetch_verifies_and_caches(tmp_path, monkeypatch):
 def test_checksum_mismatch_leaves_no_file(tmp_path, monkeypatch):
     remote = remote_for(b"the real content")
     monkeypatch.setattr(urllib.request, "urlopen", FakeWeb({remote.urls[0]: b"tampered content"}))
-    with pytest.raises(download.ChecksumError, match="sha256 is .*expected"):
+    with pytest.raises(download.ChecksumError, match=r"sha256 is .*expected"):
         download.fetch(remote, tmp_path)
     assert list(tmp_path.iterdir()) == []  # no file, no temporary
 

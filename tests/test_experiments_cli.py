@@ -79,8 +79,10 @@ def test_robustness_quick_writes_metrics_figure_and_reuses_networks(jsb_file, tm
 
 @pytest.mark.parametrize("argv, message", [
     (["robustness", "--bits", "1"], "--bits: must be >= 2"),
-    (["robustness", "--models", "snu", "transformer"], "--models: must be one of snu, ssnu, rnn, lstm, gru, got 'transformer'"),
-    (["drift", "--model", "transformer"], "--model: must be one of snu, ssnu, rnn, lstm, gru, got 'transformer'"),
+    (["robustness", "--models", "snu", "transformer"],
+     "--models: must be one of snu, ssnu, rnn, lstm, gru, got 'transformer'"),
+    (["drift", "--model", "transformer"],
+     "--model: must be one of snu, ssnu, rnn, lstm, gru, got 'transformer'"),
     (["drift", "--epochs", "0"], "--epochs: must be >= 1, got 0"),
     (["robustness", "--seeds", "-1"], "--seeds: must be >= 0, got -1"),
 ])

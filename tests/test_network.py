@@ -82,7 +82,7 @@ def test_spiking_network_learns():
     opt = ms.optim.Adam(net, lr=0.02)
     for _ in range(60):
         opt.zero_grad()
-        loss, grad = ms.losses.softmax_cross_entropy(net.forward(x), labels)
+        _loss, grad = ms.losses.softmax_cross_entropy(net.forward(x), labels)
         net.backward(grad)
         opt.step()
     assert ms.losses.accuracy(net.forward(x), labels) > 0.95

@@ -277,7 +277,7 @@ def test_load_state_dict_refuses_mismatches():
     state = sgd.state_dict()
     with pytest.raises(KeyError, match="lacks"):
         Adam(model).load_state_dict(state)
-    with pytest.raises(KeyError, match="'velocity.nope' matches no state"):
+    with pytest.raises(KeyError, match=r"'velocity.nope' matches no state"):
         SGD(model).load_state_dict({**state, "velocity.nope": np.zeros(2)})
     with pytest.raises(ValueError, match=r"state 'velocity.w' has shape \(3,\)"):
         SGD(model).load_state_dict({**state, "velocity.w": np.zeros(3)})

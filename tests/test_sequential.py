@@ -270,10 +270,10 @@ def write_npz(tmp_path, arrays, meta=None):
 
 
 def test_pickled_arrays_are_refused_and_never_unpickled(tmp_path):
-    arrays, meta = checkpoint_arrays(tmp_path)
+    arrays, _meta = checkpoint_arrays(tmp_path)
     arrays["0.W"] = np.array([Trap()], dtype=object)
     path = write_npz(tmp_path, arrays)
-    with pytest.raises(ValueError, match="bad.npz: cannot read.*allow_pickle"):
+    with pytest.raises(ValueError, match=r"bad.npz: cannot read.*allow_pickle"):
         Sequential.load(path)
     assert UNPICKLED == []
 
@@ -285,10 +285,10 @@ def test_truncated_and_garbage_files(tmp_path):
     for cut in (0, 10, len(data) // 2, len(data) - 1):
         bad = tmp_path / "cut.npz"
         bad.write_bytes(data[:cut])
-        with pytest.raises(ValueError, match="cut.npz"):
+        with pytest.raises(ValueError, match=r"cut.npz"):
             Sequential.load(bad)
     (tmp_path / "text.npz").write_text("hello, world\n" * 10)
-    with pytest.raises(ValueError, match="text.npz: cannot read"):
+    with pytest.raises(ValueError, match=r"text.npz: cannot read"):
         Sequential.load(tmp_path / "text.npz")
 
 

@@ -209,7 +209,7 @@ def test_a_shared_layer_saves_the_index_in_the_saved_sequential(tmp_path):
 
 
 def test_tying_to_a_non_embedding():
-    with pytest.raises(TypeError, match="ties to an Embedding.*got Dense"):
+    with pytest.raises(TypeError, match=r"ties to an Embedding.*got Dense"):
         ms.TiedDense(ms.Dense(3, 4))
     with pytest.raises(TypeError, match="layer 0, which is a Dense, not an Embedding"):
         ms.Sequential(ms.Dense(3, 4), ms.TiedDense(0))

@@ -41,8 +41,8 @@ import numpy as np
 
 import minisnu as ms
 from minisnu import viz
-from minisnu.units import snu_reference
 from minisnu.training.gradcheck import check_layer
+from minisnu.units import snu_reference
 
 # Figures go to tutorials/output/ (untracked); `--out figures` regenerates the committed ones.
 OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")

@@ -239,7 +239,9 @@ def pick_synapses(refreshes, pulses, n_hidden_watched):
 
     def typical(group):                   # median pulses among the synapses that got any
         pulsed = group[total_p[group] > 0]
-        return pulsed[np.argsort(total_p[pulsed], kind="stable")[len(pulsed) // 2]] if pulsed.size else group[0]
+        if not pulsed.size:
+            return group[0]
+        return pulsed[np.argsort(total_p[pulsed], kind="stable")[len(pulsed) // 2]]
 
     busiest = np.argmax(total_r * 1e6 + total_p)
     return [(typical(hidden), "hidden layer: a typical synapse"),
@@ -295,9 +297,10 @@ def plot_conductances(recorder, n_hidden_watched, path):
 # (dashed). The in-memory network starts a little behind (its initial
 # weights carry the error of open-loop programming, and its first updates
 # are coarse), follows the same course for a few epochs, then levels off
-# some 0.5 nats above its twin, and its training NLL levels off with it: this is not over-fitting but a network that cannot store the
-# weights it is asked to. (The software twin's training curve keeps falling
-# below its validation curve, the over-fitting of chapter 06.)
+# some 0.5 nats above its twin, and its training NLL levels off with it: this
+# is not over-fitting but a network that cannot store the weights it is asked
+# to. (The software twin's training curve keeps falling below its validation
+# curve, the over-fitting of chapter 06.)
 #
 # Where do the 0.5 nats go? Run the script with a flag to find out
 # (validation NLL after 20 epochs, software 8.95, default in memory 9.53;
@@ -383,7 +386,8 @@ def plot_final(nets, path):
                   label=f"software (s.d. {w_soft.std():.3f})", xlabel="weight $W$")
     viz.histogram(w_mem, ax=ax_w, bins=60, color=COLORS["in memory"],      # finer bins: a narrow range
                   label=f"in memory, read from the devices (s.d. {w_mem.std():.3f})", xlabel="weight $W$")
-    edge = (-C1 / M1 - 0.1) * nets["in memory"][0].synapses.devices_per_side / nets["in memory"][0].synapses.beta
+    synapses = nets["in memory"][0].synapses
+    edge = (-C1 / M1 - 0.1) * synapses.devices_per_side / synapses.beta
     for sign in (-1, 1):
         ax_w.axvline(sign * edge, color="black", linestyle=":", linewidth=1.2,
                      label="where SET pulses saturate: ±10.4 µS / β" if sign > 0 else None)

@@ -8,10 +8,11 @@
   under fewer weight bits, weight noise and PCM programming.
 
 Each module has ``NAME``, ``SUMMARY``, its declared ``OPTIONS``
-(:mod:`minisnu.core.options`) and ``run(options) -> int``; each writes a metrics file (JSON) and its figures, and
-has a ``--quick`` setting that finishes in seconds. The network they share,
-its data, its loop and its metric are those of the JSB task
-(:mod:`minisnu.tasks.jsb`).
+(:mod:`minisnu.core.options`), ``run(options) -> metrics`` (which also writes
+them to ``metrics.json``) and ``figure_name(options)``: the command line draws the
+figure from the metrics with :data:`minisnu.viz.FIGURES`. Each has a
+``--quick`` setting that finishes in seconds. The network they share, its
+data, its loop and its metric are those of the JSB task (:mod:`minisnu.tasks.jsb`).
 """
 
 from __future__ import annotations

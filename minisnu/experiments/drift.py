@@ -48,7 +48,8 @@ from ..training.run_folder import write_json
 from . import deploy
 
 NAME = "drift"
-SUMMARY = "a trained JSB network in PCM: test NLL from 1 second to 1 year, with and without drift compensation"
+SUMMARY = ("a trained JSB network in PCM: test NLL from 1 second to 1 year, with and without drift "
+           "compensation")
 
 #: The times (s after programming) scored: log-spaced, the named ticks of viz among them.
 TIMES = {"1 s": 1.0, "10 s": 10.0, "1 min": MINUTE, "10 min": 10 * MINUTE,

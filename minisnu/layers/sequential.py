@@ -36,7 +36,8 @@ META_KEY = "__meta__"
 # What numpy and zipfile raise on a damaged or foreign file. zipfile reports
 # some damaged headers as RuntimeError ("encrypted") or NotImplementedError
 # ("unsupported compression method", a RuntimeError subclass).
-_DAMAGED_FILE_ERRORS = (OSError, EOFError, ValueError, RuntimeError, zipfile.BadZipFile, zlib.error, struct.error)
+_DAMAGED_FILE_ERRORS = (OSError, EOFError, ValueError, RuntimeError, zipfile.BadZipFile, zlib.error,
+                        struct.error)
 
 
 class Sequential(Layer):
@@ -239,7 +240,8 @@ def _parse_meta(path, meta_array) -> dict:
             f"(this minisnu reads version {VERSION})"
         )
     layers = meta.get("layers")
-    if not (isinstance(layers, list) and all(map(_is_layer_spec, layers)) and isinstance(meta.get("metadata"), dict)):
+    if not (isinstance(layers, list) and all(map(_is_layer_spec, layers))
+            and isinstance(meta.get("metadata"), dict)):
         raise CheckpointError(
             f"{path}: malformed {META_KEY!r}: expected 'layers', a list of "
             "{'type': str, 'config': dict}, and a 'metadata' dict"
@@ -248,7 +250,8 @@ def _parse_meta(path, meta_array) -> dict:
 
 
 def _is_layer_spec(spec) -> bool:
-    return isinstance(spec, dict) and isinstance(spec.get("type"), str) and isinstance(spec.get("config"), dict)
+    return (isinstance(spec, dict) and isinstance(spec.get("type"), str)
+            and isinstance(spec.get("config"), dict))
 
 
 def _build_layer(path, i: int, spec: dict):

@@ -203,7 +203,7 @@ def check_network(net, x, loss_fn, target, *, eps=1e-6, max_entries=None, check_
     rng = as_rng(rng)
     _require_float64_model(net, x)
     states = _rng_states(net)
-    loss, grad = loss_fn(net.forward(x), target)
+    _loss, grad = loss_fn(net.forward(x), target)
     net.zero_grad()
     dx = net.backward(grad)
     analytic = {name: g.copy() for name, g in net.grads.items()}
