@@ -38,8 +38,8 @@ import numpy as np
 
 from ..core.io import atomic_write
 from .errors import MissingPackageError
-from .jsb import LOWEST_NOTE, N_NOTES, SPLITS, load_jsb_json
-from .paths import cache_dir
+from .jsb import LOWEST_NOTE, N_NOTES, load_jsb_json
+from .paths import SPLITS, cache_dir
 
 log = logging.getLogger(__name__)
 

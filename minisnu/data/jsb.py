@@ -45,13 +45,12 @@ import numpy as np
 
 from ..core.validate import as_dtype, as_rng, check_size
 from .errors import DataFormatError, DataNotFoundError
-from .paths import cache_dir, data_dir, existing_file
+from .paths import SPLITS, cache_dir, data_dir, existing_file
 
 log = logging.getLogger(__name__)
 
 LOWEST_NOTE = 21  # A0, piano key 1
 N_NOTES = 88  # piano keys: MIDI 21 (A0) .. 108 (C8)
-SPLITS = ("train", "valid", "test")
 FILE_NAME = "jsb-chorales-quarter.json"  # the name download_dataset("jsb") gives the file
 MUSIC21 = "the music21 Bach chorales"
 

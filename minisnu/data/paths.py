@@ -19,6 +19,9 @@ from pathlib import Path
 
 from .errors import DataNotFoundError
 
+#: The three splits of every standard data set here, in their usual order.
+SPLITS = ("train", "valid", "test")
+
 
 def cache_dir() -> Path:
     """The folder for files minisnu downloads or converts (not created here)."""

@@ -30,11 +30,10 @@ import numpy as np
 
 from ..core.validate import check_size
 from .errors import DataFormatError, MissingPackageError
-from .paths import find_file
+from .paths import SPLITS, find_file
 
 EOS = "<eos>"
 UNK = "<unk>"
-SPLITS = ("train", "valid", "test")
 
 
 @dataclass(frozen=True)

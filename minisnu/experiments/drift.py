@@ -41,6 +41,7 @@ from ..core.errors import RunError
 from ..core.options import Option
 from ..core.timespans import DAY, HOUR, MINUTE, MONTH, YEAR
 from ..data import describe_jsb_source
+from ..pcm import PCMNoiseModel
 from ..tasks import jsb
 from ..tasks.common import MODELS
 from ..tasks.jsb import LR
@@ -72,6 +73,8 @@ OPTIONS = (
            metavar="GAMMA"),
     Option("seeds", int, list(SEEDS), "one trained network and one programming per seed", many=True,
            distinct=True, low=0, quick=list(QUICK_SEEDS), metavar="S"),
+    Option("g_max", float, PCMNoiseModel().g_max, "the largest programmable conductance of the "
+           "statistical PCM model (µS)", low=0, open_low=True),
     Option("data", str, None, "the JSB chorales file", metavar="PATH", none="$MINISNU_DATA"),
     Option("out", str, None, "folder for metrics.json", metavar="DIR", none="runs/drift-MODEL"),
     Option("figures", str, "figures", "folder for drift_MODEL.png", metavar="DIR"),
@@ -95,11 +98,13 @@ def run(options: dict) -> dict:
         raise RunError(f"{source} has no training or no test chorales")
     print(f"drift: --model {model}, {epochs} epochs, seeds {seeds}; data: {source}", flush=True)
 
-    per_seed = [measure_seed(model, rolls, seed, epochs, options["lr_decay"], times) for seed in seeds]
+    noise_model = PCMNoiseModel(g_max=options["g_max"])
+    per_seed = [measure_seed(model, rolls, seed, epochs, options["lr_decay"], times, noise_model)
+                for seed in seeds]
     metrics = {
         "command": NAME,
         "options": {"model": model, "epochs": epochs, "lr": LR, "lr_decay": options["lr_decay"],
-                    "seeds": seeds, "quick": quick, "data": source},
+                    "seeds": seeds, "g_max": options["g_max"], "quick": quick, "data": source},
         "n_params": per_seed[0]["n_params"],
         "time_labels": list(times),
         "times_s": list(times.values()),
@@ -116,7 +121,8 @@ def run(options: dict) -> dict:
     return metrics
 
 
-def measure_seed(model: str, rolls: dict, seed: int, epochs: int, lr_decay: float, times: dict) -> dict:
+def measure_seed(model: str, rolls: dict, seed: int, epochs: int, lr_decay: float, times: dict,
+                 noise_model: PCMNoiseModel) -> dict:
     """Train one network (seed ``seed``), program it once, and score it at every time.
 
     Returns the software test NLL, the test NLL per time with and without
@@ -128,7 +134,8 @@ def measure_seed(model: str, rolls: dict, seed: int, epochs: int, lr_decay: floa
     trained = time.perf_counter() - t0
     software = jsb.nll(net, rolls["test"], network)
     print(f"  seed {seed}: trained in {trained:.1f} s, software test NLL {software:.3f}", flush=True)
-    deployment = deploy.program_pcm(net, np.random.default_rng([seed, PCM_STREAM, 0]))
+    deployment = deploy.program_pcm(net, np.random.default_rng([seed, PCM_STREAM, 0]),
+                                    noise_model=noise_model)
     result = {"n_params": net.n_params, "software_nll": software, "train_seconds": trained,
               "uncompensated": [], "compensated": [], "alpha": []}
     for t in times.values():

@@ -48,6 +48,7 @@ from ..core.options import Option
 from ..core.timespans import DAY, HOUR, MONTH, YEAR
 from ..data import describe_jsb_source
 from ..layers.sequential import Sequential
+from ..pcm import PCMNoiseModel
 from ..tasks import jsb
 from ..tasks.common import MODELS
 from ..tasks.jsb import LR
@@ -86,6 +87,8 @@ OPTIONS = (
            quick=list(QUICK_NOISE), metavar="LEVEL"),
     Option("draws", int, DRAWS, "noise draws and PCM programmings per network", low=1,
            quick=QUICK_DRAWS),
+    Option("g_max", float, PCMNoiseModel().g_max, "the largest programmable conductance of the "
+           "statistical PCM model (µS)", low=0, open_low=True),
     Option("retrain", bool, False, "train again even if OUT/networks holds networks of these options"),
     Option("data", str, None, "the JSB chorales file", metavar="PATH", none="$MINISNU_DATA"),
     Option("out", str, "runs/robustness", "run folder: metrics.json and the trained networks",
@@ -103,7 +106,7 @@ def run_settings(options: dict) -> dict:
             "bits": sorted(set(options["bits"]), reverse=True),
             "noise": sorted(set(options["noise"])),
             "pcm_time_labels": list(times), "pcm_times_s": list(times.values()),
-            "draws": options["draws"], "quick": options["quick"]}
+            "draws": options["draws"], "g_max": options["g_max"], "quick": options["quick"]}
 
 
 def figure_name(options: dict) -> str:
@@ -189,7 +192,8 @@ def measure_model(model: str, rolls: dict, options: dict, folder: Path, retrain:
         result["reused"].append(info["reused"])
         result["nll"]["bits"].append([[score(deploy.quantized_network(net, b))] for b in options["bits"]])
         result["nll"]["noise"].append(sweep_noise(net, score, options["noise"], seed, options["draws"]))
-        result["nll"]["pcm"].append(sweep_pcm(net, score, options["pcm_times_s"], seed, options["draws"]))
+        result["nll"]["pcm"].append(sweep_pcm(net, score, options["pcm_times_s"], seed, options["draws"],
+                                                       PCMNoiseModel(g_max=options["g_max"])))
         print(f"  {model:<4} seed {seed}: {'loaded' if info['reused'] else 'trained'}, software "
               f"test NLL {software:.3f} ({time.perf_counter() - t0:.1f} s)", flush=True)
     weights = sum(net.params[name].size for name in deploy.weight_names(net))
@@ -203,12 +207,13 @@ def sweep_noise(net, score, levels, seed: int, draws: int) -> list:
              for d in range(draws)] for level in levels]
 
 
-def sweep_pcm(net, score, times, seed: int, draws: int) -> list:
+def sweep_pcm(net, score, times, seed: int, draws: int, noise_model: PCMNoiseModel) -> list:
     """``score`` [time][draw] in PCM with drift compensation; draw d is one programming, read at
     every time."""
     nlls = [[None] * draws for _ in times]
     for d in range(draws):
-        deployment = deploy.program_pcm(net, np.random.default_rng([seed, PCM_STREAM, d]))
+        deployment = deploy.program_pcm(net, np.random.default_rng([seed, PCM_STREAM, d]),
+                                        noise_model=noise_model)
         for i, t in enumerate(times):
             weights = deploy.compensate(deployment, deploy.read_weights(deployment, t))
             nlls[i][d] = score(deploy.with_weights(net, weights))

@@ -23,12 +23,11 @@ from ..core.errors import RunError
 from ..core.options import Option, resolve, run_options, with_defaults
 from ..layers.dropout import Dropout
 from ..training.loop import OPTIMIZERS
-from ..units.snu import SNU
+from ..units.snu import DECAY, SNU
 from ..units.surrogate import SURROGATES
 
 MODELS = ("snu", "ssnu", "rnn", "lstm", "gru")
 SNU_MODELS = ("snu", "ssnu")
-DECAY = 0.8  # the SNU's membrane decay l in the authors' setups
 
 # The baselines live in their own modules; they are imported only when asked for,
 # so that the SNU models work even in a tree that does not have them yet.

@@ -56,7 +56,8 @@ import numpy as np
 
 from ..core.options import Option
 from ..data import describe_jsb_source, iterate_batches, load_jsb_source, locate_jsb, piano_rolls
-from ..data.jsb import N_NOTES, SPLITS
+from ..data.jsb import N_NOTES
+from ..data.paths import SPLITS
 from ..layers.dense import Dense
 from ..layers.sequential import Sequential
 from ..training import loop

