@@ -18,9 +18,13 @@ each task's defaults are the paper's setup as far as it is known (see the
 modules of :mod:`minisnu.tasks`). A run folder holds the checkpoint, the
 metrics and the training curves (see :mod:`minisnu.training.run_folder`).
 
-Errors the user can fix (a missing data file, a bad option, an existing run)
-are printed as one line, ``minisnu train: error: ...``, with exit status 1;
-argparse reports malformed command lines with exit status 2.
+Every option is declared once (:mod:`minisnu.core.options`), and a bad value is
+refused by the parser before any work starts: one line, ``minisnu train jsb:
+error: argument --lr: must be > 0, got 0.0``, exit status 2. Other mistakes the
+user can fix (a missing data file, an existing run, a damaged checkpoint: the
+kinds of :class:`~minisnu.core.errors.MinisnuError`) are printed as one line,
+``minisnu train: error: ...``, with exit status 1. Any other exception is a bug
+and shows its traceback.
 """
 
 from __future__ import annotations
@@ -35,11 +39,11 @@ from pathlib import Path
 import numpy as np
 
 from .core.errors import MinisnuError, RunError
-from .core.options import add_arguments, changed_on_resume, given_values, resolve
+from .core.options import add_arguments, changed_on_resume, given_values, resolve, run_options
 from .data import download_dataset
 from .data.download import DATASETS
 from .experiments import COMMANDS, get_experiment
-from .tasks import MODELS, TASKS, get_task, resolve_options
+from .tasks import MODELS, TASKS, get_task
 from .training import run_folder
 from .training.run_folder import Run, RunFolder
 
@@ -157,7 +161,10 @@ def train_command(args) -> int:
     values = resolve(task.OPTIONS, given)
     folder = Path(values["out"]) if values["out"] else default_folder(task, values)
     data = values["data"]
-    run = resume(task, folder, given, data) if values["resume"] else start(task, folder, given, data)
+    if values["resume"]:
+        run = resume(task, folder, given, data)
+    else:
+        run = start(task, folder, run_options(task.OPTIONS, values), data)
     print(f"{task.NAME}: --model {run.options['model']}, {run.net.n_params:,} parameters; "
           f"data: {task.describe_data(run.source, run.data)}")
     print(run.net)
@@ -184,12 +191,11 @@ def default_folder(task, values: dict) -> Path:
     return Path("runs") / f"{task.NAME}-{values['model']}-seed{values['seed']}"
 
 
-def start(task, folder: Path, given: dict, data_path) -> Run:
-    """A new run in ``folder``, which must not hold one already."""
+def start(task, folder: Path, options: dict, data_path) -> Run:
+    """A new run of ``options`` in ``folder``, which must not hold one already."""
     if RunFolder(folder).holds_run():
         raise RunError(f"{folder} already holds a run: continue it with --resume, or choose "
                        "another --out")
-    options = resolve_options(task, given)
     source = task.locate_data(options, data_path)
     return run_folder.start_run(task, options, folder, task.load_data(source, options), source)
 
