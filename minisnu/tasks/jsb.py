@@ -49,12 +49,11 @@ at a time, in the orders of :func:`chorale_orders`) and :func:`nll` (the metric)
 from __future__ import annotations
 
 import math
-import sys
 from functools import partial
 
 import numpy as np
 
-from ..core.options import Option
+from ..core.options import Option, resolve, run_options
 from ..data import describe_jsb_source, iterate_batches, load_jsb_source, locate_jsb, piano_rolls
 from ..data.jsb import N_NOTES
 from ..data.paths import SPLITS
@@ -63,7 +62,7 @@ from ..layers.sequential import Sequential
 from ..training import loop
 from ..training.loop import Batch
 from ..training.losses import bce, bce_with_logits, polyphonic_nll
-from .common import hidden_layers, resolve_options, snu_layer, task_options
+from .common import hidden_layers, snu_layer, task_options
 
 NAME = "jsb"
 SUMMARY = "JSB Chorales, next-step polyphonic music prediction (NLL per time step)"
@@ -141,8 +140,7 @@ def build_model(options: dict, data, rng) -> Sequential:
 def network_options(model: str = "snu", **given) -> dict:
     """The options of a JSB network of ``model`` and its training: the task's defaults (the
     paper's setup) with ``given`` over them, checked (e.g. ``hidden=[16]``, ``lr_decay=0.9``)."""
-    this_task = sys.modules[__name__]
-    return resolve_options(this_task, {"model": model, **given})
+    return run_options(OPTIONS, resolve(OPTIONS, {"model": model, **given}))
 
 
 def build_network(model: str = "snu", seed: int = 0, hidden: int | None = None) -> Sequential:
