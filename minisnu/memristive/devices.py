@@ -11,8 +11,7 @@ with one standard normal draw z per operation. ``devices="pcm"`` draws z ~ N(0, 
 ``devices="ideal"`` uses z = 0, the mean of the draw: the same saturating curve, every
 SET increment its mean value, every RESET exactly to g_reset, and no random number at
 all. The twins differ only in the randomness, so comparing them shows what the
-devices' randomness does (the one operation that is not a z = 0 copy, the ideal
-synapse's depression, is in ``stdp.py``).
+devices' randomness does.
 
 Random numbers. A run draws its normals from one xoshiro256++ stream, seeded by four
 words of the network's numpy Generator (``minisnu.pcm.fast_normal.seed``). The Numba

@@ -199,6 +199,7 @@ class MemristiveNetwork:
                              self.stdp.device.pulse_constants())
         self._integrated = np.zeros(N, np.bool_)      # a SET pulse since the last RESET?
         self._last = np.full(M, NEVER, np.int64)      # each input's last spike, in this run's steps
+        self._missed = np.zeros((N, M), np.int64)     # each synapse's output spikes missed in a row
 
     def _check_levels(self, levels):
         N = self.n_neurons
@@ -257,13 +258,14 @@ class MemristiveNetwork:
         if engine == "reference":
             run_reference(self, x, out, stream)
         else:
-            _run_kernel(x, self._g, self._p, self._gn, self._pn, self._integrated, self._last, self.levels,
-                        self.inhibition == "level", self.ideal, stream.state, self.neuron.constants(),
-                        self.stdp.constants(), self.neuron.device.pulse_constants(),
-                        self.neuron.device.reset_constants(), self.stdp.device.pulse_constants(),
-                        self.stdp.device.reset_constants(), TABLES, out.fired, out.conductance, trace_every,
-                        out.weights, record_every, out.neuron_set, out.neuron_resets, out.lateral_resets,
-                        out.synapse_set, out.synapse_dep)
+            neuron_device, synapse_device = self.neuron.device, self.stdp.device
+            _run_kernel(x, self._g, self._p, self._missed, self._gn, self._pn, self._integrated, self._last,
+                        self.levels, self.inhibition == "level", self.ideal, stream.state,
+                        self.neuron.constants(), self.stdp.constants(),
+                        neuron_device.pulse_constants(), neuron_device.reset_constants(),
+                        synapse_device.pulse_constants(), synapse_device.reset_constants(), TABLES,
+                        out.fired, out.conductance, trace_every, out.weights, record_every, out.neuron_set,
+                        out.neuron_resets, out.lateral_resets, out.synapse_set, out.synapse_dep)
         self._last[self._last > NEVER] -= T             # the next run counts its steps from 0
         return out.record(self._g)
 
@@ -326,7 +328,8 @@ def run_reference(net: MemristiveNetwork, x, out: _Outputs, stream: NormalStream
             net._integrated[resets] = False
             out.neuron_resets[resets] += 1
             out.lateral_resets += lateral
-            n, depressed = stdp_reference(g[winner], p[winner], t - last, net.stdp, stream)   # (4)
+            n, depressed = stdp_reference(g[winner], p[winner], net._missed[winner], t - last, net.stdp,
+                                          stream)                                      # (4)
             out.synapse_set[winner] += n
             out.synapse_dep[winner, depressed] += 1
         if (t + 1) % record_every == 0:
@@ -336,10 +339,10 @@ def run_reference(net: MemristiveNetwork, x, out: _Outputs, stream: NormalStream
 # --- The kernel: the same loop, compiled --------------------------------------------------------
 
 @njit(cache=True, error_model="numpy")
-def _run_kernel(x, g, p, gn, pn, integrated, last, levels, level_mode, ideal, seed, neuron, stdp,
+def _run_kernel(x, g, p, missed, gn, pn, integrated, last, levels, level_mode, ideal, seed, neuron, stdp,
                 pulse_n, reset_n, pulse_s, reset_s, tables, fired, trace, trace_every, weights, record_every,
                 neuron_set, neuron_resets, lateral_resets, synapse_set, synapse_dep):
-    """``run_reference`` over all T steps (g, p: (N, M) synapses; gn, pn: (N,) neurons; in place).
+    """``run_reference`` over all T steps (g, p, missed: (N, M) synapses; gn, pn: (N,) neurons; in place).
 
     ``neuron``, ``stdp``: the configs' ``constants()``; ``pulse_*``, ``reset_*``: the device
     constants of the neurons (n) and the synapses (s).
@@ -349,7 +352,6 @@ def _run_kernel(x, g, p, gn, pn, integrated, last, levels, level_mode, ideal, se
     state = (seed[0], seed[1], seed[2], seed[3])
     g_fire = neuron[2]
     current = np.empty(N)
-    selected = np.empty(M, np.int64)
     n_trace = trace.shape[0]
     for t in range(T):
         current[:] = 0.0                                         # (1) A(t), I(t)
@@ -382,7 +384,7 @@ def _run_kernel(x, g, p, gn, pn, integrated, last, levels, level_mode, ideal, se
                     integrated[n] = False
                     neuron_resets[n] += 1
                     lateral_resets[n] += lateral
-            state = stdp_update(g[winner], p[winner], last, t, synapse_set[winner],  # (4) STDP
-                                synapse_dep[winner], selected, ideal, state, stdp, pulse_s, reset_s, tables)
+            state = stdp_update(g[winner], p[winner], missed[winner], last, t, synapse_set[winner],  # (4)
+                                synapse_dep[winner], ideal, state, stdp, pulse_s, reset_s, tables)
         if (t + 1) % record_every == 0:
             weights[(t + 1) // record_every] = g
