@@ -20,6 +20,9 @@ What is here, one module per subject (each name is also here, ``viz.raster``):
   (with :func:`relative_error`), :func:`bars`;
 - :mod:`.training`: :func:`training_curves`, and :func:`run_curves`, the
   ``curves.png`` of a ``minisnu train`` run;
+- :mod:`.memristive`, the all-memristive network of :mod:`minisnu.memristive`:
+  :func:`membrane_conductance`, :func:`stdp_window`, :func:`weights_over_time`,
+  :func:`weight_histogram`, :func:`synapse_map`, :func:`detection_quality`;
 - :mod:`.experiments`: the figures of ``minisnu drift``, ``pcm-train`` and
   ``robustness`` (:func:`drift_figure`, :func:`pcm_train_figure`,
   :func:`robustness_figure`), each drawn from the command's metrics;
@@ -60,6 +63,14 @@ from .figure import (
     save,
     style,
 )
+from .memristive import (
+    detection_quality,
+    membrane_conductance,
+    stdp_window,
+    synapse_map,
+    weight_histogram,
+    weights_over_time,
+)
 from .music import LOWEST_NOTE, NOTE_NAMES, note_name, note_probabilities, piano_roll
 from .pcm import (
     DAY,
@@ -99,12 +110,14 @@ __all__ = [
     "YELLOW",
     "bars",
     "conductance_evolution",
+    "detection_quality",
     "drift",
     "drift_figure",
     "heatmap",
     "histogram",
     "legend",
     "log_time_axis",
+    "membrane_conductance",
     "membrane_trace",
     "note_name",
     "note_probabilities",
@@ -116,7 +129,11 @@ __all__ = [
     "robustness_figure",
     "run_curves",
     "save",
+    "stdp_window",
     "style",
     "surrogates",
+    "synapse_map",
     "training_curves",
+    "weight_histogram",
+    "weights_over_time",
 ]
