@@ -232,8 +232,12 @@ class MemristiveNetwork:
             raise InputTypeError(f"x must be a numpy array, got {type(x).__name__}")
         if x.ndim != 2 or x.shape[1] != self.n_inputs:
             raise InputError(f"x must have shape (T, {self.n_inputs}), got {x.shape}")
-        if x.dtype != np.bool_ and (x.dtype.kind not in "biuf" or not np.isin(x, (0, 1)).all()):
-            raise InputError("x must hold spikes: 0 or 1 (bool or numbers)")
+        if x.dtype.kind not in "biuf":
+            raise InputTypeError(f"x must hold spikes, 0 or 1 (bool or numbers), got dtype {x.dtype}")
+        if x.dtype != np.bool_ and x.size:         # min and max: one fast pass each
+            low, high = x.min(), x.max()
+            if low < 0 or high > 1 or (x.dtype.kind == "f" and not ((x == 0) | (x == 1)).all()):
+                raise InputError("x must hold spikes: 0 or 1 (bool or numbers)")
         return np.ascontiguousarray(x, dtype=np.uint8)
 
     def run(self, x, *, record_every: int | None = None, trace_every: int = 1, trace_steps: int | None = None,
