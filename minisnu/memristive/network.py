@@ -155,9 +155,10 @@ class MemristiveNetwork:
     rng : seed or numpy Generator: the initial state and every draw of every run.
 
     The state carries over from one ``run`` to the next (membranes, synapses, the
-    inputs' last spikes): ``run(x1); run(x2)`` is ``run(concatenate(x1, x2))`` except that
-    each run takes a fresh seed from ``rng``. ``weights`` (N, M) and ``membranes`` (N,) are
-    copies of the conductances, µS.
+    inputs' last spikes, the synapses' counts of missed output spikes): ``run(x1);
+    run(x2)`` is ``run(concatenate(x1, x2))`` except that each run takes a fresh seed
+    from ``rng`` (for the ideal twin, which draws nothing, it is the same). ``weights``
+    (N, M) and ``membranes`` (N,) are copies of the conductances, µS.
 
     Example
     -------
