@@ -111,7 +111,7 @@ def _groups_legend(ax, handles, present, **kwargs):
 @style()
 def membrane_conductance(conductance, spike_times=(), g_fire=None, ax=None, *, time=None,
                          g_reset=DEFAULT_DEVICE.g_reset, color=BLUE, threshold_color=THRESHOLD,
-                         label="membrane: conductance $G$ of the neuron's cell",
+                         spike_color=THRESHOLD, label="membrane: conductance $G$ of the neuron's cell",
                          spike_label="spike: $G \\geq G_{fire}$", reset_label="RESET (melt-quench)",
                          title=None, xlabel="time step", ylabel="neuron conductance $G$ (µS)") -> Axes:
     """A phase-change neuron's membrane: its cell's conductance G(t), the threshold, spikes and RESETs.
@@ -134,7 +134,7 @@ def membrane_conductance(conductance, spike_times=(), g_fire=None, ax=None, *, t
     ax : matplotlib Axes, optional.
     time : array (T,), the step of each value (``Record.trace_times``); 0..T−1 by default.
     g_reset : where a RESET takes the cell, the device's mean RESET level (µS).
-    color, threshold_color : of the trace and of the threshold and spikes.
+    color, threshold_color, spike_color : of the trace, the threshold line and the spike markers.
     label, spike_label, reset_label : legend entries (None: no entry).
     title, xlabel, ylabel : text of the axes.
 
@@ -164,7 +164,7 @@ def membrane_conductance(conductance, spike_times=(), g_fire=None, ax=None, *, t
     marks_t = np.concatenate([time[traced], spikes[~np.isin(spikes, time)]])
     marks_g = np.concatenate([g[traced], np.full(int((~np.isin(spikes, time)).sum()),
                                                  np.nan if g_fire is None else float(g_fire))])
-    ax.plot(marks_t, marks_g, linestyle="none", marker="^", markersize=7, color=threshold_color,
+    ax.plot(marks_t, marks_g, linestyle="none", marker="^", markersize=7, color=spike_color,
             markeredgecolor="white", label=spike_label if len(marks_t) else None, zorder=4)
     ax.plot(time[traced], np.full(int(traced.sum()), g_reset), linestyle="none", marker="v",
             markersize=5, color=SPIKE, label=reset_label if traced.any() else None, zorder=4)
@@ -229,13 +229,13 @@ def stdp_window(config: STDPConfig | None = None, ax=None, *, span=None, set_col
     ax.bar(x[~up], -1, width=0.7, color=reset_color, alpha=0.35, hatch="//", edgecolor=reset_color,
            linewidth=0, label=f"depression: 1 RESET after $m_{{dep}}$ = {config.depression_misses} "
                               f"misses in a row (if $G > G_{{dep}}$ = {config.depression_level:g} µS)")
-    ax.annotate("a miss", (float(x[~up].mean()), -0.5), ha="center", va="center", fontsize=8.5,
+    ax.annotate("a miss: count + 1", (float(x[~up].mean()), -0.5), ha="center", va="center", fontsize=8.5,
                 color=reset_color)
     ax.axvline(0, color="black", linewidth=1.0, linestyle=":")
     top = config.pulses_max
     ax.annotate("output spike", (0.08, -1.25), ha="left", va="bottom", fontsize=8.5)
-    ax.annotate(f"window ({tau} steps)", (-(tau - 1) / 2, -0.5), ha="center", va="center",
-                fontsize=8.5, color=set_color)
+    ax.annotate(f"window: {tau} steps", (-tau + 0.6, -0.5), ha="left", va="center", fontsize=8.5,
+                color=set_color)
     ax.annotate("after the spike:\nno change", (1.2, 0.5 * top), ha="center", va="center", fontsize=8.5,
                 color="0.4")
     ax.axhline(0, color="black", linewidth=0.6)
