@@ -5,7 +5,10 @@
 - ``drift`` (:mod:`.drift`): a software-trained network programmed into PCM,
   scored from 1 second to 1 year after programming;
 - ``robustness`` (:mod:`.robustness`): SNU, sSNU, RNN, LSTM and GRU networks
-  under fewer weight bits, weight noise and PCM programming.
+  under fewer weight bits, weight noise and PCM programming;
+- ``correlations`` (:mod:`.correlations`): the all-memristive network (PCM
+  neurons, PCM synapses with STDP, level-tuned neurons) finds which of its
+  inputs are secretly correlated.
 
 Each module has ``NAME``, ``SUMMARY``, its declared ``OPTIONS``
 (:mod:`minisnu.core.options`), ``run(options) -> metrics`` (which also writes
@@ -20,7 +23,8 @@ from __future__ import annotations
 import importlib
 
 #: command name -> module of this package
-COMMANDS = {"pcm-train": "pcm_train", "drift": "drift", "robustness": "robustness"}
+COMMANDS = {"pcm-train": "pcm_train", "drift": "drift", "robustness": "robustness",
+            "correlations": "correlations"}
 
 
 def get_experiment(command: str):

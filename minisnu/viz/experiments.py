@@ -5,7 +5,9 @@
 - :func:`pcm_train_figure`: ``minisnu pcm-train``, NLL per epoch of the
   network trained in PCM devices beside its software twin;
 - :func:`robustness_figure`: ``minisnu robustness``, each unit's NLL increase
-  under fewer weight bits, weight noise and PCM.
+  under fewer weight bits, weight noise and PCM;
+- :func:`correlations_figure`: ``minisnu correlations``, the detection quality
+  (AUC) against the correlation, and level tuning against lateral inhibition.
 
 Each takes the dict the command writes to its ``metrics.json`` (see
 :mod:`minisnu.experiments`) and the PNG file to write, so a figure can be
@@ -98,5 +100,60 @@ def robustness_figure(metrics: dict, path) -> str:
     return save(fig, path)
 
 
+#: The colour of each kind of device in ``minisnu correlations``.
+DEVICE_COLORS = {"pcm": VERMILLION, "ideal": BLUE}
+
+
+@style()
+def correlations_figure(metrics: dict, path) -> str:
+    """Left: AUC against c for one neuron (mean ± std over seeds), PCM and ideal devices, with
+    the detection line at 0.9. Right: each group's AUC on its neuron, level-tuned against
+    winner-take-all, with the neurons' pulses in the labels. A panel per setting that ran."""
+    panels = [name for name in ("single", "groups") if name in metrics]
+    if not panels:
+        raise ValueError("the metrics hold neither setting (single, groups)")
+    fig, axes = new_figure((6.2 * len(panels), 4.8), 1, len(panels), squeeze=False)
+    axes = dict(zip(panels, axes[0]))
+    if "single" in axes:
+        ax = axes["single"]
+        for devices, s in metrics["single"]["summary"].items():
+            c = np.array([float(key) for key in s["auc"]])
+            mean = np.array([v["mean"] for v in s["auc"].values()])
+            std = np.array([v["std"] for v in s["auc"].values()])
+            order = np.argsort(c)
+            ax.errorbar(c[order], mean[order], yerr=std[order], marker="o", capsize=3,
+                        color=DEVICE_COLORS[devices], label=f"{devices} devices")
+        ax.axhline(0.9, color="black", linestyle=":", linewidth=1.0, label="detected (AUC 0.9)")
+        ax.axhline(0.5, color="gray", linestyle="--", linewidth=0.8, label="chance")
+        o = metrics["options"]
+        ax.set(xlabel="correlation c of the group", ylabel="AUC of the final weights",
+               title=f"one neuron, {o['inputs']} inputs, {o['group_size']} correlated", ylim=(0.4, 1.02))
+        legend(ax)
+    if "groups" in axes:
+        ax = axes["groups"]
+        summary = metrics["groups"]["summary"]
+        o = metrics["options"]
+        K = len(o["group_sizes"])
+        cs = o["group_c"] * K if len(o["group_c"]) == 1 else o["group_c"]
+        width = 0.8 / len(summary)
+        for i, (name, s) in enumerate(summary.items()):
+            devices, inhibition = name.split("-")
+            mean = [v["mean"] for v in s["auc"]]
+            std = [v["std"] for v in s["auc"]]
+            label = (f"{'level-tuned' if inhibition == 'level' else 'winner-take-all'}, {devices}: "
+                     f"{s['neuron_pulses']['mean']:,.0f} neuron pulses")
+            ax.bar(np.arange(K) + (i - (len(summary) - 1) / 2) * width, mean, width, yerr=std, capsize=2,
+                   color=DEVICE_COLORS[devices], alpha=1.0 if inhibition == "level" else 0.45,
+                   hatch=None if inhibition == "level" else "//", label=label)
+        ax.axhline(0.95, color="black", linestyle=":", linewidth=1.0)
+        ticks = [f"{size} inputs\nc = {c}" for size, c in zip(o["group_sizes"], cs)]
+        ax.set_xticks(np.arange(K), ticks)
+        ax.set(ylabel="AUC of the group on its neuron", ylim=(0.0, 1.05),
+               title=f"{K} groups, {K} neurons")
+        legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize="small")
+    return save(fig, path)
+
+
 #: The figure of each experiment command, by its name on the command line.
-FIGURES = {"drift": drift_figure, "pcm-train": pcm_train_figure, "robustness": robustness_figure}
+FIGURES = {"drift": drift_figure, "pcm-train": pcm_train_figure, "robustness": robustness_figure,
+           "correlations": correlations_figure}
