@@ -160,6 +160,11 @@ def test_weights_over_time_draws_one_line_per_synapse_coloured_by_group(rng):
     assert ax.get_xlim() == (0, 50)
 
 
+def test_weights_over_time_without_a_legend(rng):
+    ax = viz.weights_over_time(np.arange(4), rng.uniform(0, 10, (4, 8)), groups_of(8, (3,)), legend=None)
+    assert ax.get_legend() is None
+
+
 def test_weights_over_time_of_one_neuron_without_means(rng):
     ax = viz.weights_over_time(np.arange(4), rng.uniform(0, 10, (4, 8)), groups_of(8, (3,)), means=False)
     assert not ax.get_lines()

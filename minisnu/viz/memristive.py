@@ -254,7 +254,7 @@ def stdp_window(config: STDPConfig | None = None, ax=None, *, span=None, set_col
 
 
 @style()
-def weights_over_time(times, weights, groups, ax=None, *, neuron=0, means=True, title=None,
+def weights_over_time(times, weights, groups, ax=None, *, neuron=0, means=True, legend="best", title=None,
                       xlabel="time step", ylabel="synaptic weight $G$ (µS)") -> Axes:
     """Every synapse of one neuron over time, one line each, coloured by its input's group.
 
@@ -270,6 +270,8 @@ def weights_over_time(times, weights, groups, ax=None, *, neuron=0, means=True, 
     ax : matplotlib Axes, optional.
     neuron : which neuron's synapses, for a 3-d ``weights``.
     means : draw each group's mean as a thick line.
+    legend : where the legend goes (a Matplotlib ``loc``), or None for no legend (e.g. on
+        the second of two plots with the same groups).
     title, xlabel, ylabel : text of the axes.
 
     Returns
@@ -302,8 +304,9 @@ def weights_over_time(times, weights, groups, ax=None, *, neuron=0, means=True, 
     if len(times):
         ax.set_xlim(times[0], times[-1])
     ax.set_ylim(bottom=0)
-    _groups_legend(ax, handles, present, loc="best", title_fontsize=8.5,
-                   title="thin: each synapse, thick: mean" if means else None)
+    if legend is not None:
+        _groups_legend(ax, handles, present, loc=legend, title_fontsize=8.5,
+                       title="thin: each synapse, thick: mean" if means else None)
     set_labels(ax, title, xlabel, ylabel)
     return ax
 
