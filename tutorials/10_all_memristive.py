@@ -56,7 +56,7 @@ NEURON = PCMNeuronConfig()          # θ_int = 100 µS, at most 4 pulses per ste
 STDP = STDPConfig()                 # window τ = 2 steps, P_max = 2, RESET after 8 misses in a row
 RATE = 0.01                         # every input spikes with probability 1 % per step
 M, SIZE = 1_000, 100                # the paper's 1,000 inputs; 100 of them in a correlated group
-DEVICE_COLORS = viz.experiments.DEVICE_COLORS     # as in the figure of `minisnu correlations`
+DEVICE_COLORS = viz.memristive.DEVICE_COLORS      # as in the figure of `minisnu correlations`
 DEVICE_NAMES = {"pcm": "PCM", "ideal": "ideal"}
 
 

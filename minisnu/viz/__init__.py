@@ -45,7 +45,7 @@ of minisnu, and no part of the library below the command line imports it.
 """
 
 from .charts import bars, heatmap, histogram, parity, relative_error
-from .experiments import FIGURES, drift_figure, pcm_train_figure, robustness_figure
+from .experiments import FIGURES, correlations_figure, drift_figure, pcm_train_figure, robustness_figure
 from .figure import (
     BLUE,
     DPI,
@@ -110,6 +110,7 @@ __all__ = [
     "YELLOW",
     "bars",
     "conductance_evolution",
+    "correlations_figure",
     "detection_quality",
     "drift",
     "drift_figure",

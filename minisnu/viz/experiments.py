@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .figure import BLUE, GREEN, ORANGE, PURPLE, VERMILLION, legend, new_figure, save, style
+from .memristive import DEVICE_COLORS, detection_quality
 from .pcm import log_time_axis
 
 #: One colour per unit of ``minisnu robustness``.
@@ -100,10 +101,6 @@ def robustness_figure(metrics: dict, path) -> str:
     return save(fig, path)
 
 
-#: The colour of each kind of device in ``minisnu correlations``.
-DEVICE_COLORS = {"pcm": VERMILLION, "ideal": BLUE}
-
-
 @style()
 def correlations_figure(metrics: dict, path) -> str:
     """Left: AUC against c for one neuron (mean ± std over seeds), PCM and ideal devices, with
@@ -114,25 +111,17 @@ def correlations_figure(metrics: dict, path) -> str:
         raise ValueError("the metrics hold neither setting (single, groups)")
     fig, axes = new_figure((6.2 * len(panels), 4.8), 1, len(panels), squeeze=False)
     axes = dict(zip(panels, axes[0]))
+    o = metrics["options"]
     if "single" in axes:
-        ax = axes["single"]
-        for devices, s in metrics["single"]["summary"].items():
-            c = np.array([float(key) for key in s["auc"]])
-            mean = np.array([v["mean"] for v in s["auc"].values()])
-            std = np.array([v["std"] for v in s["auc"].values()])
-            order = np.argsort(c)
-            ax.errorbar(c[order], mean[order], yerr=std[order], marker="o", capsize=3,
-                        color=DEVICE_COLORS[devices], label=f"{devices} devices")
-        ax.axhline(0.9, color="black", linestyle=":", linewidth=1.0, label="detected (AUC 0.9)")
-        ax.axhline(0.5, color="gray", linestyle="--", linewidth=0.8, label="chance")
-        o = metrics["options"]
-        ax.set(xlabel="correlation c of the group", ylabel="AUC of the final weights",
-               title=f"one neuron, {o['inputs']} inputs, {o['group_size']} correlated", ylim=(0.4, 1.02))
-        legend(ax)
+        runs = metrics["single"]["runs"]
+        for devices in o["devices"]:     # AUC (c, seed) of each kind of device
+            auc = [[r["auc"] for r in runs if r["devices"] == devices and r["c"] == c] for c in o["c"]]
+            detection_quality(o["c"], auc, axes["single"], label=f"{devices} devices",
+                              color=DEVICE_COLORS[devices],
+                              title=f"one neuron, {o['inputs']} inputs, {o['group_size']} correlated")
     if "groups" in axes:
         ax = axes["groups"]
         summary = metrics["groups"]["summary"]
-        o = metrics["options"]
         K = len(o["group_sizes"])
         cs = o["group_c"] * K if len(o["group_c"]) == 1 else o["group_c"]
         width = 0.8 / len(summary)

@@ -52,6 +52,8 @@ from .figure import (
 #: The colours of the correlated groups, group 1 (``groups == 0``) first; independent inputs are grey.
 GROUP_COLORS = (VERMILLION, BLUE, GREEN, PURPLE, ORANGE, SKY)
 INDEPENDENT_COLOR = "0.6"
+#: The colour of each kind of device: PCM and its ideal twin.
+DEVICE_COLORS = {"pcm": VERMILLION, "ideal": BLUE}
 #: A legend drawn over many lines: a white box, no frame line.
 OPAQUE = {"frameon": True, "framealpha": 0.9, "facecolor": "white", "edgecolor": "none"}
 
