@@ -7,6 +7,7 @@ every run, so a failure there can be reproduced; locally it explores anew.
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import settings
 
@@ -25,3 +26,18 @@ def standard_jsb() -> Path:
     if not STANDARD_JSB.is_file():
         pytest.skip(f"the standard JSB chorales file is not at {STANDARD_JSB}")
     return STANDARD_JSB
+
+
+@pytest.fixture
+def rng():
+    """A numpy Generator seeded with 0, fresh for each test."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def close_figures():
+    """Close every pyplot figure after the test (for the plotting tests: ``usefixtures``)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

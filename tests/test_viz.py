@@ -10,23 +10,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from helpers import PNG_SIGNATURE
 from matplotlib.collections import LineCollection, PolyCollection
 
 from minisnu import viz
 from minisnu.units.surrogate import SURROGATES
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
+pytestmark = pytest.mark.usefixtures("close_figures")   # conftest.py: pyplot figures closed after each test
 
 
 def test_import_does_not_load_pyplot_nor_the_experiments():

@@ -19,15 +19,7 @@ from minisnu.viz.memristive import GROUP_COLORS, INDEPENDENT_COLOR, group_color,
 G_FIRE = 5.0
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
+pytestmark = pytest.mark.usefixtures("close_figures")   # conftest.py: pyplot figures closed after each test
 
 
 def groups_of(M=20, sizes=(4, 3)):
