@@ -60,7 +60,7 @@ OPTIONS = (
            resumable=True, group=TRAINING),
     Option("batch_size", int, 32, "examples (chorales, images, text columns) per batch", low=1,
            group=TRAINING),
-    Option("seed", int, 0, "seed of all randomness", group=TRAINING),
+    Option("seed", int, 0, "seed of all randomness", low=0, group=TRAINING),
     Option("clip", float, None, "clip the gradients' global norm", low=0, open_low=True,
            metavar="NORM", none="no clipping", group=TRAINING),
     Option("lr_decay", float, 1.0, "multiply the learning rate by GAMMA after every epoch", low=0,
