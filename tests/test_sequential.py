@@ -273,8 +273,9 @@ def test_pickled_arrays_are_refused_and_never_unpickled(tmp_path):
     arrays, _meta = checkpoint_arrays(tmp_path)
     arrays["0.W"] = np.array([Trap()], dtype=object)
     path = write_npz(tmp_path, arrays)
-    with pytest.raises(ValueError, match=r"bad.npz: cannot read.*allow_pickle"):
+    with pytest.raises(ValueError, match=r"bad.npz is not a minisnu checkpoint .*pickled") as info:
         Sequential.load(path)
+    assert "allow_pickle" not in str(info.value)
     assert UNPICKLED == []
 
 
@@ -288,7 +289,7 @@ def test_truncated_and_garbage_files(tmp_path):
         with pytest.raises(ValueError, match=r"cut.npz"):
             Sequential.load(bad)
     (tmp_path / "text.npz").write_text("hello, world\n" * 10)
-    with pytest.raises(ValueError, match=r"text.npz: cannot read"):
+    with pytest.raises(ValueError, match=r"text.npz is not a minisnu checkpoint \(not an .npz archive\)"):
         Sequential.load(tmp_path / "text.npz")
 
 
@@ -325,8 +326,8 @@ def tamper(meta, **changes):
         (lambda a, m: (a, None), "not a minisnu checkpoint .*no '__meta__'"),
         (lambda a, m: (a, tamper(m, format="other")), "not a minisnu checkpoint"),
         (lambda a, m: (a, tamper(m, version=2)), "unsupported checkpoint version 2"),
-        (lambda a, m: (a, tamper(m, layers="Dense")), "malformed '__meta__'"),
-        (lambda a, m: (a, tamper(m, metadata=None)), "malformed '__meta__'"),
+        (lambda a, m: (a, tamper(m, layers="Dense")), "malformed '__meta__': 'layers' must be a non-empty list"),
+        (lambda a, m: (a, tamper(m, metadata=None)), "malformed '__meta__': 'metadata' must be a dict"),
         (lambda a, m: ({**a, "__meta__": np.array("{not json")}, None), "malformed JSON"),
         (lambda a, m: ({**a, "__meta__": np.arange(3)}, None), "expected a JSON string"),
         (

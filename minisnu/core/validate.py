@@ -81,6 +81,19 @@ def check_finite(name: str, x: np.ndarray) -> None:
         raise InputError(f"{name} contains {bad} NaN or infinite value(s)")
 
 
+def check_gradient(layer, dy, shape: tuple, dtype: np.dtype, name: str = "dy") -> np.ndarray:
+    """The upstream gradient given to ``layer.backward``: exactly ``shape``, in ``dtype``, finite.
+
+    A NaN or infinity in ∂L/∂output would spread silently into every
+    parameter gradient below; it is refused naming the layer. Cheap: one sum
+    over ``dy`` (see ``check_finite``).
+    """
+    check_shape(name, dy, shape)
+    dy = check_array(name, dy, dtype=dtype, finite=False)
+    check_finite(f"{name} given to {type(layer).__name__}.backward", dy)
+    return dy
+
+
 def check_params(layer) -> None:
     """Raise ValueError naming the parameter if training has made one NaN or infinite.
 

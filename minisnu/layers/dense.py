@@ -16,8 +16,8 @@ from ..core.validate import (
     as_dtype,
     as_rng,
     check_array,
+    check_gradient,
     check_params,
-    check_shape,
     check_size,
 )
 
@@ -82,8 +82,7 @@ class Dense(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._need_forward(self._x2d)
-        check_shape("dy", dy, self._out_shape)
-        dy = check_array("dy", dy, dtype=self.dtype, finite=False)
+        dy = check_gradient(self, dy, self._out_shape, self.dtype)
         dy2d = dy.reshape(-1, self.n_out)
         # x2d.T is a transposed view: BLAS reads it without a copy.
         self.grads["W"] += self._x2d.T @ dy2d

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core.layer import Layer
 from ..core.registry import register_layer
-from ..core.validate import FLOAT_DTYPES, as_rng, check_array, check_shape
+from ..core.validate import FLOAT_DTYPES, as_rng, check_array, check_gradient
 
 
 @register_layer
@@ -62,8 +62,7 @@ class Dropout(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._need_forward(self._cache)
         shape, dtype, mask = self._cache
-        check_shape("dy", dy, shape)
-        dy = check_array("dy", dy, dtype=dtype, finite=False)
+        dy = check_gradient(self, dy, shape, dtype)
         return dy if mask is None else dy * mask
 
     def _draw_mask(self, shape: tuple, dtype: np.dtype) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core.layer import Layer
 from ..core.registry import register_layer
-from ..core.validate import as_dtype, as_rng, check_array, check_shape, check_size
+from ..core.validate import as_dtype, as_rng, check_gradient, check_size
 
 
 def scatter_add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
@@ -69,8 +69,7 @@ class Embedding(Layer):
 
     def backward(self, dy: np.ndarray) -> None:
         self._need_forward(self._idx)
-        check_shape("dy", dy, self._idx.shape + (self.n_dim,))
-        dy = check_array("dy", dy, dtype=self.dtype, finite=False)
+        dy = check_gradient(self, dy, self._idx.shape + (self.n_dim,), self.dtype)
         scatter_add_rows(self.grads["W"], self._idx.reshape(-1), dy.reshape(-1, self.n_dim))
         return None
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core.layer import Layer
 from ..core.registry import register_layer
-from ..core.validate import FLOAT_DTYPES, check_array, check_choice, check_shape
+from ..core.validate import FLOAT_DTYPES, check_array, check_choice, check_gradient
 
 MODES = ("sum", "mean", "last")
 
@@ -60,8 +60,7 @@ class Readout(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._need_forward(self._cache)
         shape, dtype = self._cache
-        check_shape("dy", dy, shape[1:])
-        dy = check_array("dy", dy, dtype=dtype, finite=False)
+        dy = check_gradient(self, dy, shape[1:], dtype)
         # A real (writable, contiguous) array rather than a broadcast view:
         # the layer below may reshape it or hand it to a compiled kernel.
         if self.mode == "last":

@@ -24,10 +24,11 @@ import zlib
 
 import numpy as np
 
-from ..core.errors import CheckpointError
+from ..core.errors import CheckpointError, InputError
 from ..core.io import save_npz_atomic
 from ..core.layer import Layer
 from ..core.registry import layer_type
+from ..core.validate import check_finite
 
 FORMAT = "minisnu.sequential"
 VERSION = 1
@@ -36,8 +37,10 @@ META_KEY = "__meta__"
 # What numpy and zipfile raise on a damaged or foreign file. zipfile reports
 # some damaged headers as RuntimeError ("encrypted") or NotImplementedError
 # ("unsupported compression method", a RuntimeError subclass).
+# MemoryError: a header whose shape claims more than the machine has.
 _DAMAGED_FILE_ERRORS = (OSError, EOFError, ValueError, RuntimeError, zipfile.BadZipFile, zlib.error,
-                        struct.error)
+                        struct.error, MemoryError, KeyError)
+_ZIP_MAGIC = b"PK\x03\x04"  # every .npz archive (a zip file) starts so
 
 
 class Sequential(Layer):
@@ -88,8 +91,21 @@ class Sequential(Layer):
     # ---- forward and backward -------------------------------------------------
 
     def forward(self, x):
-        for layer in self.layers:
+        """Each layer's output is the next one's input; an overflow is named by the layer that made it.
+
+        The first layer checks ``x`` (no NaN or infinity) and every layer its
+        parameters, so a non-finite output can only be an overflow (or 0·∞)
+        inside that layer: refused here naming the layer's index and type,
+        rather than by the next layer as a bad input. One sum per output.
+        """
+        for i, layer in enumerate(self.layers):
             x = layer.forward(x)
+            if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+                try:
+                    check_finite(f"the output of layer {i} ({type(layer).__name__})", x)
+                except InputError as err:
+                    raise InputError(f"{err}: an overflow in its forward pass (inputs or weights "
+                                     "too large for its dtype)") from None
         return x
 
     def backward(self, dy):
@@ -177,7 +193,13 @@ class Sequential(Layer):
 
     @classmethod
     def load(cls, path) -> Sequential:
-        """Rebuild a network saved by :meth:`save`; ValueError naming the problem otherwise."""
+        """Rebuild a network saved by :meth:`save`.
+
+        Anything wrong with the file (damaged, truncated, hand-edited, foreign,
+        a field of the wrong type, an array of the wrong shape or dtype, a NaN
+        or infinite weight) is a one-line :class:`CheckpointError` naming the
+        file and the entry; a missing file is a FileNotFoundError.
+        """
         meta_array, arrays = _read_npz(path, with_arrays=True)
         meta = _parse_meta(path, meta_array)
         layers = [_build_layer(path, i, spec) for i, spec in enumerate(meta["layers"])]
@@ -185,14 +207,39 @@ class Sequential(Layer):
             net = cls(*layers)  # binds the layers that refer to others
         except (TypeError, ValueError) as err:
             raise CheckpointError(f"{path}: the layers do not fit together: {err}") from err
+        for i, (layer, spec) in enumerate(zip(net.layers, meta["layers"])):
+            _check_config_round_trip(path, i, layer, spec)
         _copy_params(path, net.params, arrays)
         return net
+
+    def load_weights(self, path) -> None:
+        """Copy the weights stored in ``path`` into this network, in place.
+
+        Only the arrays are read (not the layers' configs): every parameter
+        must be stored under its name with its shape and dtype, finite, and
+        nothing else; :class:`CheckpointError` naming the file and the array
+        otherwise, before any weight is changed.
+        """
+        _meta, arrays = _read_npz(path, with_arrays=True)
+        _copy_params(path, self.params, arrays)
 
     @staticmethod
     def load_metadata(path) -> dict:
         """The ``metadata`` dict stored by :meth:`save`, without building the network."""
         meta_array, _ = _read_npz(path, with_arrays=False)
         return _parse_meta(path, meta_array)["metadata"]
+
+
+def read_arrays(path) -> dict:
+    """Every array of an ``.npz`` file (an optimizer's state, ...), read without pickle.
+
+    :class:`CheckpointError` naming the file if it is damaged, not an ``.npz``
+    archive, or holds anything but plain arrays; FileNotFoundError if missing.
+    """
+    meta, arrays = _read_npz(path, with_arrays=True)
+    if meta is not None:
+        arrays[META_KEY] = meta
+    return arrays
 
 
 def _to_json(what: str, value) -> str:
@@ -207,52 +254,75 @@ def _read_npz(path, with_arrays: bool):
 
     The file is opened first, so a missing file is a FileNotFoundError; anything
     that goes wrong while parsing it (truncated or corrupted zip, pickled object
-    arrays, not an .npz at all) becomes a ValueError naming the file.
+    arrays, not an .npz at all) becomes a CheckpointError naming the file.
+    Pickles are never loaded (they can run code), and numpy's advice to load
+    the file unsafely is not passed on.
     """
     with open(path, "rb") as f:
+        if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+            raise CheckpointError(f"{path} is not a minisnu checkpoint (not an .npz archive)")
+        f.seek(0)
         try:
-            data = np.load(f, allow_pickle=False)  # never unpickle: it can run code
-            if isinstance(data, np.ndarray):  # a single .npy array
-                return None, {}
-            with data:
-                meta = data[META_KEY] if META_KEY in data.files else None
-                arrays = {k: data[k] for k in data.files if k != META_KEY} if with_arrays else {}
+            with np.load(f, allow_pickle=False) as data:
+                names = data.files
+                meta = data[META_KEY] if META_KEY in names else None
+                arrays = {k: data[k] for k in names if k != META_KEY} if with_arrays else {}
         except _DAMAGED_FILE_ERRORS as err:
-            raise CheckpointError(f"{path}: cannot read it as an .npz checkpoint: {err}") from err
+            raise CheckpointError(_damage(path, err)) from None
+    for name, value in ({META_KEY: meta} | arrays).items():
+        if value is not None and not isinstance(value, np.ndarray):  # a member without ".npy"
+            raise CheckpointError(f"{path} is not a minisnu checkpoint (entry {name!r} is not a NumPy array)")
     return meta, arrays
 
 
+def _damage(path, err) -> str:
+    """One line for an error raised while reading an .npz file."""
+    text = _short(err, 200)
+    if "pickle" in text:  # an object array: numpy would suggest allow_pickle=True
+        return (f"{path} is not a minisnu checkpoint "
+                "(it holds pickled Python objects, which minisnu never loads)")
+    return f"{path}: cannot read it as an .npz checkpoint, the file is damaged or truncated ({text})"
+
+
 def _parse_meta(path, meta_array) -> dict:
-    """Decode and check the "__meta__" JSON of a checkpoint."""
+    """Decode and check the "__meta__" JSON of a checkpoint: every field's presence and type."""
     if meta_array is None:
         raise CheckpointError(f"{path} is not a minisnu checkpoint (it has no {META_KEY!r} entry)")
     if meta_array.ndim != 0 or meta_array.dtype.kind != "U":
         raise CheckpointError(f"{path}: malformed {META_KEY!r} entry, expected a JSON string")
     try:
         meta = json.loads(str(meta_array))
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{path}: malformed JSON in {META_KEY!r}: {err}") from err
+    except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError; so is a 5,000-digit int
+        raise CheckpointError(f"{path}: malformed JSON in {META_KEY!r}: {_short(err)}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a minisnu checkpoint (format is not {FORMAT!r})")
-    if meta.get("version") != VERSION:
+    version = meta.get("version")
+    if type(version) is not int or version != VERSION:  # not True, not 1.0
         raise CheckpointError(
-            f"{path}: unsupported checkpoint version {meta.get('version')!r} "
-            f"(this minisnu reads version {VERSION})"
+            f"{path}: unsupported checkpoint version {version!r} (this minisnu reads version {VERSION})"
         )
     layers = meta.get("layers")
-    if not (isinstance(layers, list) and all(map(_is_layer_spec, layers))
-            and isinstance(meta.get("metadata"), dict)):
-        raise CheckpointError(
-            f"{path}: malformed {META_KEY!r}: expected 'layers', a list of "
-            "{'type': str, 'config': dict}, and a 'metadata' dict"
-        )
+    if not isinstance(layers, list) or not layers:
+        raise CheckpointError(f"{path}: malformed {META_KEY!r}: 'layers' must be a non-empty list, "
+                              f"got {_short(layers)}")
+    for i, spec in enumerate(layers):
+        if not isinstance(spec, dict):
+            raise CheckpointError(f"{path}: malformed {META_KEY!r}: layers[{i}] must be "
+                                  f"{{'type': str, 'config': dict}}, got {_short(spec)}")
+        for key, kind in (("type", str), ("config", dict)):
+            if not isinstance(spec.get(key), kind):
+                raise CheckpointError(f"{path}: malformed {META_KEY!r}: layers[{i}][{key!r}] must be "
+                                      f"a {kind.__name__}, got {_short(spec.get(key))}")
+    if not isinstance(meta.get("metadata"), dict):
+        raise CheckpointError(f"{path}: malformed {META_KEY!r}: 'metadata' must be a dict, "
+                              f"got {_short(meta.get('metadata'))}")
     return meta
 
 
-def _is_layer_spec(spec) -> bool:
-    return (isinstance(spec, dict) and isinstance(spec.get("type"), str)
-            and isinstance(spec.get("config"), dict))
-
+def _short(value, limit: int = 80) -> str:
+    """``repr(value)`` on one line, cut to ``limit`` characters (a hand-edited field may be huge)."""
+    text = " ".join((str(value) if isinstance(value, BaseException) else repr(value)).split())
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 def _build_layer(path, i: int, spec: dict):
     try:
@@ -262,14 +332,39 @@ def _build_layer(path, i: int, spec: dict):
         raise CheckpointError(f"{path}: layer {i}: {err}; {hint}") from None
     try:
         return cls(**spec["config"])
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError, MemoryError) as err:
         raise CheckpointError(
-            f"{path}: layer {i} ({spec['type']}) cannot be built from its config {spec['config']}: {err}"
-        ) from err
+            f"{path}: layer {i} ({spec['type']}) cannot be built from its config "
+            f"{_short(spec['config'])}: {_short(err, 200)}"
+        ) from None
+
+
+def _check_config_round_trip(path, i: int, layer, spec: dict) -> None:
+    """The rebuilt layer's ``config()`` must be the stored one.
+
+    A layer's constructor may accept more than ``config()`` writes (``bool("no")``
+    is True); a stored field that it read as another value was edited by hand.
+    """
+    rebuilt = json.loads(_to_json(f"the config of layer {i}", layer.config()))
+    stored = spec["config"]
+    for key in sorted(rebuilt.keys() | stored.keys()):
+        if key not in stored or key not in rebuilt or not _same_value(stored[key], rebuilt[key]):
+            raise CheckpointError(
+                f"{path}: layer {i} ({spec['type']}): config field {key!r} is "
+                f"{_short(stored.get(key, '<missing>'))}, but the layer built from it has "
+                f"{_short(rebuilt.get(key, '<missing>'))}"
+            )
+
+
+def _same_value(a, b) -> bool:
+    """Equal JSON values, where 1 and 1.0 are the same number but 1 is not True."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b
 
 
 def _copy_params(path, params: dict, arrays: dict) -> None:
-    """Copy the stored arrays into the parameters, in place, after checking they match exactly."""
+    """Copy the stored arrays into the parameters, in place, after checking they fit and are finite."""
     missing, extra = sorted(params.keys() - arrays.keys()), sorted(arrays.keys() - params.keys())
     if missing or extra:
         raise CheckpointError(
@@ -280,5 +375,8 @@ def _copy_params(path, params: dict, arrays: dict) -> None:
         for what, got, want in (("shape", stored.shape, param.shape), ("dtype", stored.dtype, param.dtype)):
             if got != want:
                 raise CheckpointError(f"{path}: array {name!r} has {what} {got}, the layer expects {want}")
+        if not np.isfinite(stored).all():
+            bad = stored.size - np.count_nonzero(np.isfinite(stored))
+            raise CheckpointError(f"{path} is damaged: array {name!r} holds {bad} NaN or infinite value(s)")
     for name, param in params.items():
         param[...] = arrays[name]

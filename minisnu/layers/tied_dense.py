@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.layer import Layer
 from ..core.registry import register_layer
-from ..core.validate import check_array, check_params, check_shape
+from ..core.validate import check_array, check_gradient, check_params
 from .embedding import Embedding
 
 
@@ -165,8 +165,7 @@ class TiedDense(Layer):
     def backward(self, dz: np.ndarray) -> np.ndarray:
         self._need_forward(self._h2d)
         emb = self._need_embedding()
-        check_shape("dz", dz, self._out_shape)
-        dz = check_array("dz", dz, dtype=emb.dtype, finite=False)
+        dz = check_gradient(self, dz, self._out_shape, emb.dtype, name="dz")
         dz2d = dz.reshape(-1, emb.n_vocab)
         emb.grads["W"] += dz2d.T @ self._h2d  # the Embedding's own gradient is added there too
         if self.bias:

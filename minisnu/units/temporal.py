@@ -76,6 +76,7 @@ from ..core.validate import (
     as_dtype,
     check_array,
     check_choice,
+    check_gradient,
     check_params,
     check_shape,
     check_size,
@@ -209,7 +210,7 @@ class TemporalLayer(Layer):
         self._need_forward(self._cache)
         x, states, saved = self._cache
         shape = x.shape[:2] + (self.n_out,)
-        dy = check_array("dy", check_shape("dy", dy, shape), dtype=self.dtype, finite=False)
+        dy = check_gradient(self, dy, shape, self.dtype)
         dy = np.ascontiguousarray(dy)                    # the kernels index it row by row
         if self.engine == "reference":
             return self._backward_reference(dy, x, states, saved)
