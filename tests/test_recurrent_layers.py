@@ -42,6 +42,7 @@ from minisnu.layers.sequential import Sequential
 from minisnu.training.testing import (
     assert_layer_contract,
     assert_layer_gradients,
+    layer_gradient_test,
     random_input,
     sequence_shapes,
 )
@@ -90,6 +91,19 @@ def test_gradients_match_finite_differences(cls, shape, seed, engine, given_stat
     x = random_input(rng, (T, B, n_in))
     assert_layer_contract(layer, x)
     assert_layer_gradients(layer, x, rng=rng)
+
+
+def randomized_lstm(n_in, n_out, rng, forget_bias, engine):
+    layer = LSTM(n_in, n_out, dtype=np.float64, rng=rng, forget_bias=forget_bias, engine=engine)
+    np.testing.assert_array_equal(layer.params["b"][n_out:2 * n_out], forget_bias)
+    randomize(layer, rng)
+    return layer
+
+
+# the ready-made property test of minisnu.training.testing, with the LSTM's options drawn
+test_lstm_options_by_the_ready_made_property_test = layer_gradient_test(
+    randomized_lstm, max_examples=10,
+    options=st.fixed_dictionaries({"forget_bias": st.floats(-3, 3), "engine": st.sampled_from(ENGINES)}))
 
 
 # -- 2. engine = reference ---------------------------------------------------------------

@@ -22,6 +22,7 @@ from minisnu import gradcheck
 from minisnu.training.testing import (
     assert_layer_contract,
     assert_layer_gradients,
+    layer_gradient_test,
     random_input,
     sequence_shapes,
     snu_settings,
@@ -103,6 +104,19 @@ def test_soft_snu_gradients_match_finite_differences(shape, options, seed):
     assert_layer_gradients(layer, x, rng=rng)
 
 
+def smooth_snu(n_in, n_out, rng, engine="numba", **options):
+    layer = SNU(n_in, n_out, dtype=np.float64, rng=rng, engine=engine, **options)
+    randomize(layer, rng)
+    return layer
+
+
+# the ready-made property test of minisnu.training.testing, every option and both engines drawn
+test_ready_made_property_test_draws_every_option = layer_gradient_test(
+    smooth_snu, max_examples=20,
+    options=st.builds(lambda options, engine: {**options, "engine": engine},
+                      snu_settings(smooth=True), st.sampled_from(ENGINES)))
+
+
 def test_gradient_check_catches_a_wrong_gradient():
     """The check above can fail: drop the reset path by hand and it must."""
     rng = np.random.default_rng(0)
@@ -139,7 +153,8 @@ def soft_twin(layer, x, y0, v0):
         u = a + layer.decay * s * snu_reference.reset_gate(y_gate, lateral)
         s = snu_reference.g_forward(u, opts["g"], opts["g_slope"])
         v = s + p["b"]
-        y = (y0[t] - primitive(v0[t], opts["surrogate"])) + primitive(v, opts["surrogate"])
+        P = lambda v: primitive(v, opts["surrogate"], opts["surrogate_k"])  # noqa: E731
+        y = (y0[t] - P(v0[t])) + P(v)
         out.append(y)
     return np.stack(out)
 
@@ -157,7 +172,7 @@ def test_spiking_backward_is_bptt_of_the_surrogate(shape, options, seed):
     x = random_input(rng, (T, B, n_in))
     y0 = layer.forward(x).copy()
     v0 = layer.membrane + layer.params["b"]
-    size = 1 + np.abs(primitive(v0, options["surrogate"])).max()
+    size = 1 + np.abs(primitive(v0, options["surrogate"], options["surrogate_k"])).max()
     np.testing.assert_allclose(soft_twin(layer, x, y0, v0), y0, atol=1e-10 * size)
 
     dy = rng.standard_normal(y0.shape)
@@ -194,9 +209,10 @@ def test_detach_reset_removes_exactly_the_reset_path():
 
 
 def dyadic(layer, rng):
-    """Parameters on a grid of 1/8 (b = −1): every sum and product below is exact in
-    float32, whatever the order of summation, so the engine's single big matrix
-    product and the reference's per-step ones cross the threshold identically."""
+    """Parameters on a grid of 1/8 (b, the drawn bias_init, is on it too): the input
+    currents are then exact in float32, whatever the order of summation, so the engine's
+    single big matrix product and the reference's per-step ones cross the threshold
+    identically."""
     for name, p in layer.params.items():
         if name in ("W", "H"):
             p[...] = rng.integers(-12, 13, p.shape) / 8
@@ -211,7 +227,11 @@ def test_engine_equals_reference(shape, options, seed, dtype):
     T, B, n_in, n_out = shape
     rng = np.random.default_rng(seed)
     options["decay"] = rng.choice([0.0, 0.5, 1.0])
-    engine, reference = make_pair(n_in, n_out, dtype, seed, g_slope=0.5, **options)
+    if not options["soft"]:   # the spiking layer's b and slope on the grid too (see dyadic)
+        options["g_slope"] = rng.choice([0.0, 0.25, 0.5])
+        options["bias_init"] = rng.integers(-16, 5) / 8
+    engine, reference = make_pair(n_in, n_out, dtype, seed, **options)
+    np.testing.assert_array_equal(engine.params["b"], np.float64(options["bias_init"]).astype(dtype))
     if options["soft"]:
         randomize(engine, rng)   # no threshold; a grid would put u exactly on ReLU's kink
     else:

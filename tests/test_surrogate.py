@@ -9,6 +9,7 @@ import pytest
 from numba import njit
 
 from minisnu.core.functions import sigmoid, sigmoid_scalar, tanh_float32, tanh_scalar
+from minisnu.units.snu_engine import output_derivative
 from minisnu.units.surrogate import (
     SURROGATES,
     primitive,
@@ -71,6 +72,26 @@ def test_kernel_matches_numpy(name, dtype, rtol, atol):
     v = V.astype(dtype)
     expected = pseudo_derivative(V, name, 2.0)
     np.testing.assert_allclose(kernel_values(v, code, k), expected, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("name", sorted(SURROGATES))
+@pytest.mark.parametrize("k", [None, 0.5, 3.0])
+@pytest.mark.parametrize("dtype,rtol,atol", [(np.float64, 1e-12, 1e-15), (np.float32, 1e-5, 2e-6)])
+def test_engine_output_derivative_matches_numpy_for_every_width(name, k, dtype, rtol, atol):
+    """The engine's h'(s + b) for every step, each surrogate and width: float32's tanh has
+    its own formula there (``tanh_float32``), which must use k as the NumPy one does."""
+    code, width = surrogate_code(name, k)
+    s = np.linspace(-3, 5, 2 * 3 * 101).reshape(2, 3, 101).astype(dtype)   # (T + 1, B, n)
+    b = np.linspace(-1.5, 0.5, 101).astype(dtype)
+    y = (s + b > 0).astype(dtype)
+    h_prime = np.empty((1, 3, 101), dtype)
+    output_derivative(s, y, b, False, code, width, h_prime)
+    expected = pseudo_derivative(s[1:].astype(np.float64) + b, name, k)
+    np.testing.assert_allclose(h_prime, expected, rtol=rtol, atol=atol * max(width, 1))
+    soft = np.empty_like(h_prime)         # the sSNU: y(1 − y), whatever the surrogate
+    y = 1 / (1 + np.exp(-(s + b)))
+    output_derivative(s, y, b, True, code, width, soft)
+    np.testing.assert_array_equal(soft, y[1:] * (1 - y[1:]))
 
 
 def test_float32_tanh_is_accurate():

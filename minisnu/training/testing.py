@@ -12,8 +12,13 @@ finite differences in float64::
     test_my_unit = layer_gradient_test(
         lambda n_in, n_out, rng: MyUnit(n_in, n_out, dtype=np.float64, rng=rng))
 
+    # every option drawn as well: a strategy for make_layer's keywords
+    test_my_snu = layer_gradient_test(
+        lambda n_in, n_out, rng, **options: SNU(n_in, n_out, dtype=np.float64, rng=rng, **options),
+        options=snu_settings(smooth=True))
+
 The pieces are public too: the hypothesis strategies (``sequence_shapes``,
-``snu_settings``), the assertions (``assert_layer_gradients``,
+``snu_settings``, ``surrogate_widths``), the assertions (``assert_layer_gradients``,
 ``assert_network_gradients``, ``assert_loss_gradients``) and the contract check
 (``assert_layer_contract``). This module needs hypothesis (the ``test`` extra).
 """
@@ -52,8 +57,17 @@ def decays():
     return st.one_of(st.sampled_from([0.0, 1.0, 0.8]), st.floats(0.0, 1.0))
 
 
+def surrogate_widths():
+    """Strategy for the surrogate width k: None (the surrogate's default) or a number.
+
+    A non-default k matters where only a compiled path uses it: the float32
+    engine computes the tanh surrogate by its own formula.
+    """
+    return st.one_of(st.none(), st.sampled_from([0.5, 2.0, 3.0]), st.floats(0.25, 5.0))
+
+
 def snu_settings(soft=None, smooth=False):
-    """Strategy for keyword arguments of ``minisnu.SNU``.
+    """Strategy for keyword arguments of ``minisnu.SNU``: every option but dtype, rng and engine.
 
     soft : fix the unit kind (True: sSNU, False: SNU), or None to draw both.
     smooth : only settings whose forward pass is differentiable, so that finite
@@ -70,10 +84,13 @@ def snu_settings(soft=None, smooth=False):
         "recurrent": st.booleans(),
         "decay": decays(),
         "g": st.sampled_from(["relu", "identity", "leaky_relu"]),
+        "g_slope": st.one_of(st.sampled_from([0.0, 0.01, 0.5]), st.floats(0.0, 0.9)),
         "surrogate": st.sampled_from(["tanh", "sigmoid", "fast_sigmoid", "arctan", "straight_through"]),
+        "surrogate_k": surrogate_widths(),
         "detach_reset": detach,
         "train_decay": st.booleans(),
         "lateral_inhibition": st.booleans(),
+        "bias_init": st.one_of(st.just(-1.0), st.floats(-2.0, 1.0)),
     })
 
 
@@ -140,20 +157,25 @@ def assert_layer_contract(layer, x):
 # -- a ready-made property test --------------------------------------------------
 
 
-def layer_gradient_test(make_layer, *, max_examples=25, shapes=None, spikes=False, tol=GRAD_TOL):
+def layer_gradient_test(make_layer, *, max_examples=25, shapes=None, options=None, spikes=False,
+                        tol=GRAD_TOL):
     """Build a pytest test function: contract and gradients of ``make_layer`` on random cases.
 
-    make_layer(n_in, n_out, rng) -> a float64 layer taking (T, B, n_in) input.
+    make_layer(n_in, n_out, rng, **kwargs) -> a float64 layer taking (T, B, n_in) input.
     shapes : a strategy for (T, B, n_in, n_out); ``sequence_shapes()`` by default.
+    options : a strategy for the keyword arguments of ``make_layer`` (a dict), so that
+        every option of the layer is drawn too, e.g. ``snu_settings(smooth=True)``;
+        None: no keywords.
     spikes : feed 0/1 spike trains instead of normal noise.
     """
 
     @settings(max_examples=max_examples, deadline=None)
-    @given(shape=shapes or sequence_shapes(), seed=st.integers(0, 2**32 - 1))
-    def test(shape, seed):
+    @given(shape=sequence_shapes() if shapes is None else shapes,
+           kwargs=st.just({}) if options is None else options, seed=st.integers(0, 2**32 - 1))
+    def test(shape, kwargs, seed):
         T, B, n_in, n_out = shape
         rng = np.random.default_rng(seed)
-        layer = make_layer(n_in, n_out, rng)
+        layer = make_layer(n_in, n_out, rng, **kwargs)
         x = random_input(rng, (T, B, n_in), spikes=spikes)
         assert_layer_contract(layer, x)
         assert_layer_gradients(layer, x, tol=tol, rng=rng)
