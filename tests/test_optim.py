@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from minisnu.core.errors import CheckpointError
 from minisnu.training.optim import SGD, Adam, clip_grad_norm
 
 
@@ -275,9 +276,9 @@ def test_load_state_dict_refuses_mismatches():
     sgd = SGD(model, momentum=0.9)
     run(sgd, model, [G1])
     state = sgd.state_dict()
-    with pytest.raises(KeyError, match="lacks"):
+    with pytest.raises(CheckpointError, match="lacks"):
         Adam(model).load_state_dict(state)
-    with pytest.raises(KeyError, match=r"'velocity.nope' matches no state"):
+    with pytest.raises(CheckpointError, match=r"'velocity.nope' matches no state"):
         SGD(model).load_state_dict({**state, "velocity.nope": np.zeros(2)})
     with pytest.raises(ValueError, match=r"state 'velocity.w' has shape \(3,\)"):
         SGD(model).load_state_dict({**state, "velocity.w": np.zeros(3)})

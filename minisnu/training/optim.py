@@ -29,6 +29,7 @@ from collections.abc import Mapping
 import numpy as np
 from numba import njit
 
+from ..core.errors import CheckpointError
 from ..core.validate import FLOAT_DTYPES
 
 # ---------------------------------------------------------------------------
@@ -80,6 +81,25 @@ def _check_range(name: str, value, low: float, high: float = math.inf, *,
     if not (above and below and math.isfinite(value)):
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
         raise ValueError(f"{name} must be in {interval}, got {value}")
+    return value
+
+
+_KINDS = {int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _stored_scalar(source: str, name: str, value, kind: type):
+    """A stored scalar (a JSON value, or a 0-d array from ``np.load``) as ``kind``; CheckpointError otherwise.
+
+    Strict: a bool is not a number, a float is not an integer (``steps`` 3.0 is
+    a hand-edited file), and a string is nothing.
+    """
+    if (isinstance(value, np.ndarray) and value.ndim == 0) or isinstance(value, np.generic):
+        value = value.item()  # the Python scalar: bool, int or float
+    if kind is float and type(value) is int:
+        value = float(value)
+    if type(value) is not kind:
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:80] + " ..."
+        raise CheckpointError(f"{source}: {name!r} must be {_KINDS[kind]}, got {shown}")
     return value
 
 
@@ -171,38 +191,70 @@ class Optimizer:
                 d[f"{slot}.{key}"] = buf.copy()
         return d
 
-    def load_state_dict(self, d: Mapping) -> None:
+    def load_state_dict(self, d: Mapping, source: str = "optimizer state") -> None:
         """Restore a ``state_dict()`` (hyper-parameters included, as in PyTorch).
 
-        Values may be 0-d arrays, as ``np.load`` returns them.
+        Values may be 0-d arrays, as ``np.load`` returns them. Everything is
+        checked before anything changes; any missing, unknown, wrong-typed,
+        out-of-range or non-finite entry is a :class:`CheckpointError` that
+        names ``source`` (say, the file the state was read from) and the key:
+
+        - ``steps``: an integer >= 0 (not a float, not a bool);
+        - each hyper-parameter: a number (or true/false) the constructor accepts;
+        - ``"<slot>.<parameter key>"``: a finite array of the parameter's shape
+          and dtype; after the first step, every slot the optimizer uses
+          (Adam's m and v, SGD's velocity with momentum) holds every parameter.
         """
+        if not isinstance(d, Mapping):
+            raise CheckpointError(f"{source}: expected a dict of the optimizer's state, "
+                                  f"got {type(d).__name__}")
         hyper = self.hyper_parameters()
         missing = [name for name in ("steps", *hyper) if name not in d]
         if missing:
-            raise KeyError(f"state dict lacks {missing} for {type(self).__name__}")
+            raise CheckpointError(f"{source}: the state of {type(self).__name__} lacks {missing}")
+        steps = _stored_scalar(source, "steps", d["steps"], int)
+        if steps < 0:
+            raise CheckpointError(f"{source}: 'steps' must be >= 0, got {steps}")
+        # hyper-parameters keep their Python type (float or bool)
+        values = {name: _stored_scalar(source, name, d[name], type(old)) for name, old in hyper.items()}
         state = {slot: {} for slot in self._slots}
+        params = self.model.params
         for name, value in d.items():
             if name == "steps" or name in hyper:
                 continue
-            slot, _, key = name.partition(".")
-            if slot not in state or key not in self.model.params:
-                raise KeyError(
-                    f"state dict entry {name!r} matches no state of this optimizer and model"
+            slot, _, key = str(name).partition(".")
+            if slot not in state or key not in params:
+                raise CheckpointError(
+                    f"{source}: entry {name!r} matches no state of this optimizer and model"
                 )
-            p = self.model.params[key]
-            value = np.asarray(value)
-            if value.shape != p.shape or value.dtype != p.dtype:
-                raise ValueError(
-                    f"state {name!r} has shape {value.shape} and dtype {value.dtype}, "
-                    f"but the parameter has {p.shape} and {p.dtype}"
-                )
+            p = params[key]
+            if not isinstance(value, np.ndarray) or value.shape != p.shape or value.dtype != p.dtype:
+                got = (f"shape {value.shape} and dtype {value.dtype}" if isinstance(value, np.ndarray)
+                       else f"a {type(value).__name__}")
+                raise CheckpointError(f"{source}: state {name!r} has {got}, "
+                                      f"but the parameter has shape {p.shape} and dtype {p.dtype}")
+            if not np.isfinite(value).all():
+                bad = value.size - np.count_nonzero(np.isfinite(value))
+                raise CheckpointError(f"{source} is damaged: state {name!r} holds {bad} NaN or "
+                                      "infinite value(s)")
             state[slot][key] = np.array(value, copy=True, order="C")
-        steps = int(np.asarray(d["steps"]))
-        if steps < 0:
-            raise ValueError(f"steps must be >= 0, got {steps}")
-        # hyper-parameters keep their Python type (float or bool)
-        self._configure(**{name: type(old)(np.asarray(d[name])) for name, old in hyper.items()})
+        try:
+            self._configure(**values)
+        except (TypeError, ValueError) as err:
+            self._configure(**hyper)  # unchanged
+            raise CheckpointError(f"{source}: {err}") from None
+        if steps > 0:
+            for slot in self._slots_in_use():
+                lacking = sorted(params.keys() - state[slot].keys())
+                if lacking:
+                    self._configure(**hyper)
+                    raise CheckpointError(f"{source}: the state after {steps} steps lacks "
+                                          f"{slot!r} for {lacking}")
         self.steps, self.state = steps, state
+
+    def _slots_in_use(self) -> tuple[str, ...]:
+        """The slots every step fills, for every parameter, with the current hyper-parameters."""
+        return self._slots
 
     # -- to implement ----------------------------------------------------------
 
@@ -259,6 +311,9 @@ class SGD(Optimizer):
     def hyper_parameters(self) -> dict:
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
                 "weight_decay": self.weight_decay}
+
+    def _slots_in_use(self) -> tuple[str, ...]:
+        return self._slots if self.momentum > 0 else ()
 
     def _update(self, key, p, g) -> None:
         t = p.dtype.type  # keep the arithmetic in the parameter's precision
