@@ -1,5 +1,7 @@
 """Spike encodings: rates, shapes, seeds, latency formula and ordering, errors."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -58,6 +60,31 @@ def test_regular_counts_are_exact_and_evenly_spaced():
     np.testing.assert_array_equal(spikes.sum(axis=0)[0], [0, 3, 10, 15, 30])
     half = spikes[:, 0, 3]
     np.testing.assert_array_equal(half, np.tile([0, 1], 15))  # every other step
+
+
+@pytest.mark.parametrize("gain", ["0.3", "0.1", "0.2", "0.25", "0.5", "0.7", "0.9", "1"])
+@pytest.mark.parametrize("steps", [1, 7, 20, 100])
+def test_regular_spikes_at_every_intensity_level_are_exact(gain, steps):
+    """Every 8-bit intensity k/255 at the paper's gain 0.3 and others: the spikes are
+    ⌊(t+1)·g·k/255⌋ − ⌊t·g·k/255⌋, computed here in exact integers (g = p/q as written),
+    where the floating-point product falls a hair below an integer (3·0.3·(85/255) …)."""
+    g = Fraction(gain)
+    k = np.arange(256)
+    t = np.arange(steps + 1)[:, None]
+    counts = (t * g.numerator * k) // (g.denominator * 255)       # exact ⌊t g k/255⌋
+    expected = np.diff(counts, axis=0)
+    spikes = encoding.regular((k / 255)[None], steps=steps, gain=float(gain))
+    np.testing.assert_array_equal(spikes[:, 0], expected)
+    np.testing.assert_array_equal(spikes.sum(axis=0)[0], counts[-1])   # ⌊T g x⌋ each
+
+
+def test_regular_rounding_guard_is_only_a_guard():
+    """16-bit intensities k/65535 come within 1/(65535·10) of an integer count, and are
+    still counted down; only floating-point round-off (≈ 1e-16) may be rounded up."""
+    k = np.arange(65536)
+    counts = (20 * 3 * k) // (10 * 65535)                          # ⌊20 · 0.3 · k/65535⌋
+    spikes = encoding.regular((k / 65535)[None], steps=20, gain=0.3)
+    np.testing.assert_array_equal(spikes.sum(axis=0)[0], counts)
 
 
 def test_latency_formula_and_ordering():
