@@ -24,12 +24,15 @@ error: argument --lr: must be > 0, got 0.0``, exit status 2. Other mistakes the
 user can fix (a missing data file, an existing run, a damaged checkpoint: the
 kinds of :class:`~minisnu.core.errors.MinisnuError`) are printed as one line,
 ``minisnu train: error: ...``, with exit status 1. Any other exception is a bug
-and shows its traceback.
+and shows its traceback. Ctrl-C ends a command with exit status 130 and, for
+``minisnu train``, one line saying which epoch is saved.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import subprocess
 import sys
@@ -40,7 +43,7 @@ import numpy as np
 
 from .core.errors import MinisnuError, RunError
 from .core.options import add_arguments, changed_on_resume, given_values, resolve, run_options
-from .data import download_dataset
+from .data import download_dataset, fingerprint
 from .data.download import DATASETS
 from .experiments import COMMANDS, get_experiment
 from .tasks import MODELS, TASKS, get_task
@@ -50,15 +53,15 @@ from .training.run_folder import Run, RunFolder
 
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    args = build_parser().parse_args(argv)
-    # The library's notes (a data set chosen in place of a missing one, a slow first
-    # conversion) are log messages; a command prints them as plain lines on stderr.
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    args = None
     try:
+        args = build_parser().parse_args(argv)
+        # The library's notes (a data set chosen in place of a missing one, a slow first
+        # conversion) are log messages; a command prints them as plain lines on stderr.
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
         return args.handler(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted: the last finished epoch is saved; continue with --resume",
-              file=sys.stderr)
+    except KeyboardInterrupt:        # `minisnu train` says what it saved (train_command)
+        print("\ninterrupted", file=sys.stderr)
         return 130
     except MinisnuError as err:      # a user's mistake: one line; anything else is a bug
         print(f"minisnu {args.command}: error: {err}", file=sys.stderr)
@@ -156,10 +159,24 @@ def add_experiment_command(commands, command: str) -> None:
 
 
 def train_command(args) -> int:
+    """Start or resume the run, holding its folder's lock; Ctrl-C says which epoch is saved."""
     task = get_task(args.task)
     given = given_values(args, task.OPTIONS)
     values = resolve(task.OPTIONS, given)
-    folder = Path(values["out"]) if values["out"] else default_folder(task, values)
+    folder = RunFolder(values["out"] if values["out"] else default_folder(task, values))
+    try:
+        with folder.lock():
+            return train_locked(task, folder, given, values)
+    except KeyboardInterrupt:
+        epoch = folder.saved_epoch()
+        saved = ("nothing is saved yet (no epoch had finished)" if epoch is None else
+                 f"epoch {epoch} is saved in {folder.path}; continue with --resume --out {folder.path}")
+        print(f"\ninterrupted: {saved}", file=sys.stderr)
+        return 130
+
+
+def train_locked(task, folder: RunFolder, given: dict, values: dict) -> int:
+    """Train the run in ``folder``, whose lock this process holds."""
     data = values["data"]
     if values["resume"]:
         run = resume(task, folder, given, data)
@@ -168,7 +185,7 @@ def train_command(args) -> int:
     print(f"{task.NAME}: --model {run.options['model']}, {run.net.n_params:,} parameters; "
           f"data: {task.describe_data(run.source, run.data)}")
     print(run.net)
-    print(f"run folder: {folder}" + (f" (resuming after epoch {run.epoch})" if run.epoch else ""),
+    print(f"run folder: {folder.path}" + (f" (resuming after epoch {run.epoch})" if run.epoch else ""),
           flush=True)
     if run.epoch >= run.options["epochs"]:
         print(f"the run has trained {run.epoch} epochs already; ask for more with --epochs")
@@ -187,31 +204,78 @@ def show_epoch(run: Run, row: dict) -> None:
                    best=run.best, title=f"{task.NAME}, {run.options['model']}, seed {run.options['seed']}")
 
 
+NAMED_SUFFIX = 40  # the longest "-lr0.02-hidden8" suffix of a default folder; longer ones are hashed
+
+
 def default_folder(task, values: dict) -> Path:
-    return Path("runs") / f"{task.NAME}-{values['model']}-seed{values['seed']}"
+    """``runs/TASK-MODEL-seedN``, then the run's options that are not at their defaults.
+
+    One changed option or a few are named (``runs/jsb-snu-seed0-lr0.02``);
+    more than fit in a short name are a hash, ``-`` and 6 hex digits of
+    their values. The options a resume may change (--epochs) are left out, so
+    that ``--resume`` with the same options finds the same folder.
+    """
+    name = f"{task.NAME}-{values['model']}-seed{values['seed']}"
+    defaults = resolve(task.OPTIONS, {"model": values["model"], "quick": values["quick"]})
+    changed = {option.name: values[option.name] for option in task.OPTIONS
+               if option.run and not option.resumable and option.name not in ("model", "seed")
+               and values[option.name] != defaults[option.name]}
+    if not changed:
+        return Path("runs") / name
+    suffix = "".join(f"-{key.replace('_', '-')}{folder_text(value)}" for key, value in changed.items())
+    if len(suffix) > NAMED_SUFFIX or not all(c.isalnum() or c in "-.," for c in suffix):
+        text = json.dumps(changed, sort_keys=True)
+        suffix = "-" + hashlib.sha256(text.encode()).hexdigest()[:6]
+    return Path("runs") / (name + suffix)
 
 
-def start(task, folder: Path, options: dict, data_path) -> Run:
-    """A new run of ``options`` in ``folder``, which must not hold one already."""
-    if RunFolder(folder).holds_run():
-        raise RunError(f"{folder} already holds a run: continue it with --resume, or choose "
-                       "another --out")
+def folder_text(value) -> str:
+    """An option's value in a folder name: 0.02, 256,256; a flag that is on is its name alone."""
+    if value is True:
+        return ""
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def start(task, folder: RunFolder, options: dict, data_path) -> Run:
+    """A new run of ``options`` in ``folder``, which must hold no run and nothing but a run's files."""
+    folder.check_new()
+    folder.remove_leftovers()
     source = task.locate_data(options, data_path)
     return run_folder.start_run(task, options, folder, task.load_data(source, options), source)
 
 
-def resume(task, folder: Path, given: dict, data_path) -> Run:
-    """The run in ``folder``, with its own options (only --epochs may change) and data."""
-    checkpoint = RunFolder(folder).checkpoint
+def resume(task, folder: RunFolder, given: dict, data_path) -> Run:
+    """The run in ``folder``, with its own options (only --epochs may change) and data: the same
+    data, which is checked against the run's fingerprint of it."""
+    checkpoint = folder.checkpoint
     if not checkpoint.is_file():
-        raise RunError(f"nothing to resume: no {checkpoint.name} in {folder} (train without --resume "
-                       "to start a run, or give its folder with --out)")
-    meta = run_folder.read_metadata(checkpoint)
+        raise RunError(f"nothing to resume: no {checkpoint.name} in {folder.path} (train without "
+                       "--resume to start a run, or give its folder with --out)")
+    meta = run_folder.read_metadata(checkpoint, TASKS)
     if meta["task"] != task.NAME:
-        raise RunError(f"{folder} holds a {meta['task']} run, not {task.NAME}")
+        raise RunError(f"{folder.path} holds a {meta['task']} run, not {task.NAME}")
     options = resume_options(task, meta["options"], given)
-    source = meta["data"] if data_path is None else task.locate_data(options, data_path)
+    stored = meta["data"]
+    source = stored if data_path is None else task.locate_data(options, data_path)
+    differs = data_difference(stored, source)
+    if differs is not None:
+        raise RunError(f"the run in {folder.path} was trained on other data: {differs}; resume it "
+                       "on its own data, or start a new run")
+    folder.remove_leftovers(meta)
     return run_folder.resume_run(task, folder, options, task.load_data(source, options), source)
+
+
+def data_difference(stored: dict, source: dict) -> str | None:
+    """How the data of ``source`` (as it is now) differs from the run's ``stored`` source; None if
+    it is the same. A run saved before fingerprints were recorded cannot be checked (a warning)."""
+    if "fingerprint" not in stored:
+        logging.getLogger(__name__).warning("the run recorded no fingerprint of its data: the data "
+                                            "is not checked")
+        return None
+    current = fingerprint.refresh(stored["fingerprint"] if source is stored else source["fingerprint"])
+    return fingerprint.difference(stored["fingerprint"], current)
 
 
 def resume_options(task, stored: dict, given: dict) -> dict:
@@ -239,10 +303,19 @@ def experiment_command(experiment, args) -> int:
 
 
 def eval_command(args) -> int:
+    """The metrics of a checkpoint on a split. On the run's own data the files must be the ones it
+    was trained on (RunError otherwise); other data, given with --data, is used with a warning."""
     path = checkpoint_path(Path(args.checkpoint))
-    meta = run_folder.read_metadata(path)
+    meta = run_folder.read_metadata(path, TASKS)
     task, options = get_task(meta["task"]), meta["options"]
     source = meta["data"] if args.data is None else task.locate_data(options, args.data)
+    differs = data_difference(meta["data"], source)
+    if differs is not None and args.data is None:
+        raise RunError(f"the data of the run of {path} changed since it was trained: {differs}; "
+                       "give the data to evaluate on with --data")
+    if differs is not None:
+        logging.getLogger(__name__).warning("evaluating on other data than the run was trained on: %s",
+                                            differs)
     data = task.load_data(source, options)
     net = task.build_model(options, data, np.random.default_rng(options["seed"]))
     run_folder.load_weights(net, path)

@@ -142,7 +142,8 @@ def test_defaults_read_minisnu_data_and_write_runs_folder(data, tmp_path, monkey
     monkeypatch.setenv("MINISNU_DATA", str(tmp_path / "store"))
     monkeypatch.chdir(tmp_path)
     assert main(["train", "jsb", "--epochs", "1", "--hidden", "8", "--no-progress"]) == 0
-    meta = Sequential.load_metadata(tmp_path / "runs" / "jsb-snu-seed0" / "checkpoint.npz")
+    # the folder names the option that is not at its default
+    meta = Sequential.load_metadata(tmp_path / "runs" / "jsb-snu-seed0-hidden8" / "checkpoint.npz")
     assert meta["data"]["path"] == str((tmp_path / "store" / "jsb-chorales-quarter.json").resolve())
 
 
@@ -338,7 +339,10 @@ def test_without_files_the_packaged_data_or_a_clear_error(task, package, source,
     options = resolve_options(task, {})
     installed = {package}
     monkeypatch.setattr("importlib.util.find_spec", lambda name: object() if name in installed else None)
-    assert task.locate_data(options) == source
+    located = task.locate_data(options)
+    # the fingerprint of packaged data is the package's version (None: only pretended installed here)
+    assert located.pop("fingerprint")["packages"][0]["name"] in (package, "scikit-learn")
+    assert located == source
     installed.clear()  # nothing installed: the error says what to put where
     with pytest.raises(error_type) as error:
         task.locate_data(options)

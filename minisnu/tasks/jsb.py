@@ -55,6 +55,7 @@ import numpy as np
 
 from ..core.options import Option, resolve, run_options
 from ..data import describe_jsb_source, iterate_batches, load_jsb_source, locate_jsb, piano_rolls
+from ..data.fingerprint import fingerprint
 from ..data.jsb import N_NOTES
 from ..data.paths import SPLITS
 from ..layers.dense import Dense
@@ -89,8 +90,11 @@ QUICK_CHORALES = {"train": 8, "valid": 4, "test": 4}
 
 def locate_data(options: dict, path=None) -> dict:
     """Where the chorales are (:func:`minisnu.data.locate_jsb`): ``{"kind": "file", "path": ...}``
-    or ``{"kind": "music21"}``."""
-    return locate_jsb(path)
+    or ``{"kind": "music21"}``, with the data's ``"fingerprint"`` (:mod:`minisnu.data.fingerprint`:
+    the file's size and SHA-256, or music21's version)."""
+    source = locate_jsb(path)
+    files = [source["path"]] if source["kind"] == "file" else []
+    return {**source, "fingerprint": fingerprint(files, [] if files else ["music21"])}
 
 
 def load_data(source: dict, options: dict) -> dict:

