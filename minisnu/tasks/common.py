@@ -72,8 +72,8 @@ OPTIONS = (
     Option("data", str, None, "data file or folder", metavar="PATH", none="$MINISNU_DATA, see "
            "the notes of the task's module", run=False, group=RUN),
     Option("out", str, None, "run folder", metavar="DIR", none="runs/TASK-MODEL-seedN, then "
-           "the options not at their defaults (-lr0.02), or -HASH (6 hex digits) when they are many", run=False,
-           group=RUN),
+           "the options not at their defaults (-lr0.02), or -HASH (6 hex digits) when they are many",
+           run=False, group=RUN),
     Option("resume", bool, False, "continue the run in the run folder from its last finished epoch",
            run=False, group=RUN),
     Option("quick", bool, False, "a smoke run: a few examples of each split (a small --limit)",
