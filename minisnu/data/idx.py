@@ -30,6 +30,7 @@ both (on Debian, ``apt install dataset-fashion-mnist`` puts Fashion-MNIST in
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -49,6 +50,7 @@ IDX_DTYPES = {
 }
 GZIP_MAGIC = b"\x1f\x8b"
 SPLITS = {"train": "train", "test": "t10k"}
+N_CLASSES = 10  # the labels: digits 0..9, or Fashion-MNIST's ten kinds of clothing
 
 
 def read_idx(path) -> np.ndarray:
@@ -64,7 +66,7 @@ def read_idx(path) -> np.ndarray:
     path = existing_file(path, "IDX file")
     raw = _read_maybe_gzipped(path)
     dtype, shape, offset = _parse_header(path, raw)
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: exact, however large the sizes
     actual = len(raw) - offset
     if actual != expected:
         problem = "truncated" if actual < expected else "has trailing bytes"
@@ -107,7 +109,13 @@ def _parse_header(path: Path, raw: bytes) -> tuple[np.dtype, tuple[int, ...], in
             path, f"truncated IDX header: {ndim} dimensions need {offset} bytes, got {len(raw)}"
         )
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    return IDX_DTYPES[code], shape, offset
+    dtype = IDX_DTYPES[code]
+    # NumPy refuses a shape whose nonzero sizes multiply past its index range even when a zero
+    # size leaves the array empty (and a file's bytes could never fill it otherwise).
+    if math.prod(d for d in shape if d) * dtype.itemsize > np.iinfo(np.intp).max:
+        raise DataFormatError(path, f"IDX header's sizes overflow: shape {shape} of {dtype.name} "
+                                    "is larger than any array can be")
+    return dtype, shape, offset
 
 
 def load_mnist(folder, split: str = "train", *, as_float: bool = False):
@@ -130,13 +138,10 @@ def load_mnist(folder, split: str = "train", *, as_float: bool = False):
     ------
     FileNotFoundError : a file is missing (the names tried are listed).
     DataFormatError : a file is malformed, is not images (3 dimensions of uint8)
-        or labels (1 dimension of uint8), or the counts of images and labels differ.
+        or labels (1 dimension of uint8), the counts of images and labels differ,
+        or a label is not a class 0..9.
     """
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of {sorted(SPLITS)}")
-    prefix = SPLITS[split]
-    images_path = find_file(folder, _candidates(prefix, "images", 3), f"MNIST {split} images")
-    labels_path = find_file(folder, _candidates(prefix, "labels", 1), f"MNIST {split} labels")
+    images_path, labels_path = mnist_files(folder, split)
     images, labels = read_idx(images_path), read_idx(labels_path)
     _expect(images_path, images, ndim=3, what="images")
     _expect(labels_path, labels, ndim=1, what="labels")
@@ -144,9 +149,26 @@ def load_mnist(folder, split: str = "train", *, as_float: bool = False):
         raise DataFormatError(
             labels_path, f"{len(labels)} labels for {len(images)} images in {images_path.name}"
         )
+    wrong = np.flatnonzero(labels >= N_CLASSES)
+    if wrong.size:
+        raise DataFormatError(labels_path, f"label {wrong[0]} is {labels[wrong[0]]}, not a class "
+                                           f"0..{N_CLASSES - 1} ({wrong.size} such labels)")
     if as_float:
         images = images.astype(np.float32) / np.float32(255)
     return images, labels.astype(np.int64)
+
+
+def mnist_files(folder, split: str = "train") -> tuple[Path, Path]:
+    """The images and labels files of ``split`` ("train" or "test") in ``folder``.
+
+    The standard names are tried gzipped, then not, then with a dot (see
+    :func:`load_mnist`); FileNotFoundError lists the names tried.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {sorted(SPLITS)}")
+    prefix = SPLITS[split]
+    return (find_file(folder, _candidates(prefix, "images", 3), f"MNIST {split} images"),
+            find_file(folder, _candidates(prefix, "labels", 1), f"MNIST {split} labels"))
 
 
 def _candidates(prefix: str, kind: str, ndim: int) -> list[str]:

@@ -62,14 +62,30 @@ MUSIC21 = "the music21 Bach chorales"
 def load_jsb(path) -> dict[str, list[list[list[int]]]]:
     """Load a JSB-structured data set from JSON or from a pickle, whichever the file is.
 
-    The format is told from the content: a file whose first non-blank byte is
-    ``{`` is JSON, anything else is tried as a pickle (with the restricted
-    unpickler of :func:`load_jsb_pickle`, so a hostile file cannot run code).
+    The format is told from the content: a file whose first non-blank byte can
+    begin a JSON value (``{``, ``[``, a quote, a digit, ...) is JSON, anything
+    else is tried as a pickle (with the restricted unpickler of
+    :func:`load_jsb_pickle`, so a hostile file cannot run code). No pickle
+    begins with one of those bytes or with a blank: a pickle's first byte is
+    an opcode (PROTO, 0x80, from protocol 2 on; ``(``, ``}``, ``]``, ``c``, ...
+    before), so a JSON file of the wrong shape (a top-level list, say) is
+    reported as JSON, not as an unreadable pickle.
     """
     path = existing_file(path, "JSB chorales file")
-    with open(path, "rb") as f:
-        head = f.read(64).lstrip()
-    return load_jsb_json(path) if head.startswith(b"{") else load_jsb_pickle(path)
+    raw = _read_nonblank(path)
+    parse = _parse_json if raw.lstrip()[:1] in _JSON_STARTS else _parse_pickle
+    return check_jsb(parse(path, raw), path)
+
+
+_JSON_STARTS = frozenset(bytes([c]) for c in b'{["-0123456789tfn')
+
+
+def _read_nonblank(path: Path) -> bytes:
+    """The bytes of ``path``; DataFormatError if it is empty or holds only blanks."""
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataFormatError(path, "the file is empty" if not raw else "the file holds only whitespace")
+    return raw
 
 
 def locate_jsb(path=None, *, music21: bool = True) -> dict:
@@ -160,11 +176,17 @@ def load_jsb_json(path) -> dict[str, list[list[list[int]]]]:
     the file and the offending entry) for invalid JSON or a wrong structure.
     """
     path = existing_file(path, "JSB chorales JSON file")
+    return check_jsb(_parse_json(path, _read_nonblank(path)), path)
+
+
+def _parse_json(path: Path, raw: bytes):
     try:
-        data = json.loads(path.read_bytes())
+        return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataFormatError(path, f"not valid JSON ({err})") from None
-    return check_jsb(data, path)
+    except RecursionError:  # Python's parser recurses once per level of arrays and objects
+        raise DataFormatError(path, "arrays or objects nested too deeply to read (JSB data is 4 "
+                                    "levels deep: splits, chorales, time steps, notes)") from None
 
 
 def load_jsb_pickle(path) -> dict[str, list[list[list[int]]]]:
@@ -178,11 +200,16 @@ def load_jsb_pickle(path) -> dict[str, list[list[list[int]]]]:
     global, is truncated or corrupt, or does not hold the JSB structure.
     """
     path = existing_file(path, "JSB chorales pickle")
+    return check_jsb(_parse_pickle(path, _read_nonblank(path)), path)
+
+
+def _parse_pickle(path: Path, raw: bytes):
+    """Unpickle with :class:`_RestrictedUnpickler`. Its memory grows with the file only: a list
+    named many times is one object; what it would expand to is capped by :func:`check_jsb`."""
     try:
-        data = _RestrictedUnpickler(io.BytesIO(path.read_bytes()), encoding="latin1").load()
+        return _RestrictedUnpickler(io.BytesIO(raw), encoding="latin1").load()
     except Exception as err:  # a corrupt pickle can raise almost anything
-        raise DataFormatError(path, f"unreadable pickle: {err}") from None
-    return check_jsb(data, path)
+        raise DataFormatError(path, f"unreadable pickle: {_one_line(str(err))}") from None
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -258,6 +285,13 @@ _STAND_INS = {
 }
 
 
+#: The most time steps and notes a JSB data set may hold (the standard file: 23,134 steps, 90,002
+#: notes). A pickle can name one list again and again at a few bytes each, so a file of kilobytes
+#: can stand for billions of steps; :func:`check_jsb` counts what it builds and stops at these.
+MAX_STEPS = 1_000_000
+MAX_NOTES = 10_000_000
+
+
 def check_jsb(data, source="JSB data") -> dict[str, list[list[list[int]]]]:
     """Check the JSB structure and return it with plain int notes (lists throughout).
 
@@ -265,40 +299,102 @@ def check_jsb(data, source="JSB data") -> dict[str, list[list[list[int]]]]:
     other than train/valid/test are ignored. Notes may be ints or integral
     floats (some files store 60.0) and must lie in 21..108. Every sequence
     must have at least one time step; a time step may be empty (a rest).
+
+    The copy is counted as it is built: a chorale's steps before it is copied,
+    a step's notes before they are, so a data set beyond :data:`MAX_STEPS` time
+    steps or :data:`MAX_NOTES` notes is refused before it takes that memory.
     """
     if not isinstance(data, dict):
-        raise DataFormatError(source, f"expected a dict with keys {SPLITS}, got {type(data).__name__}")
+        raise DataFormatError(source, f"expected a dict (a JSON object) with the keys "
+                                      f"{', '.join(SPLITS)} at the top level, got {_describe(data)}")
     missing = [s for s in SPLITS if s not in data]
     if missing:
-        raise DataFormatError(source, f"missing split(s) {missing}; found keys {sorted(map(str, data))}")
-    return {split: _check_split(data[split], split, source) for split in SPLITS}
+        found = ", ".join(_describe(key) for key in list(data)[:10]) or "none"
+        raise DataFormatError(source, f"missing split(s) {missing}; found keys {found}")
+    size = _Size(source)
+    return {split: _check_split(data[split], split, source, size) for split in SPLITS}
 
 
-def _check_split(sequences, split: str, source) -> list[list[list[int]]]:
+class _Size:
+    """The time steps and notes copied so far by :func:`check_jsb` (its callers add to them and
+    call :meth:`refuse` past a cap; the notes are counted inline, once per time step)."""
+
+    def __init__(self, source):
+        self.source, self.steps, self.notes = source, 0, 0
+
+    def refuse(self, cap: int, what: str, where: str):
+        raise DataFormatError(self.source, f"{where}: more than {cap:,} {what} in all, far more "
+                                           "than any chorale data set; refused")
+
+
+def _check_split(sequences, split: str, source, size: _Size) -> list[list[list[int]]]:
     if not isinstance(sequences, (list, tuple)):
-        raise DataFormatError(
-            source, f"{split}: expected a list of sequences, got {type(sequences).__name__}"
-        )
+        raise DataFormatError(source, f"{split}: expected a list of sequences, got {_describe(sequences)}")
     checked = []
     for i, sequence in enumerate(sequences):
         if not isinstance(sequence, (list, tuple)) or len(sequence) == 0:
-            raise DataFormatError(source, f"{split}[{i}]: expected a non-empty list of time steps")
-        checked.append([_check_step(step, f"{split}[{i}][{t}]", source) for t, step in enumerate(sequence)])
+            raise DataFormatError(source, f"{split}[{i}]: expected a non-empty list of time steps, "
+                                          f"got {_describe(sequence)}")
+        size.steps += len(sequence)
+        if size.steps > MAX_STEPS:
+            size.refuse(MAX_STEPS, "time steps", f"{split}[{i}]")
+        checked.append([_check_step(step, split, i, t, source, size) for t, step in enumerate(sequence)])
     return checked
 
 
-def _check_step(step, where: str, source) -> list[int]:
+def _check_step(step, split: str, i: int, t: int, source, size: _Size) -> list[int]:
+    """Step t of chorale i of the split as a list of int notes (its place is written out only
+    for an error: the data set's tens of thousands of steps are read faster without)."""
     if not isinstance(step, (list, tuple)):
-        raise DataFormatError(source, f"{where}: expected a list of MIDI notes, got {type(step).__name__}")
+        raise DataFormatError(source, f"{split}[{i}][{t}]: expected a list of MIDI notes, "
+                                      f"got {_describe(step)}")
+    size.notes += len(step)
+    if size.notes > MAX_NOTES:
+        size.refuse(MAX_NOTES, "notes", f"{split}[{i}][{t}]")
     notes = []
     for note in step:
         if isinstance(note, float) and note.is_integer():
             note = int(note)
         is_int = isinstance(note, int) and not isinstance(note, bool)
         if not is_int or not LOWEST_NOTE <= note < LOWEST_NOTE + N_NOTES:
-            raise DataFormatError(source, f"{where}: {note!r} is not a MIDI note number in 21..108")
+            raise DataFormatError(source, f"{split}[{i}][{t}]: {_describe(note)} is not a MIDI note "
+                                          "number in 21..108")
         notes.append(note)
     return notes
+
+
+def _describe(value) -> str:
+    """A value for a one-line message: a number or a short string as written, else its type
+    (never the repr of a container, which may be huge or nested too deeply to print)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return _one_line(repr(value))
+    if isinstance(value, (str, bytes)):
+        return _one_line(repr(value)) if len(value) <= 40 else f"a {type(value).__name__} of {len(value):,}"
+    if isinstance(value, (list, tuple, dict)):
+        return f"a {type(value).__name__} of {len(value):,}"
+    return f"a {type(value).__name__}"
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_next_step(chorales: dict, source) -> None:
+    """Refuse a checked data set (:func:`check_jsb`) that next-step prediction cannot use.
+
+    Every split must hold a chorale, and every chorale at least 2 time steps
+    (:func:`next_step` predicts steps 1..T-1 from 0..T-2: one step leaves
+    nothing to predict, and an epoch would fail on it). Raises DataFormatError
+    naming ``source``, the split and the chorale.
+    """
+    for split in SPLITS:
+        if not chorales[split]:
+            raise DataFormatError(source, f"the {split} split holds no chorales")
+        for i, sequence in enumerate(chorales[split]):
+            if len(sequence) < 2:
+                raise DataFormatError(source, f"{split}[{i}]: a chorale of {len(sequence)} time step(s); "
+                                              "next-step prediction needs at least 2")
 
 
 # ---------------------------------------------------------------------------

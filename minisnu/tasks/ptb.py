@@ -60,8 +60,10 @@ from pathlib import Path
 from ..core.errors import RunError
 from ..core.options import ByModel, Option
 from ..data import batchify, bptt_windows, data_dir, load_ptb, load_ptb_treebank
+from ..data.errors import DataFormatError
 from ..data.fingerprint import fingerprint
 from ..data.paths import SPLITS
+from ..data.ptb import EOS, TREEBANK_TEXTS
 from ..layers.dense import Dense
 from ..layers.dropout import Dropout
 from ..layers.embedding import Embedding
@@ -130,8 +132,22 @@ def locate_data(options: dict, path=None) -> dict:
 
 
 def load_data(source: dict, options: dict) -> Corpus:
-    """The three splits as batchified word ids; with --limit, the first ``limit`` windows of each."""
+    """The three splits as batchified word ids; with --limit, the first ``limit`` windows of each.
+
+    Every split must fill one window in each column: ``batch_size`` × (``bptt`` + 1)
+    words (a window's T inputs and the word after them), else DataFormatError
+    naming the text, here, before any epoch.
+    """
     corpus = load_ptb(source["path"]) if source["kind"] == "files" else load_ptb_treebank()
+    batch_size, bptt = options["batch_size"], options["bptt"]
+    for split in SPLITS:
+        n = len(getattr(corpus, split))
+        if n < batch_size * (bptt + 1):
+            text = (Path(source["path"]) / f"ptb.{split}.txt" if source["kind"] == "files"
+                    else TREEBANK_TEXTS[split])
+            raise DataFormatError(text, f"{n:,} words (with an {EOS} per line), too few for one window of "
+                                        f"--bptt {bptt} words and the next in each of --batch-size "
+                                        f"{batch_size} columns: {batch_size * (bptt + 1):,} are needed")
     words = None
     if options["limit"] is not None:  # enough words for `limit` windows, plus the last target
         words = options["limit"] * options["bptt"] * options["batch_size"] + 1
