@@ -76,7 +76,11 @@ def check_finite(name: str, x: np.ndarray) -> None:
     The sum is a cheap first test: a NaN or inf anywhere makes it non-finite.
     Only then (or on overflow of the sum) is the exact elementwise test run.
     """
-    if x.size and not np.isfinite(x.sum()) and not np.isfinite(x).all():
+    if not x.size:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum of large finite values may overflow
+        total = x.sum()
+    if not np.isfinite(total) and not np.isfinite(x).all():
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise InputError(f"{name} contains {bad} NaN or infinite value(s)")
 
