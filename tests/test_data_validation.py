@@ -184,6 +184,17 @@ def test_jsb_messages_stay_one_short_line(tmp_path):
     assert len(str(err.value)) < 300
 
 
+def test_jsb_numbers_too_long_to_print(tmp_path, capsys):
+    """Python reads and prints no integer of more than 4,300 digits (a ValueError of its own)."""
+    as_json = tmp_path / "long.json"
+    as_json.write_text('{"train": [[[' + "9" * 5000 + ']]], "valid": [], "test": []}')
+    assert_names(refused(capsys, tmp_path, "jsb", as_json), as_json, "a number of more than 4,300 digits")
+    as_pickle = tmp_path / "long.pkl"  # a pickle stores integers in binary: no limit on reading them
+    as_pickle.write_bytes(pickle.dumps({"train": [[[10**6000]]], "valid": [], "test": []}, protocol=2))
+    assert_names(refused(capsys, tmp_path, "jsb", as_pickle), as_pickle,
+                 "train[0][0]: an integer of 19,932 bits is not a MIDI note")
+
+
 # ---------------------------------------------------------------------------
 # MNIST IDX files
 
@@ -223,7 +234,7 @@ def test_mnist_labels_outside_0_to_9(tmp_path, capsys):
     path = folder / "train-labels-idx1-ubyte.gz"
     with pytest.raises(data.DataFormatError) as err:
         data.load_mnist(folder, "train")
-    assert_names(str(err.value), path, "label 3 is 10, not a class 0..9", "2 such labels")
+    assert_names(str(err.value), path, "label 3 is 10, not a class 0..9", "2 of 12 labels out of range")
     assert_names(refused(capsys, tmp_path, "mnist", folder), path, "label 3 is 10")
 
 

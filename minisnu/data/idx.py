@@ -152,7 +152,8 @@ def load_mnist(folder, split: str = "train", *, as_float: bool = False):
     wrong = np.flatnonzero(labels >= N_CLASSES)
     if wrong.size:
         raise DataFormatError(labels_path, f"label {wrong[0]} is {labels[wrong[0]]}, not a class "
-                                           f"0..{N_CLASSES - 1} ({wrong.size} such labels)")
+                                           f"0..{N_CLASSES - 1} ({wrong.size} of {len(labels)} "
+                                           "labels out of range)")
     if as_float:
         images = images.astype(np.float32) / np.float32(255)
     return images, labels.astype(np.int64)

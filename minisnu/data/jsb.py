@@ -184,6 +184,9 @@ def _parse_json(path: Path, raw: bytes):
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataFormatError(path, f"not valid JSON ({err})") from None
+    except ValueError:  # the one other error of json.loads: an integer Python will not read
+        raise DataFormatError(path, "a number of more than 4,300 digits, which no MIDI note "
+                                    "number has") from None
     except RecursionError:  # Python's parser recurses once per level of arrays and objects
         raise DataFormatError(path, "arrays or objects nested too deeply to read (JSB data is 4 "
                                     "levels deep: splits, chorales, time steps, notes)") from None
@@ -366,6 +369,8 @@ def _check_step(step, split: str, i: int, t: int, source, size: _Size) -> list[i
 def _describe(value) -> str:
     """A value for a one-line message: a number or a short string as written, else its type
     (never the repr of a container, which may be huge or nested too deeply to print)."""
+    if isinstance(value, int) and value.bit_length() > 64:  # (Python refuses to print 4,300+ digits)
+        return f"an integer of {value.bit_length():,} bits"
     if value is None or isinstance(value, (bool, int, float)):
         return _one_line(repr(value))
     if isinstance(value, (str, bytes)):
