@@ -1,5 +1,6 @@
 """Training with the weights in PCM devices: bookkeeping, refresh, and learning."""
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -280,6 +281,57 @@ def test_drift_factors_between_updates_stay_within_their_stated_error():
     syn.time = 100.0 + DRIFT_RESOLUTION_S                        # recomputed: exact again
     g = syn.devices.read(syn.time, noise=False)
     np.testing.assert_allclose(syn.read(), (g[0, 0] - g[1, 0]) / syn.beta, rtol=1e-12, atol=1e-15)
+
+
+def device_model_read(syn, rng):
+    """W read by hand from the device model (pcm.md, section 2), with the Generator ``rng``:
+    G(t) = G·(Δt/t0)^(−ν) for Δt = t − t_prog > t0 (else G), then
+    G_read = max(0, G(t) + (m3·G(t) + c3)·z), one z per device in C order;
+    W = (Σ_d G⁺_d − Σ_d G⁻_d)/β."""
+    device, g = syn.devices.device, syn.devices.g
+    dt = syn.time - syn.t_prog
+    g_t = g * np.where(dt > device.t0, (np.maximum(dt, device.t0) / device.t0) ** -syn.devices.nu, 1.0)
+    z = pcm.fast_normal.standard_normal(rng, g.size).reshape(g.shape)
+    g_read = np.maximum(g_t + (device.m3 * g_t + device.c3) * z, 0.0)
+    return (g_read[0].sum(axis=0) - g_read[1].sum(axis=0)) / syn.beta
+
+
+def test_drift_and_read_noise_together_follow_the_device_model():
+    """Both effects on at once: the noise is scaled by the drifted conductance G(t) (not by the
+    programmed G), for devices programmed at different times, against a seeded hand computation."""
+    rng = np.random.default_rng(5)
+    syn = PCMSynapses(rng.uniform(-0.5, 0.5, (4, 5)), rng=2, devices_per_side=2, drift=True)
+    assert syn.read_noise
+    for time in (1e5, 3e5):            # late reads: G(t) ≈ 0.65 G, far from the programmed G
+        syn.time = time
+        expected = device_model_read(syn, copy.deepcopy(syn.devices.rng))   # the next read's draws
+        np.testing.assert_allclose(syn.read(), expected, rtol=1e-12, atol=1e-12)
+        # the device model's own reference function agrees (one programming time for all)
+        g = pcm.device.read_reference(syn.devices.g, syn.devices.nu, time, copy.deepcopy(syn.devices.rng),
+                                      syn.devices.device)
+        np.testing.assert_allclose(syn.read(), (g[0].sum(axis=0) - g[1].sum(axis=0)) / syn.beta,
+                                   rtol=1e-12, atol=1e-12)
+    syn.update(0.2 * rng.standard_normal(syn.shape))       # some devices programmed again at 3e5 s
+    assert 0 < (syn.t_prog > 0).sum() < syn.t_prog.size
+    syn.time = 4e5
+    expected = device_model_read(syn, copy.deepcopy(syn.devices.rng))
+    np.testing.assert_allclose(syn.read(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_in_memory_reads_with_drift_and_read_noise_follow_the_device_model():
+    """Through the wrapper: each forward pass after the first moves the clock by
+    seconds_per_pass, sends the (here empty) update, and reads noisy, drifted devices."""
+    layer = pcm.InMemory(ms.Dense(4, 3, rng=0), rng=1, drift=True, seconds_per_pass=5e4)
+    x = np.ones((1, 2, 4), np.float32)
+    for passes in range(3):
+        twin = copy.deepcopy(layer.synapses)          # the devices before this pass
+        if passes:
+            twin.time += 5e4
+            twin.update(np.zeros(twin.shape))         # no pulse, but it takes its draws' seed
+        expected = device_model_read(twin, copy.deepcopy(twin.devices.rng))
+        layer.forward(x)
+        np.testing.assert_allclose(layer.params["W"], expected.astype(np.float32), rtol=1e-6, atol=1e-7)
+    assert layer.synapses.time == 1e5 and layer.synapses.pulses.sum() == 0
 
 
 def test_every_update_is_accounted_for_with_drift():
