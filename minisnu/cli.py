@@ -216,7 +216,7 @@ def default_folder(task, values: dict) -> Path:
     that ``--resume`` with the same options finds the same folder.
     """
     name = f"{task.NAME}-{values['model']}-seed{values['seed']}"
-    defaults = resolve(task.OPTIONS, {"model": values["model"], "quick": values["quick"]})
+    defaults = resolve(task.OPTIONS, {"model": values["model"]})  # --quick is named: -limit8
     changed = {option.name: values[option.name] for option in task.OPTIONS
                if option.run and not option.resumable and option.name not in ("model", "seed")
                and values[option.name] != defaults[option.name]}

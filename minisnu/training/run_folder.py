@@ -494,8 +494,16 @@ def as_folder(folder) -> RunFolder:
 
 
 def blas_threads() -> int | None:
-    """The number of threads NumPy's BLAS library uses now (threadpoolctl); None if none is found."""
-    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    """The number of threads NumPy's BLAS library uses now (threadpoolctl); None if none is found.
+
+    NumPy's is the library in NumPy's own folder (``numpy.libs`` of a wheel) when
+    there is one: another package may load a BLAS library of its own later
+    (SciPy's), which NumPy's matrix products do not use. Without one (NumPy
+    linked to the system's BLAS), the largest count of the loaded libraries.
+    """
+    libraries = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    numpys = [info for info in libraries if "numpy" in Path(info["filepath"]).parent.name]
+    counts = [info["num_threads"] for info in numpys or libraries]
     return max(counts) if counts else None
 
 
