@@ -1,11 +1,16 @@
-"""The training loop (minisnu.training.loop) on its own: any network, any batches, any loss."""
+"""The training loop (minisnu.training.loop): on its own (any network, any batches, any
+loss), each option's effect on a step computed by hand, and ``minisnu train`` end to end
+with every step watched: the learning rate each epoch really uses, clipping before the
+update, weight decay, dropout, --limit and --batch-size."""
 
 import math
 
 import numpy as np
 import pytest
+from helpers import write_jsb
 
 from minisnu import Dense, Dropout, Sequential, losses
+from minisnu.cli import main
 from minisnu.core.errors import RunError
 from minisnu.training import loop, optim
 
@@ -80,3 +85,144 @@ def test_learning_rate_schedule_and_optimizers():
     assert isinstance(loop.make_optimizer("sgd", net, lr=0.1), optim.SGD)
     with pytest.raises(ValueError, match="optimizer"):
         loop.make_optimizer("rmsprop", net, lr=0.1)
+
+
+# ---------------------------------------------------------------------------
+# what each training option does to the update (a step by hand)
+
+
+def flat(params):
+    return np.concatenate([p.astype(np.float64).ravel() for p in params.values()])
+
+
+def one_step(optimizer_name, *, clip=None, weight_decay=0.0, lr=0.1, zero_loss=False):
+    """One train_step of a small network: (θ before, θ after, the gradient it used)."""
+    net = Sequential(Dense(3, 4, rng=1), Dense(4, 2, rng=2))
+    optimizer = loop.make_optimizer(optimizer_name, net, lr=lr, weight_decay=weight_decay)
+    batch = next(batches(np.random.default_rng(4)))
+
+    def loss(output, batch):
+        value, grad, totals = mse_loss(output, batch)
+        return value, (0 * grad if zero_loss else grad), totals
+
+    before = flat(net.params)
+    loop.train_step(net, optimizer, batch, loss, clip=clip)
+    return before, flat(net.params), flat(net.grads)        # grads: as the step used them
+
+
+def test_clipping_comes_before_the_update():
+    """A tiny clip norm: the step is lr·clip long, along the gradient; clipping after the
+    update would move the weights by lr·‖g‖, a thousand times more."""
+    _, _, raw = one_step("sgd")
+    before, after, g = one_step("sgd", clip=1e-3)
+    assert np.linalg.norm(raw) > 0.1
+    np.testing.assert_allclose(np.linalg.norm(g), 1e-3, rtol=1e-5)
+    # atol: the float32 weights (≈ 0.5) hold the 1e-5 steps to about 3e-8
+    np.testing.assert_allclose(before - after, 0.1 * g, rtol=1e-3, atol=1e-7)
+    np.testing.assert_allclose(before - after, 0.1 * raw * 1e-3 / np.linalg.norm(raw), rtol=1e-3, atol=1e-7)
+    _, unclipped, _ = one_step("sgd", clip=1e3)           # a large norm changes nothing
+    np.testing.assert_array_equal(unclipped, one_step("sgd")[1])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_weight_decay_shrinks_the_weights(optimizer):
+    """With no gradient, one step shrinks θ to (1 − η λ) θ: SGD's L2 term η λ θ, and AdamW's
+    decoupled decay (its moments stay zero)."""
+    before, after, _ = one_step(optimizer, weight_decay=0.5, zero_loss=True)
+    np.testing.assert_allclose(after, (1 - 0.1 * 0.5) * before, rtol=1e-6)
+
+
+def test_weight_decay_one_step_by_hand():
+    """SGD: θ − η (g + λ θ). AdamW, first step (m̂ = g, v̂ = g²): (1 − η λ) θ − η g / (|g| + ε)."""
+    before, after, g = one_step("sgd", weight_decay=0.3)
+    np.testing.assert_allclose(after, before - 0.1 * (g + 0.3 * before), rtol=1e-5, atol=1e-7)
+    before, after, g = one_step("adam", weight_decay=0.3)
+    np.testing.assert_allclose(after, (1 - 0.1 * 0.3) * before - 0.1 * g / (np.abs(g) + 1e-8),
+                               rtol=1e-5, atol=1e-6)
+    before, after, g = one_step("adam")                    # no decay: the plain Adam step
+    np.testing.assert_allclose(after, before - 0.1 * g / (np.abs(g) + 1e-8), rtol=1e-5, atol=1e-6)
+
+
+def test_training_uses_dropout_even_after_evaluation_mode():
+    """train_epoch switches dropout on (a network left in eval mode is trained with it); evaluate
+    switches it off."""
+    net = Sequential(Dense(3, 8, rng=1), Dropout(0.5, rng=0), Dense(8, 2, rng=2))
+    net.eval()
+    seen = []
+    real_forward = net[1].forward
+    net[1].forward = lambda x: seen.append(net[1].training) or real_forward(x)
+    loop.train_epoch(net, optim.SGD(net, lr=0.01), batches(np.random.default_rng(5), n=2), mse_loss)
+    loop.evaluate(net, batches(np.random.default_rng(5), n=1), lambda output, batch: {"n": 1})
+    assert seen == [True, True, False]
+
+
+# ---------------------------------------------------------------------------
+# minisnu train end to end: every step of a run watched
+
+
+@pytest.fixture
+def watched_steps(monkeypatch):
+    """Record every training step of a run: its batch size, the step taken, the gradient it used,
+    the weights before it and whether dropout was on."""
+    steps = []
+    train_step = loop.train_step
+
+    def watched(net, optimizer, batch, loss, *, clip=None):
+        before = flat(net.params)
+        result = train_step(net, optimizer, batch, loss, clip=clip)
+        steps.append({"batch": batch.x.shape[1], "before": before, "step": before - flat(net.params),
+                      "grad": flat(net.grads),
+                      "dropout": [layer.training for layer in net.layers if isinstance(layer, Dropout)]})
+        return result
+
+    monkeypatch.setattr(loop, "train_step", watched)
+    return steps
+
+
+def train_jsb(tmp_path, *options):
+    data = tmp_path / "jsb.json"
+    write_jsb(data, np.random.default_rng(0))        # 6 training chorales
+    argv = ["train", "jsb", "--data", str(data), "--out", str(tmp_path / "run"), "--no-progress",
+            "--hidden", "8", "--optimizer", "sgd", "--lr", "0.5", *options]
+    assert main(argv) == 0
+
+
+def test_each_epoch_steps_with_its_scheduled_learning_rate(tmp_path, watched_steps):
+    """Epoch e's SGD step is lr·γ^(e−1)·g, measured on the weights (not read off the optimizer)."""
+    train_jsb(tmp_path, "--epochs", "3", "--lr-decay", "0.5", "--batch-size", "3")
+    assert len(watched_steps) == 3 * 2                          # 6 chorales, batches of 3
+    for i, step in enumerate(watched_steps):
+        lr = 0.5 * 0.5 ** (i // 2)
+        np.testing.assert_allclose(step["step"], lr * step["grad"], rtol=1e-3, atol=1e-7,
+                                   err_msg=f"step {i + 1}")
+
+
+def test_a_tiny_clip_norm_barely_moves_the_weights(tmp_path, watched_steps):
+    train_jsb(tmp_path, "--epochs", "2", "--clip", "1e-4", "--batch-size", "2")
+    for step in watched_steps:
+        assert np.linalg.norm(step["grad"]) <= 1e-4 * 1.0001
+        assert np.linalg.norm(step["step"]) <= 0.5 * 1e-4 * 1.001   # lr · clip
+    first, last = watched_steps[0]["before"], watched_steps[-1]["before"] - watched_steps[-1]["step"]
+    assert np.linalg.norm(last - first) <= 6 * 0.5 * 1e-4 * 1.001
+
+
+def test_weight_decay_in_every_step_of_a_run(tmp_path, watched_steps):
+    """SGD with --weight-decay λ: every step is η (g + λ θ)."""
+    train_jsb(tmp_path, "--epochs", "2", "--weight-decay", "0.2", "--batch-size", "6")
+    assert len(watched_steps) == 2
+    for step in watched_steps:
+        np.testing.assert_allclose(step["step"], 0.5 * (step["grad"] + 0.2 * step["before"]),
+                                   rtol=1e-3, atol=1e-6)
+
+
+def test_limit_batch_size_and_dropout_reach_every_step(tmp_path, watched_steps):
+    """--limit 4 --batch-size 3: two steps per epoch, of 3 and 1 chorales; --dropout: on in
+    every training step."""
+    train_jsb(tmp_path, "--epochs", "2", "--limit", "4", "--batch-size", "3", "--dropout", "0.5")
+    assert [sorted(step["batch"] for step in watched_steps[i:i + 2]) for i in (0, 2)] == [[1, 3], [1, 3]]
+    assert all(step["dropout"] == [True] for step in watched_steps)
+    watched_steps.clear()
+    (tmp_path / "no-dropout").mkdir()
+    train_jsb(tmp_path / "no-dropout", "--epochs", "1", "--batch-size", "4")
+    assert sorted(step["batch"] for step in watched_steps) == [2, 4]
+    assert all(step["dropout"] == [] for step in watched_steps)
