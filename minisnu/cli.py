@@ -189,6 +189,10 @@ def train_locked(task, folder: RunFolder, given: dict, values: dict) -> int:
           flush=True)
     if run.epoch >= run.options["epochs"]:
         print(f"the run has trained {run.epoch} epochs already; ask for more with --epochs")
+        # The metrics and the curves follow from the checkpoint: written again, they are
+        # complete even if the run that saved its last epoch was stopped before writing them.
+        run.folder.write_metrics(run.history, run.metrics())
+        draw_curves(run)
     run_folder.fit(run, progress=values["progress"] and sys.stderr.isatty(), on_epoch=show_epoch)
     print(run_folder.describe_best(run))
     return 0
@@ -197,6 +201,11 @@ def train_locked(task, folder: RunFolder, given: dict, values: dict) -> int:
 def show_epoch(run: Run, row: dict) -> None:
     """After each epoch: its line on stdout, and the curves drawn in the run folder."""
     print(run_folder.format_row(run.task, row), flush=True)
+    draw_curves(run)
+
+
+def draw_curves(run: Run) -> None:
+    """The training curves of the run so far, in its folder (curves.png)."""
     from . import viz  # here: matplotlib is slow to import, and only the curves need it
 
     task = run.task
