@@ -206,6 +206,33 @@ def test_cached_read_is_pcm_noise_model_read_bit_for_bit():
         assert np.array_equal(xb.weights(t, noise=True), (expected[0] - expected[1]) / xb.scale)
 
 
+@pytest.mark.parametrize("t", [0.0, HOUR, YEAR])
+def test_every_effect_together_is_the_documented_pipeline(t):
+    """All effects on at once (aihwkit's defaults), two devices a side, against the steps of
+    pcm.md §4 written out here: one read of the drifted, noisy devices (PCMNoiseModel.read,
+    the crossbar's draws first), 7-bit DAC, output noise σ 0.06 (its draws next), 9-bit ADC
+    over ±12, the scalings undone, the drift compensation of the probe."""
+    W, x = random_problem(9, 6, 5, seed=11)
+    x[2] = 0.0                                                  # a zero row: s = 1
+    xb = Crossbar(9, 6, rng=12, devices_per_side=2)
+    xb.program(W)
+    rng = copy.deepcopy(xb.rng)
+    g_plus, g_minus = xb.conductances()
+    g = PCMNoiseModel(G_MAX).read(np.stack([g_plus, g_minus]), xb._nu, t, rng).sum(axis=1)
+    w_now = (g[0] - g[1]) / xb.g_ref                            # W̃(t), normalized units
+    s = np.abs(x).max(axis=1, keepdims=True)
+    s[s == 0] = 1.0
+    step_in, step_out = 2 / 126, 24 / 510
+    x_in = np.clip(np.round(x / s / step_in) * step_in, -1, 1)
+    y = x_in @ w_now + 0.06 * rng.standard_normal((5, 6))
+    y = np.clip(np.round(y / step_out) * step_out, -12, 12) * s * np.abs(W).max()
+    if t > 0:
+        probe = xb._probe
+        y *= xb._probe_reference / np.mean(np.abs(probe @ w_now))
+    np.testing.assert_allclose(xb.matvec(x, t=t), y, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(xb.matvec(x, t=t), y)                # the draws moved on: a new read
+
+
 def test_drift_compensation_restores_the_output_scale_after_a_year():
     W, x = random_problem(64, 32, 200, seed=4)
     ideal = np.mean(np.abs(x @ W))
