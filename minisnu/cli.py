@@ -115,7 +115,10 @@ def add_eval_command(commands) -> None:
     parser.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
     parser.add_argument("--split", choices=("train", "valid", "test"), default="test",
                         help="(default test)")
-    parser.add_argument("--data", metavar="PATH", help="read the data from here instead")
+    parser.add_argument("--data", metavar="PATH",
+                        help="read the data from here instead (with a warning if it is not the data "
+                             "the run was trained on; without --data, the run's data files must be "
+                             "as they were)")
     parser.set_defaults(handler=eval_command)
 
 
@@ -165,6 +168,12 @@ def train_command(args) -> int:
     values = resolve(task.OPTIONS, given)
     folder = RunFolder(values["out"] if values["out"] else default_folder(task, values))
     try:
+        # Checked before the lock too, so that a folder refused is left as it was (no run.lock in it);
+        # and again while holding it (start, resume), as another run may have come in between.
+        if values["resume"]:
+            check_resumable(folder)
+        else:
+            folder.check_new()
         with folder.lock():
             return train_locked(task, folder, given, values)
     except KeyboardInterrupt:
@@ -258,11 +267,8 @@ def start(task, folder: RunFolder, options: dict, data_path) -> Run:
 def resume(task, folder: RunFolder, given: dict, data_path) -> Run:
     """The run in ``folder``, with its own options (only --epochs may change) and data: the same
     data, which is checked against the run's fingerprint of it."""
-    checkpoint = folder.checkpoint
-    if not checkpoint.is_file():
-        raise RunError(f"nothing to resume: no {checkpoint.name} in {folder.path} (train without "
-                       "--resume to start a run, or give its folder with --out)")
-    meta = run_folder.read_metadata(checkpoint, TASKS)
+    check_resumable(folder)
+    meta = run_folder.read_metadata(folder.checkpoint, TASKS)
     if meta["task"] != task.NAME:
         raise RunError(f"{folder.path} holds a {meta['task']} run, not {task.NAME}")
     options = resume_options(task, meta["options"], given)
@@ -274,6 +280,13 @@ def resume(task, folder: RunFolder, given: dict, data_path) -> Run:
                        "on its own data, or start a new run")
     folder.remove_leftovers(meta)
     return run_folder.resume_run(task, folder, options, task.load_data(source, options), source)
+
+
+def check_resumable(folder: RunFolder) -> None:
+    """RunError unless ``folder`` holds a checkpoint."""
+    if not folder.checkpoint.is_file():
+        raise RunError(f"nothing to resume: no {folder.CHECKPOINT} in {folder.path} (train without "
+                       "--resume to start a run, or give its folder with --out)")
 
 
 def data_difference(stored: dict, source: dict) -> str | None:

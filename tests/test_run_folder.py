@@ -162,10 +162,24 @@ def test_a_second_run_into_a_locked_folder_is_refused_at_once(chorales, tmp_path
         assert train(a, out, "--epochs", "1") == 1
         err = one_line_error(capsys)
         assert "in use by another run" in err and str(out) in err
-        assert main(["train", "jsb", "--data", str(a), "--out", str(out), *SMALL, "--resume"]) == 1
-        assert "in use" in one_line_error(capsys)
     assert not RunFolder(out).holds_run()
     assert train(a, out, "--epochs", "1") == 0  # released: the run goes ahead
+    with RunFolder(out).lock():
+        assert train(a, out, "--epochs", "2", "--resume") == 1
+        assert "in use by another run" in one_line_error(capsys)
+    assert meta_of(out)["epoch"] == 1
+
+
+def test_a_refused_folder_is_left_as_it_was(chorales, tmp_path, capsys):
+    a, _ = chorales
+    assert train(a, tmp_path / "typo", "--epochs", "2", "--resume") == 1
+    assert "nothing to resume" in one_line_error(capsys)
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "mine" / "notes.txt").parent.mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("a user's file")
+    assert train(a, tmp_path / "mine", "--epochs", "1") == 1
+    assert "not a minisnu run folder" in one_line_error(capsys)
+    assert [path.name for path in (tmp_path / "mine").iterdir()] == ["notes.txt"]
 
 
 def test_the_lock_of_a_killed_process_does_not_block(tmp_path):

@@ -8,7 +8,7 @@ nothing more. Each one defines:
 ``METRIC``, ``METRIC_LABEL``               the key of the task's metric ("nll", ...) and its label
 ``LOWER_IS_BETTER``                        how validation picks the best epoch
 ``OPTIONS``                                its options, declared (:mod:`minisnu.core.options`)
-``locate_data(options, path)``             where the data is (a JSON dict kept in the checkpoint)
+``locate_data(options, path)``             where the data is, with its fingerprint (JSON)
 ``load_data(source, options)``             the data, in whatever form its other functions use
 ``describe_data(source, data)``            one line for the log
 ``build_model(options, data, rng)``        the ``Sequential`` network for ``options["model"]``

@@ -295,7 +295,7 @@ def read_metadata(path, tasks: dict | None = None) -> dict:
     if not path.is_file():
         raise RunError(f"no checkpoint at {path}")
     meta = Sequential.load_metadata(path)
-    if meta.get("format") != RUN_FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != RUN_FORMAT:
         raise CheckpointError(f"{path} is a network file, not a checkpoint of `minisnu train`")
     if meta.get("version") != RUN_VERSION:
         raise CheckpointError(f"{path}: unsupported run format version {meta.get('version')!r}")
