@@ -4,7 +4,11 @@ A checkpoint is one ``.npz`` file (no pickle anywhere): every parameter under
 its flat name ("0.W", "2.b", ...) and, under "__meta__", a JSON string with the
 format name, its version, each layer's type and ``config()``, and the user's
 metadata. Loading rebuilds the layers by name (``minisnu.core.registry``) and copies
-the arrays in, after checking that every name, shape and dtype matches.
+the arrays in, after checking that every name, shape and dtype matches and every
+weight is finite. A file is trusted in nothing: every JSON field is checked for
+its type, each layer's ``config()`` must rebuild to itself (a hand-edited
+``"stateful": "no"`` would otherwise be read as True), and whatever is wrong is
+one :class:`~minisnu.core.errors.CheckpointError` naming the file and the entry.
 
 Layers that refer to other layers (``TiedDense`` uses an ``Embedding``'s table)
 store the other layer's *index* in their ``config()``. The hook that connects
