@@ -180,6 +180,8 @@ def test_a_refused_folder_is_left_as_it_was(chorales, tmp_path, capsys):
     assert train(a, tmp_path / "mine", "--epochs", "1") == 1
     assert "not a minisnu run folder" in one_line_error(capsys)
     assert [path.name for path in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+    assert train(a, tmp_path / "mine" / "notes.txt", "--epochs", "1") == 1
+    assert "is a file, not a folder" in one_line_error(capsys)
 
 
 def test_the_lock_of_a_killed_process_does_not_block(tmp_path):

@@ -198,6 +198,8 @@ class RunFolder:
         if self.holds_run():
             raise RunError(f"{self.path} already holds a run: continue it with --resume, or choose "
                            "another --out")
+        if self.path.exists() and not self.path.is_dir():
+            raise RunError(f"{self.path} is a file, not a folder: choose another --out")
         if self.path.is_dir():
             foreign = sorted(entry.name for entry in self.path.iterdir() if not self.is_own_file(entry.name))
             if foreign:
