@@ -347,13 +347,7 @@ FIELDS = {
                 "a list of epoch records, each with its epoch"),
     "best": (lambda v: v is None or (isinstance(v, dict) and _natural(v.get("epoch"))),
              "null or an epoch record"),
-    "optimizer": (lambda v: v is None or (
-        isinstance(v, dict) and isinstance(v.get("file"), str) and OPTIMIZER_FILE.fullmatch(v["file"])
-        and isinstance(v.get("scalars"), dict)
-        and all(isinstance(x, (int, float, bool)) for x in v["scalars"].values())
-        and (v.get("replaces") is None or (isinstance(v["replaces"], str)
-                                           and OPTIMIZER_FILE.fullmatch(v["replaces"])))),
-        "null or an object naming an optimizer-NNNN.npz file and holding its numeric scalars"),
+    "optimizer": (lambda v: v is None or isinstance(v, dict), "null or an object"),
     "rng_state": (lambda v: v is None or isinstance(v, dict), "null or a generator state"),
 }
 
@@ -369,10 +363,32 @@ def check_metadata(path, meta: dict) -> None:
     if len(meta["history"]) != meta["epoch"]:
         raise CheckpointError(f"{path}: field 'epoch' is {meta['epoch']}, but 'history' holds "
                               f"{len(meta['history'])} epochs")
+    if meta["optimizer"] is not None:
+        check_optimizer_entry(path, meta["optimizer"])
     threads = meta.get("blas_threads")
     if threads is not None and not (_natural(threads) and threads >= 1):
         raise CheckpointError(f"{path}: field 'blas_threads' must be a positive integer or null, "
                               f"got {_short(threads)}")
+
+
+def check_optimizer_entry(path, entry: dict) -> None:
+    """The checkpoint's "optimizer" entry: the file of its arrays (``optimizer-NNNN.npz`` in the
+    run folder, nothing else), the file it replaced (or null), its scalars (numbers)."""
+    for key in ("file", "replaces"):
+        name = entry.get(key)
+        if key == "replaces" and name is None:  # the first epoch replaced nothing
+            continue
+        if not (isinstance(name, str) and OPTIMIZER_FILE.fullmatch(name)):
+            raise CheckpointError(f"{path}: field 'optimizer.{key}' must name an optimizer-NNNN.npz file "
+                                  f"of the run folder, got {_short(name)}")
+    scalars = entry.get("scalars")
+    if not isinstance(scalars, dict):
+        raise CheckpointError(f"{path}: field 'optimizer.scalars' must be an object, got {_short(scalars)}")
+    for key, value in scalars.items():
+        if not isinstance(value, (int, float, bool)) or (key == "steps" and not _natural(value)):
+            what = "a non-negative integer" if key == "steps" else "a number"
+            raise CheckpointError(f"{path}: field 'optimizer.scalars.{key}' must be {what}, "
+                                  f"got {_short(value)}")
 
 
 def checked_options(path, declared, stored: dict) -> dict:
@@ -534,6 +550,10 @@ def resume_run(task, folder, options: dict, data, source: dict) -> Run:
     net = task.build_model(options, data, rng)
     load_weights(net, folder.checkpoint)
     optimizer = new_optimizer(options, net)
+    scalars = meta["optimizer"]["scalars"]
+    missing = [key for key in ("steps", *optimizer.hyper_parameters()) if key not in scalars]
+    if missing:
+        raise CheckpointError(f"{folder.checkpoint}: field 'optimizer.scalars' lacks {', '.join(missing)}")
     saved = folder.load_optimizer_state(meta["optimizer"])
     try:
         optimizer.load_state_dict(saved)
