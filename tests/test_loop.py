@@ -162,16 +162,16 @@ def test_training_uses_dropout_even_after_evaluation_mode():
 
 @pytest.fixture
 def watched_steps(monkeypatch):
-    """Record every training step of a run: its batch size, the step taken, the gradient it used,
-    the weights before it and whether dropout was on."""
+    """Record every training step of a run: its batch size, its targets' shape, the step taken,
+    the gradient it used, the weights before it and whether dropout was on."""
     steps = []
     train_step = loop.train_step
 
     def watched(net, optimizer, batch, loss, *, clip=None):
         before = flat(net.params)
         result = train_step(net, optimizer, batch, loss, clip=clip)
-        steps.append({"batch": batch.x.shape[1], "before": before, "step": before - flat(net.params),
-                      "grad": flat(net.grads),
+        steps.append({"batch": batch.x.shape[1], "target": np.shape(batch.target), "before": before,
+                      "step": before - flat(net.params), "grad": flat(net.grads),
                       "dropout": [layer.training for layer in net.layers if isinstance(layer, Dropout)]})
         return result
 
@@ -226,3 +226,15 @@ def test_limit_batch_size_and_dropout_reach_every_step(tmp_path, watched_steps):
     train_jsb(tmp_path / "no-dropout", "--epochs", "1", "--batch-size", "4")
     assert sorted(step["batch"] for step in watched_steps) == [2, 4]
     assert all(step["dropout"] == [] for step in watched_steps)
+
+
+def test_mnist_limit_and_batch_size_with_the_bundled_digits(tmp_path, watched_steps):
+    """--dataset digits (scikit-learn's 8×8 digits, pixels 0..16): --limit 20 --batch-size 8
+    gives steps of 8, 8 and 4 images whose targets match; every pixel is an intensity in [0, 1]
+    (16 is white), which the rate encoding checks."""
+    pytest.importorskip("sklearn")
+    argv = ["train", "mnist", "--dataset", "digits", "--out", str(tmp_path / "run"), "--no-progress",
+            "--hidden", "8", "--steps", "4", "--epochs", "1", "--limit", "20", "--batch-size", "8"]
+    assert main(argv) == 0
+    assert sorted(step["batch"] for step in watched_steps) == [4, 8, 8]
+    assert all(step["target"] == (step["batch"],) for step in watched_steps)    # one label an image
