@@ -340,7 +340,7 @@ def eval_command(args) -> int:
                                             differs)
     data = task.load_data(source, options)
     net = task.build_model(options, data, np.random.default_rng(options["seed"]))
-    run_folder.load_weights(net, path)
+    net.load_weights(path)
     metrics = run_folder.evaluate_split(task, net, data, args.split, options)
     print(f"{args.split} {task.METRIC} {metrics[task.METRIC]:.4f}  loss {metrics['loss']:.4f}  "
           f"({path}, epoch {meta['epoch']})")

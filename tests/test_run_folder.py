@@ -408,12 +408,12 @@ def test_a_hand_edited_checkpoint_is_one_line_naming_the_file_and_the_field(run_
 
 
 @pytest.mark.parametrize("damage, named", [
-    (lambda path: path.write_bytes(path.read_bytes()[:100]), "damaged or not a minisnu optimizer file"),
-    (lambda path: path.write_bytes(b""), "damaged or not a minisnu optimizer file"),
-    (lambda path: np.savez(path, **{"m.0.W": np.zeros(3, np.float32)}), "does not fit"),
-    (lambda path: np.savez(path, **{"m.0.W": np.array([object()])}), "not a minisnu optimizer file"),
+    (lambda path: path.write_bytes(path.read_bytes()[:100]), "damaged or truncated"),
+    (lambda path: path.write_bytes(b""), "not a minisnu checkpoint"),
+    (lambda path: np.savez(path, **{"m.0.W": np.zeros(3, np.float32)}), "'m.0.W' has shape (3,)"),
+    (lambda path: np.savez(path, **{"m.0.W": np.array([object()])}), "pickled Python objects"),
     (lambda path: np.savez(path, **{name: np.full_like(array, np.nan)
-                                    for name, array in np.load(path).items()}), "not finite"),
+                                    for name, array in np.load(path).items()}), "NaN or infinite"),
 ])
 def test_a_damaged_optimizer_file_is_one_line_naming_it(run_copy, capsys, damage, named):
     a, out = run_copy
@@ -423,6 +423,17 @@ def test_a_damaged_optimizer_file_is_one_line_naming_it(run_copy, capsys, damage
     err = one_line_error(capsys)
     assert "optimizer-0001.npz" in err and named in err
     assert "allow_pickle" not in err
+
+
+def test_non_finite_weights_in_the_checkpoint_are_a_damaged_file(run_copy, capsys):
+    a, out = run_copy
+    path = out / "checkpoint.npz"
+    net, meta = Sequential.load(path), Sequential.load_metadata(path)
+    next(iter(net.params.values()))[0] = np.inf
+    net.save(path, metadata=meta)
+    assert train(a, out, "--epochs", "2", "--resume") == 1
+    err = one_line_error(capsys)
+    assert "checkpoint.npz" in err and "diverged" not in err and "learning rate" not in err
 
 
 def test_eval_names_an_unknown_task_in_the_file(run_copy, capsys):

@@ -35,7 +35,7 @@ piece of state that the second epoch reads to be saved after the first:
 
 A resumed run builds its network once, from its options (so that the Dropout
 layers hold the run's generator), and copies the stored weights into it
-(:func:`load_weights`); then the generator's state is set to the saved one.
+(``Sequential.load_weights``); then the generator's state is set to the saved one.
 
 Evaluation draws its randomness (MNIST's spike trains) from a fresh generator
 seeded by (seed, split) instead, so it neither disturbs the training stream
@@ -85,7 +85,6 @@ import json
 import math
 import re
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,7 +95,7 @@ from tqdm import tqdm
 
 from ..core.errors import CheckpointError, OptionError, RunError
 from ..core.io import atomic_write, save_npz_atomic
-from ..layers.sequential import META_KEY, Sequential
+from ..layers.sequential import Sequential, read_arrays
 from . import loop, optim
 
 RUN_FORMAT = "minisnu.run"  # metadata["format"] of a training checkpoint
@@ -258,16 +257,7 @@ class RunFolder:
         if not path.is_file():
             raise RunError(f"the checkpoint in {self.path} names the optimizer file {saved['file']}, "
                            "which is missing")
-        try:
-            with np.load(path, allow_pickle=False) as stored:
-                arrays = {name: stored[name] for name in stored.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-            raise CheckpointError(f"{path} is damaged or not a minisnu optimizer file "
-                                  f"({type(err).__name__})") from None
-        for name, array in arrays.items():
-            if array.dtype.kind != "f" or not np.isfinite(array).all():
-                raise CheckpointError(f"{path}: array {name!r} is damaged (not finite floats)")
-        return {**saved["scalars"], **arrays}
+        return {**saved["scalars"], **read_arrays(path)}
 
     def write_metrics(self, history: list, summary: dict) -> None:
         """Rewrite metrics.csv (one row per epoch of ``history``) and metrics.json (``summary``)."""
@@ -419,34 +409,6 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def load_weights(net, path) -> None:
-    """Copy the weights stored in ``path`` into ``net``, in place, after checking they fit.
-
-    ``net`` is the model the run's options build; RunError if the stored
-    network has other parameters (other names, shapes or dtypes),
-    CheckpointError if the file is damaged or a weight is not finite.
-    """
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in stored.files if name != META_KEY}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise CheckpointError(f"{path} is damaged or not a minisnu checkpoint "
-                              f"({type(err).__name__})") from None
-    params = net.params
-    for name, param in params.items():
-        if name not in arrays or arrays[name].shape != param.shape or arrays[name].dtype != param.dtype:
-            raise RunError(f"{path}: the stored network does not match the model these options "
-                           f"build (parameter {name!r}); was the data set changed?")
-    if arrays.keys() != params.keys():
-        raise RunError(f"{path}: the stored network has parameters the model lacks: "
-                       f"{sorted(arrays.keys() - params.keys())}")
-    for name, param in params.items():
-        if not np.isfinite(arrays[name]).all():
-            raise CheckpointError(f"{path}: parameter {name!r} holds non-finite values: the file "
-                                  "is damaged")
-        param[...] = arrays[name]
-
-
 def split_state(state: dict) -> tuple[dict, dict]:
     """An optimizer ``state_dict()`` -> (its arrays, for an .npz; its scalars, for JSON)."""
     arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
@@ -548,18 +510,14 @@ def resume_run(task, folder, options: dict, data, source: dict) -> Run:
     rng = np.random.default_rng(options["seed"])
     # Build the model from the options (Dropout layers then share `rng`), load the weights.
     net = task.build_model(options, data, rng)
-    load_weights(net, folder.checkpoint)
+    net.load_weights(folder.checkpoint)
     optimizer = new_optimizer(options, net)
     scalars = meta["optimizer"]["scalars"]
     missing = [key for key in ("steps", *optimizer.hyper_parameters()) if key not in scalars]
     if missing:
         raise CheckpointError(f"{folder.checkpoint}: field 'optimizer.scalars' lacks {', '.join(missing)}")
-    saved = folder.load_optimizer_state(meta["optimizer"])
-    try:
-        optimizer.load_state_dict(saved)
-    except (KeyError, ValueError, TypeError) as err:
-        raise CheckpointError(f"{folder.path / meta['optimizer']['file']} does not fit the run's "
-                              f"optimizer and model: {err}") from None
+    optimizer.load_state_dict(folder.load_optimizer_state(meta["optimizer"]),
+                              source=str(folder.path / meta["optimizer"]["file"]))
     try:  # after building: overrides the init's draws
         rng.bit_generator.state = meta["rng_state"]
     except (KeyError, ValueError, TypeError) as err:
