@@ -94,11 +94,12 @@ def test_recurrent_and_lateral_by_hand():
 
 
 @settings(max_examples=60, deadline=None)
-@given(shape=sequence_shapes(), options=snu_settings(smooth=True), seed=seeds)
-def test_soft_snu_gradients_match_finite_differences(shape, options, seed):
+@given(shape=sequence_shapes(), options=snu_settings(smooth=True), seed=seeds,
+       engine=st.sampled_from(ENGINES))
+def test_soft_snu_gradients_match_finite_differences(shape, options, seed, engine):
     T, B, n_in, n_out = shape
     rng = np.random.default_rng(seed)
-    layer = SNU(n_in, n_out, dtype=np.float64, rng=rng, **options)
+    layer = SNU(n_in, n_out, dtype=np.float64, rng=rng, engine=engine, **options)
     randomize(layer, rng)
     x = random_input(rng, (T, B, n_in))
     assert_layer_gradients(layer, x, rng=rng)
@@ -160,14 +161,15 @@ def soft_twin(layer, x, y0, v0):
 
 
 @settings(max_examples=60, deadline=None)
-@given(shape=sequence_shapes(), options=snu_settings(soft=False), seed=seeds)
-def test_spiking_backward_is_bptt_of_the_surrogate(shape, options, seed):
+@given(shape=sequence_shapes(), options=snu_settings(soft=False), seed=seeds,
+       engine=st.sampled_from(ENGINES))
+def test_spiking_backward_is_bptt_of_the_surrogate(shape, options, seed, engine):
     T, B, n_in, n_out = shape
     if options["lateral_inhibition"] and not options["detach_reset"]:
         # the max over tied 0/1 outputs has no derivative; covered by engine = reference
         options["lateral_inhibition"] = False
     rng = np.random.default_rng(seed)
-    layer = SNU(n_in, n_out, dtype=np.float64, rng=rng, **options)
+    layer = SNU(n_in, n_out, dtype=np.float64, rng=rng, engine=engine, **options)
     randomize(layer, rng, scale=0.5)  # moderate s: the twin's FD stays well conditioned
     x = random_input(rng, (T, B, n_in))
     y0 = layer.forward(x).copy()
