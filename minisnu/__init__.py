@@ -30,11 +30,14 @@ from .data import encoding
 from .layers.dense import Dense
 from .layers.dropout import Dropout
 from .layers.embedding import Embedding
+from .layers.flatten import Flatten
+from .layers.pooling import AvgPool2d, MaxPool2d
 from .layers.readout import Readout
 from .layers.sequential import Sequential
 from .layers.tied_dense import TiedDense
 from .training import gradcheck, losses, optim
 from .units import surrogate
+from .units.conv_snu import ConvSNU
 from .units.gru import GRU
 from .units.lstm import LSTM
 from .units.rnn import RNN
@@ -57,10 +60,14 @@ __all__ = [
     "LSTM",
     "RNN",
     "SNU",
+    "AvgPool2d",
+    "ConvSNU",
     "Dense",
     "Dropout",
     "Embedding",
+    "Flatten",
     "Layer",
+    "MaxPool2d",
     "Readout",
     "Sequential",
     "TiedDense",
