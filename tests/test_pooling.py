@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minisnu as ms
+from minisnu.layers.pooling import pool_reference
 from minisnu.training.testing import assert_layer_contract, assert_layer_gradients
 
 seeds = st.integers(0, 2**32 - 1)
@@ -67,6 +68,36 @@ def test_pooling_equals_a_loop(case, seed):
             window = x[..., i * k:(i + 1) * k, j * k:(j + 1) * k]
             np.testing.assert_allclose(avg[..., i, j], window.mean(axis=(-2, -1)), rtol=1e-12)
             np.testing.assert_array_equal(top[..., i, j], window.max(axis=(-2, -1)))
+
+
+@settings(max_examples=20, deadline=None)
+@given(case=images(), seed=seeds, layout=st.sampled_from(["channels first", "channels last"]),
+       spikes=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_kernels_equal_the_numpy_reference(case, seed, layout, spikes, dtype):
+    """The compiled kernels against ``pool_reference``, forward and backward, on contiguous
+    input and on a ConvSNU-like transposed view; ties (spikes) go to the same pixel."""
+    shape, k = case
+    rng = np.random.default_rng(seed)
+    x = (rng.random(shape) < 0.5) if spikes else rng.standard_normal(shape)
+    if layout == "channels last":
+        x = np.ascontiguousarray(x.transpose(0, 1, 3, 4, 2)).transpose(0, 1, 4, 2, 3)
+    x = x.astype(dtype)
+    tol = 1e-6 if dtype == np.float32 else 1e-12       # the mean's sum, rounded in another order
+    for pool, mode in [(ms.AvgPool2d(k), "avg"), (ms.MaxPool2d(k), "max")]:
+        y, first = pool_reference(x, k, mode)
+        np.testing.assert_allclose(pool.forward(x), y, rtol=tol, atol=tol)
+        dy = rng.standard_normal(y.shape).astype(dtype)
+        dx = pool.backward(dy)
+        windows = np.zeros(y.shape + (k * k,), dtype)
+        if mode == "max":
+            np.put_along_axis(windows, first[..., None], dy[..., None], axis=-1)
+        else:
+            windows[...] = (dy / dtype(k * k))[..., None]
+        expected = np.zeros_like(x)
+        Ho, Wo = y.shape[3:]
+        expected[..., :Ho * k, :Wo * k] = windows.reshape(y.shape + (k, k)).transpose(
+            0, 1, 2, 3, 5, 4, 6).reshape(y.shape[:3] + (Ho * k, Wo * k))
+        np.testing.assert_allclose(dx, expected, rtol=tol, atol=tol)
 
 
 @settings(max_examples=10, deadline=None)

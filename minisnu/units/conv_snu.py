@@ -17,8 +17,9 @@ weights are.
 The convolution as one product (im2col)
 ----------------------------------------
 Gather every kh × kw patch of every input channel under output pixel (i, j)
-into one row: cols[(n, i, j), (c, p, q)] = x_n[c, i·S + p − P, j·S + q − P],
-for all n = (t, batch) at once. Then, with W2 = W reshaped to (O, C·kh·kw),
+into one row: cols[(n, i, j), (p, q, c)] = x_n[c, i·S + p − P, j·S + q − P],
+for all n = (t, batch) at once. Then, with W2 = W as an (O, kh·kw·C) matrix
+(its axes ordered (o, p, q, c) like the columns),
 
     A = cols W2ᵀ          (T·B·H'·W', O): a_t for every step, image and pixel
 
@@ -150,46 +151,48 @@ def conv2d_input_gradient(da, W, x_shape, stride, padding):
 
 @njit(cache=True)
 def im2col(x, sh, sw, ph, pw, cols):
-    """cols[n, i, j, c, p, q] = x[n, c, i·sh + p − ph, j·sw + q − pw], 0 in the padding.
+    """cols[n, i, j, p, q, c] = x[n, c, i·sh + p − ph, j·sw + q − pw], 0 in the padding.
 
-    x : (N, C, H, W), N = T·B images. cols : (N, H', W', C, kh, kw), filled here;
-    as a (N·H'·W', C·kh·kw) matrix its rows are the patches.
+    x : (N, C, H, W), N = T·B images. cols : (N, H', W', kh, kw, C), filled here;
+    as a (N·H'·W', kh·kw·C) matrix its rows are the patches. The channel is the
+    innermost axis: the images a pooling or a ConvSNU hands on are channel-last in
+    memory (see ``minisnu.layers.pooling``), so both sides are read and written in order.
     """
     N, C, H, W = x.shape
-    _, Ho, Wo, _, kh, kw = cols.shape
+    _, Ho, Wo, kh, kw, _ = cols.shape
     zero = cols.dtype.type(0)
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
-                for c in range(C):
-                    for p in range(kh):
-                        r = i * sh + p - ph
-                        for q in range(kw):
-                            v = j * sw + q - pw
-                            inside = r >= 0 and r < H and v >= 0 and v < W
-                            cols[n, i, j, c, p, q] = x[n, c, r, v] if inside else zero
+                for p in range(kh):
+                    r = i * sh + p - ph
+                    for q in range(kw):
+                        v = j * sw + q - pw
+                        inside = r >= 0 and r < H and v >= 0 and v < W
+                        for c in range(C):
+                            cols[n, i, j, p, q, c] = x[n, c, r, v] if inside else zero
 
 
 @njit(cache=True)
 def col2im(dcols, sh, sw, ph, pw, dx):
-    """im2col's adjoint: dx[n, c, r, v] += dcols[n, i, j, c, p, q] wherever im2col read x[n, c, r, v].
+    """im2col's adjoint: dx[n, c, r, v] += dcols[n, i, j, p, q, c] wherever im2col read x[n, c, r, v].
 
-    dcols : (N, H', W', C, kh, kw). dx : (N, C, H, W), zeroed by the caller.
+    dcols : (N, H', W', kh, kw, C). dx : (N, C, H, W), zeroed by the caller.
     """
     N, C, H, W = dx.shape
-    _, Ho, Wo, _, kh, kw = dcols.shape
+    _, Ho, Wo, kh, kw, _ = dcols.shape
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
-                for c in range(C):
-                    for p in range(kh):
-                        r = i * sh + p - ph
-                        if r < 0 or r >= H:
-                            continue
-                        for q in range(kw):
-                            v = j * sw + q - pw
-                            if v >= 0 and v < W:
-                                dx[n, c, r, v] += dcols[n, i, j, c, p, q]
+                for p in range(kh):
+                    r = i * sh + p - ph
+                    if r < 0 or r >= H:
+                        continue
+                    for q in range(kw):
+                        v = j * sw + q - pw
+                        if v >= 0 and v < W:
+                            for c in range(C):
+                                dx[n, c, r, v] += dcols[n, i, j, p, q, c]
 
 
 # -- the layer --------------------------------------------------------------------------------
@@ -247,6 +250,7 @@ class ConvSNU(TemporalLayer):
         W = glorot_uniform(as_rng(rng), fan_in, self.n_out, self.dtype)    # the patch matrix
         self.add_param("W", W.T.reshape(self.n_out, self.n_in, kh, kw))
         self.add_param("b", np.full(self.n_out, -1.0, self.dtype))
+        self._scratch = {}                          # see _scratch_array
         self._decay_given = decay
         decay = self._check_decay(decay)
         if self.train_decay:
@@ -360,20 +364,37 @@ class ConvSNU(TemporalLayer):
         O, (kh, kw), (sh, sw), (ph, pw) = self.n_out, self.kernel_size, self.stride, self.padding
         Ho, Wo = self.output_shape(H, W)
         P = Ho * Wo
-        cols = np.empty((T * B, Ho, Wo, C, kh, kw), self.dtype)
+        cols = self._scratch_array("cols", (T * B, Ho, Wo, kh, kw, C))
         im2col(x.reshape(T * B, C, H, W), sh, sw, ph, pw, cols)
-        W2 = self.params["W"].reshape(O, C * kh * kw)
-        a = (cols.reshape(T * B * P, -1) @ W2.T).reshape(T, B, P * O)    # every a_t: one product
         # the SNU's loops on the units (i, j, o); index 0 of s, y, gate: the initial state
-        s, y, gate = (np.empty((T + 1, B, Ho, Wo, O), self.dtype) for _ in range(3))
+        s, y = (np.empty((T + 1, B, Ho, Wo, O), self.dtype) for _ in range(2))
+        gate = self._scratch_array("gate", s.shape)
         s[0], y[0] = (v.transpose(0, 2, 3, 1) for v in initial)
         gate[0] = 1 - y[0]
-        b, decay = np.tile(self.params["b"], P), np.tile(self.decay, P)   # per unit
+        # every a_t in one product, written where s_t goes: step t reads a_t there just
+        # before it writes s_t over it
+        np.matmul(cols.reshape(T * B * P, -1), self._patch_matrix().T, out=s[1:].reshape(T * B * P, O))
         units = (T + 1, B, P * O)
-        snu_forward_loop(a, b, decay, self.soft, negative_slope(self.g, G_SLOPE), False,
+        b, decay = np.tile(self.params["b"], P), np.tile(self.decay, P)   # per unit
+        snu_forward_loop(s[1:].reshape(T, B, P * O), b, decay, self.soft,
+                         negative_slope(self.g, G_SLOPE), False,
                          s.reshape(units), y.reshape(units), gate.reshape(units), 0, T)
         channels_first = (0, 1, 4, 2, 3)
         return (s.transpose(channels_first), y.transpose(channels_first)), (cols, s, y, gate)
+
+    def _patch_matrix(self):
+        """W2: W (O, C, kh, kw) as the (O, kh·kw·C) matrix that multiplies the patches (a copy)."""
+        return self.params["W"].transpose(0, 2, 3, 1).reshape(self.n_out, -1)
+
+    def _scratch_array(self, name, shape):
+        """A work array kept from call to call while its shape stays: the large temporaries
+        (the patches, the gates, δu, ∂L/∂cols) are not allocated anew each step, which costs
+        more than the work in them (the system zeroes every fresh page). Not for anything a
+        caller may keep: the outputs, the membrane and ∂L/∂x are always new arrays."""
+        array = self._scratch.get(name)
+        if array is None or array.shape != shape:
+            array = self._scratch[name] = np.empty(shape, self.dtype)
+        return array
 
     # -- backward -------------------------------------------------------------------------
 
@@ -420,11 +441,16 @@ class ConvSNU(TemporalLayer):
         P = Ho * Wo
         units = (T + 1, B, P * O)
         s, y, gate = s.reshape(units), y.reshape(units), gate.reshape(units)
-        dy = np.ascontiguousarray(dy.transpose(0, 1, 3, 4, 2)).reshape(T, B, P * O)
+        dy = dy.transpose(0, 1, 3, 4, 2)            # units (i, j, o); a view if dy is channel-last
+        if not dy.flags.c_contiguous:
+            contiguous = self._scratch_array("dy", dy.shape)
+            contiguous[...] = dy
+            dy = contiguous
+        dy = dy.reshape(T, B, P * O)
         b, decay = np.tile(self.params["b"], P), np.tile(self.decay, P)
-        h_prime = np.empty((T, B, P * O), self.dtype)
+        # δu is written over h' (read just before, element by element, in the same step)
+        du = h_prime = self._scratch_array("du", (T, B, P * O))
         output_derivative(s, y, b, self.soft, self._surrogate_code, self.surrogate_k, h_prime)
-        du = np.empty((T, B, P * O), self.dtype)
         db = np.zeros(P * O, self.dtype)
         snu_backward_loop(dy, s, y, gate, h_prime, decay, negative_slope(self.g, G_SLOPE),
                           self.detach_reset, False, du, db, 0, T)
@@ -434,10 +460,11 @@ class ConvSNU(TemporalLayer):
             self.grads["decay"] += per_unit.reshape(P, O).sum(axis=0).astype(self.dtype)
         d = du.reshape(T * B * P, O)                                 # δA
         cols2 = cols.reshape(T * B * P, -1)
-        W2 = self.params["W"].reshape(O, -1)
-        self.grads["W"] += (d.T @ cols2).reshape(self.params["W"].shape)    # δAᵀ cols
-        dx = np.zeros((T * B, C, H, W), self.dtype)
-        col2im((d @ W2).reshape(cols.shape), *self.stride, *self.padding, dx)   # col2im(δA W2)
+        dW2 = (d.T @ cols2).reshape(O, *self.kernel_size, C)                 # δAᵀ cols
+        self.grads["W"] += dW2.transpose(0, 3, 1, 2)
+        dcols = np.matmul(d, self._patch_matrix(), out=self._scratch_array("dcols", cols2.shape))
+        dx = np.zeros((T * B, H, W, C), self.dtype).transpose(0, 3, 1, 2)    # channel-last memory
+        col2im(dcols.reshape(cols.shape), *self.stride, *self.padding, dx)  # col2im(δA W2)
         return dx.reshape(x.shape)
 
     # -- checkpoints ----------------------------------------------------------------------

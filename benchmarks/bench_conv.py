@@ -1,0 +1,132 @@
+"""Time one training step of a small MNIST CNN made of convolutional SNUs against the bare
+im2col matrix products of its convolutions.
+
+The network is the classic two-convolution MNIST CNN (as in TensorFlow's and PyTorch's
+MNIST examples, and the kind of "standard CNN" the paper turned into SNUs), every
+neuron an SNU, no padding:
+
+    28×28×1 -> ConvSNU 5×5, 1 -> 32 -> 24×24×32 -> MaxPool 2 -> 12×12×32
+            -> ConvSNU 5×5, 32 -> 64 -> 8×8×64 -> MaxPool 2 -> 4×4×64 -> Flatten 1024
+            -> SNU 1024 -> 10 -> Readout mean
+
+A step is forward, softmax cross-entropy on the output rates, backward and an Adam
+update; batch 64, T = 30, float32, Bernoulli input at 20 % density. It is compared with
+the products that any im2col implementation of the same convolutions must do, plain
+NumPy matmuls of the same shapes (rows = T·B·H'·W' patches, columns = C·kh·kw), into
+arrays made beforehand:
+
+    forward  A = cols W2ᵀ      weight gradient  δAᵀ cols      input gradient  δA W2
+
+The variants are interleaved round by round and the median reported. A step takes
+seconds, so the default is 5 rounds. Usage::
+
+    python benchmarks/bench_conv.py [--rounds 5] [--profile]
+
+``--profile`` also times each layer's forward and backward once (where the time goes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from timing import median_ms, print_ratios  # benchmarks/timing.py
+
+import minisnu as ms
+
+T, BATCH, DENSITY, SIDE = 30, 64, 0.2, 28
+CONVS = ((1, 32, 5, 28), (32, 64, 5, 12))     # (C, O, k, input side) of each convolution
+
+
+def build(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    net = ms.Sequential(ms.ConvSNU(1, 32, 5, rng=rng), ms.MaxPool2d(2),
+                        ms.ConvSNU(32, 64, 5, rng=rng), ms.MaxPool2d(2), ms.Flatten(),
+                        ms.SNU(1024, 10, rng=rng), ms.Readout("mean"))
+    return net, ms.optim.Adam(net, lr=1e-3)
+
+
+def training_step(net, opt, x, labels):
+    opt.zero_grad()
+    rates = net.forward(x)
+    loss, grad = ms.losses.softmax_cross_entropy(rates * 10, labels)   # logits: scaled rates
+    net.backward(grad * 10)
+    opt.step()
+    return loss
+
+
+def gemm_operands(rng):
+    """cols, δA and W2 of each convolution, the shapes of the network's products, and
+    arrays for their results (written in place: the products alone, no allocation)."""
+    operands = []
+    for C, O, k, side in CONVS:
+        rows = T * BATCH * (side - k + 1) ** 2
+        cols = (rng.random((rows, C * k * k)) < DENSITY).astype(np.float32)
+        da = rng.standard_normal((rows, O)).astype(np.float32)
+        w2 = rng.standard_normal((O, C * k * k)).astype(np.float32)
+        outputs = (np.zeros_like(da), np.zeros_like(w2), np.zeros_like(cols))
+        operands.append((cols, da, w2, outputs))
+    return operands
+
+
+def bare_gemms(operands):
+    for cols, da, w2, (a, dw2, dcols) in operands:
+        np.matmul(cols, w2.T, out=a)        # forward: A = cols W2ᵀ
+        np.matmul(da.T, cols, out=dw2)      # weight gradient: δAᵀ cols
+        np.matmul(da, w2, out=dcols)        # input gradient: ∂L/∂cols = δA W2
+
+
+def profile(net, x, labels):
+    """Each layer's forward and backward once, in ms."""
+    h, forward = x, []
+    for layer in net.layers:
+        start = time.perf_counter()
+        h = layer.forward(h)
+        forward.append(time.perf_counter() - start)
+    _, grad = ms.losses.softmax_cross_entropy(h * 10, labels)
+    g = grad * 10
+    print(f"{'layer':<28} {'forward ms':>11} {'backward ms':>12}")
+    backward = []
+    for layer in reversed(net.layers):
+        start = time.perf_counter()
+        g = layer.backward(g)
+        backward.append(time.perf_counter() - start)
+    for layer, f, b in zip(net.layers, forward, reversed(backward)):
+        print(f"{type(layer).__name__:<28} {1e3 * f:>11.1f} {1e3 * b:>12.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (median is reported)")
+    parser.add_argument("--profile", action="store_true", help="time each layer once as well")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((T, BATCH, 1, SIDE, SIDE)) < DENSITY).astype(np.float32)
+    labels = rng.integers(0, 10, BATCH)
+    net, opt = build()
+    operands = gemm_operands(rng)
+    training_step(net, opt, x, labels)          # warm-up: Numba compilation, allocator
+    bare_gemms(operands)
+
+    times = {"bare im2col GEMMs": [], "conv-SNU step": []}
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        bare_gemms(operands)
+        times["bare im2col GEMMs"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        training_step(net, opt, x, labels)
+        times["conv-SNU step"].append(time.perf_counter() - start)
+
+    print(f"one training step, conv 5x5 1->32, pool 2, conv 5x5 32->64, pool 2, SNU 1024->10; "
+          f"T={T}, batch {BATCH}, float32, {DENSITY:.0%} input density ({args.rounds} rounds, median)")
+    print_ratios(times, "bare im2col GEMMs", digits=1)
+    ratio = median_ms(times["conv-SNU step"]) / median_ms(times["bare im2col GEMMs"])
+    print(f"ratio {ratio:.2f}x (target <= 1.3x)")
+    if args.profile:
+        profile(net, x, labels)
+
+
+if __name__ == "__main__":
+    main()
