@@ -66,15 +66,17 @@ def make(shape, geometry, options, dtype=np.float64, seed=0, engine="numba"):
     return ConvSNU(C, O, **geometry, **options, dtype=dtype, rng=seed, engine=engine)
 
 
-def randomize(layer, rng, scale=1.0):
-    """Parameters that make units fire sometimes and decays away from the edges."""
+def randomize(layer, rng, scale=1.5):
+    """Parameters that make units fire sometimes and decays away from the edges. W is scaled
+    by 1/√(C·kh·kw), so that a_t stays of order one: a sigmoid deep in saturation (σ(−15) =
+    3e-7, computed from 1 + tanh) holds too few correct digits for finite differences."""
     for name, p in layer.params.items():
         if name == "decay":
             p[...] = rng.uniform(0.05, 0.95, p.shape)
         elif name == "b":
             p[...] = rng.uniform(-1.5, 0.5, p.shape)
         else:
-            p[...] = scale * rng.standard_normal(p.shape)
+            p[...] = scale * rng.standard_normal(p.shape) / np.sqrt(p[0].size)
 
 
 def direct_conv(x, W, stride, padding):

@@ -43,6 +43,14 @@ col2im is im2col's adjoint: each entry of ∂L/∂cols is added back to the inpu
 pixel it was copied from (patches overlap when S < kh, so a pixel collects
 several terms; padding pixels are dropped).
 
+Memory layout
+-------------
+The units are stored in the order (t, batch, i, j, o), the GEMM's, so the
+(T, B, O, H', W') output is a transposed view of that memory, not a copy;
+pooling reads it in that order and hands on arrays ordered the same way, and
+∂L/∂x is returned channel-last in memory too. The large work arrays (patches,
+gates, δu, ∂L/∂cols) are kept from call to call (``_scratch_array``).
+
 The reference
 -------------
 ``engine="reference"`` runs a NumPy loop over time, in the (B, O, H', W')
