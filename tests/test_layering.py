@@ -15,7 +15,8 @@ import minisnu
 PACKAGE = Path(minisnu.__file__).resolve().parent
 LEVEL = {"core": 0, "units": 1, "layers": 1, "training": 2, "pcm": 3, "data": 3, "memristive": 3, "tasks": 4,
          "experiments": 5, "cli": 6, "viz": 6, "__main__": 6}
-UNITS = {"snu": {"snu_reference", "snu_engine"}, "rnn": set(), "lstm": set(), "gru": set()}
+# The SNU family (the dense and the convolutional layer) shares the SNU's reference and kernels.
+UNITS = {"snu": {"conv_snu", "snu_reference", "snu_engine"}, "rnn": set(), "lstm": set(), "gru": set()}
 ALL_UNIT_FILES = set(UNITS) | set().union(*UNITS.values())
 
 

@@ -306,7 +306,7 @@ def test_bad_options(cls, kwargs, error, match):
         cls(**{"n_in": 2, "n_out": 3} | kwargs)
 
 
-UNIT_MODULES = {"snu": {"snu", "snu_reference", "snu_engine", "surrogate"},
+UNIT_MODULES = {"snu": {"snu", "conv_snu", "snu_reference", "snu_engine", "surrogate"},
                 "rnn": {"rnn"}, "lstm": {"lstm"}, "gru": {"gru"}}   # unit -> its own modules
 
 

@@ -182,9 +182,12 @@ def test_spiking_backward_is_bptt_of_the_surrogate(shape, options, seed, engine)
     dx = layer.backward(dy)
     arrays = dict(layer.params, x=x)
     analytic = dict(layer.grads, x=dx)
-    # The twin sums terms of size up to |P(v)|·|dy| (P(v) = v for straight_through).
+    # The twin sums terms of size up to |P(v)|·|dy| (P(v) = v for straight_through). ε = 1e-7:
+    # with decay 1 and g = identity the membrane integrates without bound and the twin is a
+    # polynomial of high degree in W, whose O(ε²) truncation error at ε = 1e-6 reaches 1e-5
+    # (measured: it falls a hundredfold per tenfold smaller ε, so the analytic gradient is its limit).
     report = gradcheck.check_function(lambda: float(np.sum(soft_twin(layer, x, y0, v0) * dy)),
-                                      arrays, analytic, rng=rng,
+                                      arrays, analytic, rng=rng, eps=1e-7,
                                       magnitude=float(np.sum(np.abs(dy))) * size)
     assert report.passed(1e-6), str(report)
 

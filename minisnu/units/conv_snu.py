@@ -84,7 +84,7 @@ from ..core.validate import (
     check_size,
 )
 from . import snu_reference
-from .snu import DECAY
+from .snu import DECAY, check_decay
 from .snu_engine import negative_slope, output_derivative, snu_backward_loop, snu_forward_loop
 from .surrogate import pseudo_derivative, surrogate_code
 from .temporal import TemporalLayer
@@ -260,24 +260,11 @@ class ConvSNU(TemporalLayer):
         self.add_param("b", np.full(self.n_out, -1.0, self.dtype))
         self._scratch = {}                          # see _scratch_array
         self._decay_given = decay
-        decay = self._check_decay(decay)
+        decay = check_decay(decay, self.n_out, self.dtype, per="output channel")
         if self.train_decay:
             self.add_param("decay", decay)
         else:
             self.decay_fixed = decay
-
-    def _check_decay(self, decay) -> np.ndarray:
-        """A number or one value per output channel, each in [0, 1]; as an (O,) array."""
-        try:
-            decay = np.asarray(decay, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InputTypeError(f"decay must be a number or a list of numbers, got {decay!r}") from None
-        if decay.ndim > 1 or (decay.ndim == 1 and decay.shape != (self.n_out,)):
-            raise InputError(f"decay must be a number or have shape ({self.n_out},) (one per output "
-                             f"channel), got shape {decay.shape}")
-        if not np.all((decay >= 0) & (decay <= 1)):
-            raise InputError(f"decay must lie in [0, 1], got {decay}")
-        return np.array(np.broadcast_to(decay, (self.n_out,)), dtype=self.dtype)
 
     @property
     def decay(self) -> np.ndarray:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.errors import InputError, InputTypeError
 from ..core.init import glorot_uniform
 from ..core.registry import register_layer
 from ..core.validate import as_rng, check_choice, check_params
@@ -37,6 +38,21 @@ from .temporal import TemporalLayer
 
 #: The membrane decay l of the authors' setups, the default of every SNU in minisnu.
 DECAY = 0.8
+
+
+def check_decay(decay, n: int, dtype, per: str = "unit") -> np.ndarray:
+    """The decay l as an (n,) array of ``dtype``: a number, or one value per unit (per output
+    channel for the ConvSNU), each in [0, 1]; a copy, so the caller's array stays its own."""
+    try:
+        decay = np.asarray(decay, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"decay must be a number or a list of numbers, got {decay!r}") from None
+    if decay.ndim > 1 or (decay.ndim == 1 and decay.shape != (n,)):
+        raise InputError(f"decay must be a number or have shape ({n},) (one per {per}), "
+                         f"got shape {decay.shape}")
+    if not np.all((decay >= 0) & (decay <= 1)):
+        raise InputError(f"decay must lie in [0, 1], got {decay}")
+    return np.array(np.broadcast_to(decay, (n,)), dtype=dtype)
 
 @register_layer
 class SNU(TemporalLayer):
@@ -97,19 +113,11 @@ class SNU(TemporalLayer):
         if self.recurrent:
             self.add_param("H", glorot_uniform(rng, self.n_out, self.n_out, self.dtype))
         self._decay_given = decay                 # as given, for config()
-        decay = self._check_decay(decay)
+        decay = check_decay(decay, self.n_out, self.dtype)
         if self.train_decay:
             self.add_param("decay", decay)
         else:
             self.decay_fixed = decay
-
-    def _check_decay(self, decay) -> np.ndarray:
-        decay = np.asarray(decay, dtype=np.float64)
-        if decay.ndim > 1 or (decay.ndim == 1 and decay.shape != (self.n_out,)):
-            raise ValueError(f"decay must be a number or have shape ({self.n_out},), got {decay.shape}")
-        if not np.all((decay >= 0) & (decay <= 1)):
-            raise ValueError(f"decay must lie in [0, 1], got {decay}")
-        return np.array(np.broadcast_to(decay, (self.n_out,)), dtype=self.dtype)  # a copy
 
     @property
     def decay(self) -> np.ndarray:
