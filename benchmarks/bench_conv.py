@@ -31,7 +31,7 @@ import argparse
 import time
 
 import numpy as np
-from timing import median_ms, print_ratios  # benchmarks/timing.py
+from timing import median_ms, print_ratios, training_step  # benchmarks/timing.py
 
 import minisnu as ms
 
@@ -45,15 +45,6 @@ def build(seed: int = 0):
                         ms.ConvSNU(32, 64, 5, rng=rng), ms.MaxPool2d(2), ms.Flatten(),
                         ms.SNU(1024, 10, rng=rng), ms.Readout("mean"))
     return net, ms.optim.Adam(net, lr=1e-3)
-
-
-def training_step(net, opt, x, labels):
-    opt.zero_grad()
-    rates = net.forward(x)
-    loss, grad = ms.losses.softmax_cross_entropy(rates * 10, labels)   # logits: scaled rates
-    net.backward(grad * 10)
-    opt.step()
-    return loss
 
 
 def gemm_operands(rng):

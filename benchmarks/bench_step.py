@@ -23,7 +23,7 @@ import time
 from itertools import pairwise
 
 import numpy as np
-from timing import print_ratios  # benchmarks/timing.py
+from timing import print_ratios, training_step  # benchmarks/timing.py
 
 import minisnu as ms
 
@@ -36,15 +36,6 @@ def build(engine: str, seed: int = 0):
     layers = [ms.SNU(n_in, n_out, rng=rng, engine=engine) for n_in, n_out in pairwise(SIZES)]
     net = ms.Sequential(*layers, ms.Readout("mean"))
     return net, ms.optim.Adam(net, lr=1e-3)
-
-
-def training_step(net, opt, x, labels):
-    opt.zero_grad()
-    rates = net.forward(x)
-    loss, grad = ms.losses.softmax_cross_entropy(rates * 10, labels)  # logits: scaled rates
-    net.backward(grad * 10)
-    opt.step()
-    return loss
 
 
 def bare_matmuls(xs, das, weights):
