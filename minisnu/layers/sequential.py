@@ -282,7 +282,7 @@ def _read_npz(path, with_arrays: bool):
 def _damage(path, err) -> str:
     """One line for an error raised while reading an .npz file."""
     text = _short(err, 200)
-    if "pickle" in text:  # an object array: numpy would suggest allow_pickle=True
+    if "pickle" in text:  # an object array: numpy's own message advises loading it unsafely
         return (f"{path} is not a minisnu checkpoint "
                 "(it holds pickled Python objects, which minisnu never loads)")
     return f"{path}: cannot read it as an .npz checkpoint, the file is damaged or truncated ({text})"
