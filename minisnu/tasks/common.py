@@ -10,6 +10,9 @@ lstm     LSTM units (``minisnu.units.lstm.LSTM``), a baseline
 gru      GRU units (``minisnu.units.gru.GRU``), a baseline
 =======  ==================================================================
 
+and the image task also ``conv-snu`` and ``conv-ssnu`` (:data:`CONV_MODELS`):
+convolutional layers of SNUs (``minisnu.units.conv_snu.ConvSNU``) under dense SNU layers.
+
 The hidden layers are one temporal layer per size of ``--hidden``; what comes
 before (an embedding) and after (the output layer, a readout) is the task's.
 """
@@ -23,11 +26,16 @@ from ..core.errors import RunError
 from ..core.options import Option, resolve, run_options, with_defaults
 from ..layers.dropout import Dropout
 from ..training.loop import OPTIMIZERS
+from ..units.conv_snu import ConvSNU
 from ..units.snu import DECAY, SNU
 from ..units.surrogate import SURROGATES
 
 MODELS = ("snu", "ssnu", "rnn", "lstm", "gru")
 SNU_MODELS = ("snu", "ssnu")
+# Convolutional SNU networks (the image task only, minisnu.tasks.mnist): kept out of
+# MODELS, which every task offers and the experiments iterate over.
+CONV_MODELS = ("conv-snu", "conv-ssnu")
+SOFT_MODELS = ("ssnu", "conv-ssnu")
 
 # The baselines live in their own modules; they are imported only when asked for,
 # so that the SNU models work even in a tree that does not have them yet.
@@ -125,8 +133,8 @@ def temporal_layer(options: dict, n_in: int, n_out: int, rng, *, stateful=False)
     stateful : carry the state from one batch to the next (language modelling).
     """
     model = options["model"]
-    if model in SNU_MODELS:
-        return snu_layer(options, n_in, n_out, rng, soft=model == "ssnu", stateful=stateful)
+    if model in SNU_MODELS + CONV_MODELS:  # a conv model's dense layers are SNUs too
+        return snu_layer(options, n_in, n_out, rng, soft=model in SOFT_MODELS, stateful=stateful)
     return baseline_class(model)(n_in, n_out, rng=rng, stateful=stateful)
 
 
@@ -141,6 +149,21 @@ def snu_layer(options: dict, n_in: int, n_out: int, rng, *, soft: bool, stateful
     layer = SNU(n_in, n_out, soft=soft, decay=options["decay"], surrogate=options["surrogate"],
                 train_decay=options["train_decay"], recurrent=options.get("recurrent", False),
                 g=g, rng=rng, stateful=stateful)
+    return _scaled(layer, options)
+
+
+def conv_layer(options: dict, in_channels: int, out_channels: int, kernel_size: int, rng, *,
+               padding: int = 0) -> ConvSNU:
+    """A convolutional layer of SNUs (soft for "conv-ssnu") with the run's decay, surrogate
+    and initial weight gain."""
+    layer = ConvSNU(in_channels, out_channels, kernel_size, padding=padding,
+                    soft=options["model"] in SOFT_MODELS, decay=options["decay"],
+                    surrogate=options["surrogate"], train_decay=options["train_decay"], rng=rng)
+    return _scaled(layer, options)
+
+
+def _scaled(layer, options: dict):
+    """The layer with its initial weights W multiplied by ``options["init_gain"]``."""
     # Glorot's scale keeps the variance of a ReLU network's signals, but a spiking layer
     # fires only above its threshold: in a deep SNU network the spikes die out within a
     # few layers at Glorot's scale, and a layer that never fires passes no gradient.
