@@ -12,6 +12,7 @@ from minisnu.cli import main
 from minisnu.data.augment import elastic, scaled_defaults
 from minisnu.data.errors import MissingPackageError
 from minisnu.layers.sequential import Sequential
+from minisnu.tasks import get_task, resolve_options
 
 pytest.importorskip("sklearn")
 pytest.importorskip("scipy")
@@ -89,6 +90,19 @@ def test_three_channel_counts_are_a_one_line_error(tmp_path, capsys):
     assert train(tmp_path / "run", "--model", "conv-snu", "--channels", "2,3,4") != 0
     err = capsys.readouterr().err
     assert "--channels takes the two convolutions' channels" in err
+
+
+def test_training_batches_use_steps_and_evaluation_test_steps_as_images():
+    task = get_task("mnist")
+    options = resolve_options(task, {"model": "conv-snu", "dataset": "digits", "limit": 20,
+                                     "steps": 5, "test_steps": 11, "batch_size": 8})
+    data = task.load_data(task.locate_data(options), options)
+    rng = np.random.default_rng(0)
+    train_batch = next(task.batches(data, "train", options, rng))
+    test_batch = next(task.batches(data, "test", options, rng))
+    assert train_batch.x.shape == (5, 8, 1, 8, 8) and test_batch.x.shape == (11, 8, 1, 8, 8)
+    flat = resolve_options(task, {"model": "snu", "dataset": "digits", "limit": 20, "steps": 5})
+    assert next(task.batches(data, "test", flat, rng)).x.shape == (5, 20, 64)  # default: --steps
 
 
 # ---------------------------------------------------------------------------

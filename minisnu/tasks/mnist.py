@@ -382,9 +382,8 @@ def batches(data: Images, split: str, options: dict, rng):
     train = split == "train"
     order = rng.permutation(len(labels)) if train else np.arange(len(labels))
     size = options["batch_size"]
-    # options.get: a run saved before these options existed has neither
-    steps = options["steps"] if train else options.get("test_steps") or options["steps"]
-    distort = train and options.get("augment", "none") == "elastic"
+    steps = options["steps"] if train or options["test_steps"] is None else options["test_steps"]
+    distort = train and options["augment"] == "elastic"
     if distort:
         alpha, sigma = _elastic_parameters(options, data.side)
     conv = options["model"] in CONV_MODELS
@@ -403,7 +402,7 @@ def batches(data: Images, split: str, options: dict, rng):
 def _elastic_parameters(options: dict, side: int) -> tuple[float, float]:
     """(α, σ): the given ones, else Simard's scaled to the images' side."""
     alpha, sigma = scaled_defaults(side)
-    given_alpha, given_sigma = options.get("elastic_alpha"), options.get("elastic_sigma")
+    given_alpha, given_sigma = options["elastic_alpha"], options["elastic_sigma"]
     return (alpha if given_alpha is None else given_alpha,
             sigma if given_sigma is None else given_sigma)
 
