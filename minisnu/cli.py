@@ -46,7 +46,7 @@ from .core.options import add_arguments, changed_on_resume, given_values, resolv
 from .data import download_dataset, fingerprint
 from .data.download import DATASETS
 from .experiments import COMMANDS, get_experiment
-from .tasks import MODELS, TASKS, get_task
+from .tasks import TASKS, get_task
 from .training import run_folder
 from .training.run_folder import Run, RunFolder
 
@@ -96,7 +96,8 @@ def add_train_command(commands) -> None:
     for name, task in TASKS.items():
         parser = tasks.add_parser(name, help=task.SUMMARY, description=task.SUMMARY + ".",
                                   epilog=background(task))
-        add_arguments(parser, task.OPTIONS, models=MODELS)
+        models = next(option.choices for option in task.OPTIONS if option.name == "model")
+        add_arguments(parser, task.OPTIONS, models=models)   # per-model defaults of this task's models
     train.set_defaults(handler=train_command)
 
 
