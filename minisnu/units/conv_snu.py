@@ -84,7 +84,7 @@ from ..core.validate import (
     check_size,
 )
 from . import snu_reference
-from .snu import DECAY, check_decay
+from .snu import DECAY, add_decay
 from .snu_engine import negative_slope, output_derivative, snu_backward_loop, snu_forward_loop
 from .surrogate import pseudo_derivative, surrogate_code
 from .temporal import TemporalLayer
@@ -259,12 +259,7 @@ class ConvSNU(TemporalLayer):
         self.add_param("W", W.T.reshape(self.n_out, self.n_in, kh, kw))
         self.add_param("b", np.full(self.n_out, -1.0, self.dtype))
         self._scratch = {}                          # see _scratch_array
-        self._decay_given = decay
-        decay = check_decay(decay, self.n_out, self.dtype, per="output channel")
-        if self.train_decay:
-            self.add_param("decay", decay)
-        else:
-            self.decay_fixed = decay
+        add_decay(self, decay, per="output channel")
 
     @property
     def decay(self) -> np.ndarray:

@@ -54,6 +54,18 @@ def check_decay(decay, n: int, dtype, per: str = "unit") -> np.ndarray:
         raise InputError(f"decay must lie in [0, 1], got {decay}")
     return np.array(np.broadcast_to(decay, (n,)), dtype=dtype)
 
+
+def add_decay(layer, decay, per: str = "unit") -> None:
+    """Give an SNU-family ``layer`` its decay: the parameter "decay" when ``layer.train_decay``
+    (clipped into [0, 1] at each forward pass), else the constant ``layer.decay_fixed``; the
+    value as given is kept for ``config()``."""
+    layer._decay_given = decay
+    value = check_decay(decay, layer.n_out, layer.dtype, per)
+    if layer.train_decay:
+        layer.add_param("decay", value)
+    else:
+        layer.decay_fixed = value
+
 @register_layer
 class SNU(TemporalLayer):
     """A layer of spiking neural units (SNU) or soft SNUs (sSNU).
@@ -112,12 +124,7 @@ class SNU(TemporalLayer):
         self.add_param("b", np.full(self.n_out, bias_init, self.dtype))
         if self.recurrent:
             self.add_param("H", glorot_uniform(rng, self.n_out, self.n_out, self.dtype))
-        self._decay_given = decay                 # as given, for config()
-        decay = check_decay(decay, self.n_out, self.dtype)
-        if self.train_decay:
-            self.add_param("decay", decay)
-        else:
-            self.decay_fixed = decay
+        add_decay(self, decay)
 
     @property
     def decay(self) -> np.ndarray:
