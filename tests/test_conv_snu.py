@@ -304,6 +304,21 @@ def test_layer_contract(soft, engine):
     assert ms.ConvSNU is ConvSNU
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_without_input_gradient_backward_returns_none_and_the_same_parameter_gradients(engine):
+    rng = np.random.default_rng(3)
+    x = random_input(rng, (4, 2, 2, 6, 6), spikes=True)
+    full, data_fed = (ConvSNU(2, 3, 3, soft=True, train_decay=True, dtype=np.float64, rng=1,
+                              engine=engine) for _ in range(2))
+    data_fed.input_gradient = False
+    dy = rng.standard_normal((4, 2, 3, 4, 4))
+    dx = [layer.forward(x) is not None and layer.backward(dy) for layer in (full, data_fed)]
+    assert dx[0].shape == x.shape and dx[1] is None
+    for name, grad in full.grads.items():
+        np.testing.assert_array_equal(data_fed.grads[name], grad, err_msg=name)
+        assert np.abs(grad).max() > 0
+
+
 def test_same_seed_same_layer():
     a, b, c = ConvSNU(2, 3, 3, rng=7), ConvSNU(2, 3, 3, rng=7), ConvSNU(2, 3, 3, rng=8)
     np.testing.assert_array_equal(a.params["W"], b.params["W"])

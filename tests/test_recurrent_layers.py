@@ -78,6 +78,22 @@ def random_state(layer, rng, B, dtype=np.float64):
 # -- 1. the gradient is exact -------------------------------------------------------------
 
 
+@by_unit
+@pytest.mark.parametrize("engine", ENGINES)
+def test_without_input_gradient_backward_returns_none_and_the_same_parameter_gradients(cls, engine):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 2, 4))
+    dy = rng.standard_normal((5, 2, 3))
+    soft = {"soft": True} if cls is SNU else {}
+    full, data_fed = (cls(4, 3, dtype=np.float64, rng=1, engine=engine, **soft) for _ in range(2))
+    data_fed.input_gradient = False
+    dx = [layer.forward(x) is not None and layer.backward(dy) for layer in (full, data_fed)]
+    assert dx[0].shape == x.shape and dx[1] is None
+    for name, grad in full.grads.items():
+        np.testing.assert_array_equal(data_fed.grads[name], grad, err_msg=name)
+        assert np.abs(grad).max() > 0
+
+
 @by_layer
 @settings(max_examples=30, deadline=None)
 @given(shape=sequence_shapes(), seed=seeds, engine=st.sampled_from(ENGINES), given_state=st.booleans())

@@ -341,6 +341,7 @@ def build_model(options: dict, data: Images, rng) -> Sequential:
         layers += [temporal_layer(options, n_last, N_CLASSES, rng), Readout("sum")]
     else:
         layers += [Dense(n_last, N_CLASSES, rng=rng), Readout("mean")]
+    layers[0].input_gradient = False    # the spikes of the images are data: no ∂L/∂x to compute
     return Sequential(*layers)
 
 

@@ -223,6 +223,9 @@ class ConvSNU(TemporalLayer):
         ``"reference"`` (NumPy, a direct convolution per step).
     stateful : carry (s, y) over from one forward pass to the next.
 
+    Attribute ``input_gradient`` (True): set it to False when x is data (the first
+    layer of a network); backward then skips ∂L/∂cols and col2im and returns None.
+
     Parameters are ``W`` (O, C, kh, kw), PyTorch's layout, Glorot uniform for the
     (C·kh·kw) × O matrix that multiplies each patch; ``b`` (O,) at −1 (threshold 1).
     ``state`` is (s_0, y_0), each (B, O, H', W'), or None for zeros.
@@ -389,12 +392,14 @@ class ConvSNU(TemporalLayer):
     # -- backward -------------------------------------------------------------------------
 
     def backward(self, dy):
-        """dy: (T, B, O, H', W') = ∂L/∂y -> ∂L/∂x (T, B, C, H, W); adds into ``grads``."""
+        """dy: (T, B, O, H', W') = ∂L/∂y -> ∂L/∂x (T, B, C, H, W), or None when
+        ``input_gradient`` is False (x is data); adds into ``grads``."""
         self._need_forward(self._cache)
         x, states, saved = self._cache
         dy = check_gradient(self, dy, states[1][1:].shape, self.dtype)
         if self.engine == "reference":
-            return self._backward_reference(dy, x, states)
+            dx = self._backward_reference(dy, x, states)
+            return dx if self.input_gradient else None
         return self._backward_numba(dy, x, saved)
 
     def _backward_reference(self, dy, x, states):
@@ -452,6 +457,8 @@ class ConvSNU(TemporalLayer):
         cols2 = cols.reshape(T * B * P, -1)
         dW2 = (d.T @ cols2).reshape(O, *self.kernel_size, C)                 # δAᵀ cols
         self.grads["W"] += dW2.transpose(0, 3, 1, 2)
+        if not self.input_gradient:      # x is data (the first layer): no ∂L/∂cols, no col2im
+            return None
         dcols = np.matmul(d, self._patch_matrix(), out=self._scratch_array("dcols", cols2.shape))
         dx = np.zeros((T * B, H, W, C), self.dtype).transpose(0, 3, 1, 2)    # channel-last memory
         col2im(dcols.reshape(cols.shape), *self.stride, *self.padding, dx)  # col2im(δA W2)

@@ -100,6 +100,9 @@ class TemporalLayer(Layer):
     state_names = ("h",)        # the arrays carried from step to step
     output_state = "h"          # the one that is also the output
     recurrent_weight = "U"      # the matrix applied to the previous output, if the layer has it
+    #: False when the input is data (a network's first layer): backward then skips ∂L/∂x, a
+    #: product as large as the forward one, and returns None. Parameter gradients are unchanged.
+    input_gradient = True
 
     def __init__(self, n_in, n_out, *, stateful, dtype, engine):
         super().__init__()
@@ -213,11 +216,13 @@ class TemporalLayer(Layer):
         dy = check_gradient(self, dy, shape, self.dtype)
         dy = np.ascontiguousarray(dy)                    # the kernels index it row by row
         if self.engine == "reference":
-            return self._backward_reference(dy, x, states, saved)
+            dx = self._backward_reference(dy, x, states, saved)
+            return dx if self.input_gradient else None
         return self._backward_numba(dy, x, states, saved)
 
     def _gradients_after_loop(self, x, states, delta, delta_recurrent=None, bias=True):
-        """Add ∂L/∂W, ∂L/∂U (or H) and ∂L/∂b into grads from every step's δ; return ∂L/∂x.
+        """Add ∂L/∂W, ∂L/∂U (or H) and ∂L/∂b into grads from every step's δ; return ∂L/∂x
+        (None when ``input_gradient`` is False).
 
         delta : (T, B, width of W) δ_t = ∂L/∂(x_t W), every step.
         delta_recurrent : ∂L/∂(y_{t-1} U), if it is not delta (the GRU gates its product).
@@ -232,6 +237,8 @@ class TemporalLayer(Layer):
             self.grads[self.recurrent_weight] += previous.reshape(T * B, self.n_out).T @ dq
         if bias:
             self.grads["b"] += d.sum(axis=0)                                   # Σ_t Σ_batch δ_t
+        if not self.input_gradient:
+            return None
         return (d @ self.params["W"].T).reshape(T, B, self.n_in)               # δ_t Wᵀ
 
     # -- what each unit writes -----------------------------------------------------------
