@@ -17,6 +17,9 @@ arrays made beforehand:
 
     forward  A = cols W2ᵀ      weight gradient  δAᵀ cols      input gradient  δA W2
 
+(the last for the second convolution only: the first one's input is data, and neither
+the network nor the baseline computes a gradient for it).
+
 The variants are interleaved round by round and the median reported. A step takes
 seconds, so the default is 5 rounds. Usage::
 
@@ -44,6 +47,7 @@ def build(seed: int = 0):
     net = ms.Sequential(ms.ConvSNU(1, 32, 5, rng=rng), ms.MaxPool2d(2),
                         ms.ConvSNU(32, 64, 5, rng=rng), ms.MaxPool2d(2), ms.Flatten(),
                         ms.SNU(1024, 10, rng=rng), ms.Readout("mean"))
+    net.layers[0].input_gradient = False     # the input spikes are data, as in training
     return net, ms.optim.Adam(net, lr=1e-3)
 
 
@@ -62,10 +66,11 @@ def gemm_operands(rng):
 
 
 def bare_gemms(operands):
-    for cols, da, w2, (a, dw2, dcols) in operands:
+    for layer, (cols, da, w2, (a, dw2, dcols)) in enumerate(operands):
         np.matmul(cols, w2.T, out=a)        # forward: A = cols W2ᵀ
         np.matmul(da.T, cols, out=dw2)      # weight gradient: δAᵀ cols
-        np.matmul(da, w2, out=dcols)        # input gradient: ∂L/∂cols = δA W2
+        if layer > 0:                       # the first layer's input is data: no ∂L/∂x
+            np.matmul(da, w2, out=dcols)    # input gradient: ∂L/∂cols = δA W2
 
 
 def profile(net, x, labels):

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.errors import MinisnuError, RunError
+from .core.errors import MinisnuError, OptionError, RunError
 from .core.options import add_arguments, changed_on_resume, given_values, resolve, run_options
 from .data import download_dataset, fingerprint
 from .data.download import DATASETS
@@ -120,7 +120,26 @@ def add_eval_command(commands) -> None:
                         help="read the data from here instead (with a warning if it is not the data "
                              "the run was trained on; without --data, the run's data files must be "
                              "as they were)")
+    parser.add_argument("--test-steps", type=positive_int, nargs="+", metavar="T",
+                        help="evaluate with spike trains of each of these lengths (tasks with a "
+                             "--test-steps option, e.g. mnist): writes eval-SPLIT-steps.json and a "
+                             "figure of the metric against T, eval-SPLIT-steps.png, beside the "
+                             "checkpoint")
+    parser.add_argument("--batch-size", type=positive_int, metavar="N",
+                        help="images per batch (default the run's; long spike trains need "
+                             "smaller batches: memory grows with T × batch)")
     parser.set_defaults(handler=eval_command)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def add_download_command(commands) -> None:
@@ -339,15 +358,49 @@ def eval_command(args) -> int:
     if differs is not None:
         logging.getLogger(__name__).warning("evaluating on other data than the run was trained on: %s",
                                             differs)
+    if args.test_steps is not None and "test_steps" not in options:
+        raise OptionError(f"--test-steps applies to runs of tasks with spike trains of a chosen "
+                          f"length (mnist), not to a {task.NAME} run")
+    if args.batch_size is not None:
+        options = {**options, "batch_size": args.batch_size}
     data = task.load_data(source, options)
     net = task.build_model(options, data, np.random.default_rng(options["seed"]))
     net.load_weights(path)
+    if args.test_steps is not None:
+        return eval_steps(task, net, data, args, path, meta)
     metrics = run_folder.evaluate_split(task, net, data, args.split, options)
     print(f"{args.split} {task.METRIC} {metrics[task.METRIC]:.4f}  loss {metrics['loss']:.4f}  "
           f"({path}, epoch {meta['epoch']})")
     result = {"checkpoint": str(path), "epoch": meta["epoch"], "task": task.NAME,
               "split": args.split, **metrics}
     run_folder.write_json(path.parent / f"eval-{args.split}.json", result)
+    return 0
+
+
+def eval_steps(task, net, data, args, path: Path, meta: dict) -> int:
+    """The metric of the checkpoint with spike trains of each length in ``args.test_steps``: a spiking
+    network's answer sharpens as it counts spikes for longer (the paper trained its conv SNU on 30
+    steps and tested it on 300). Writes eval-SPLIT-steps.json and eval-SPLIT-steps.png."""
+    from . import viz  # here: matplotlib is slow to import
+
+    rows = []
+    for steps in args.test_steps:
+        options = {**meta["options"], "test_steps": steps, "batch_size": args.batch_size
+                   or meta["options"]["batch_size"]}
+        start = time.perf_counter()
+        metrics = run_folder.evaluate_split(task, net, data, args.split, options)
+        rows.append({"steps": steps, **metrics, "seconds": time.perf_counter() - start})
+        print(f"T = {steps:>4}  {args.split} {task.METRIC} {metrics[task.METRIC]:.4f}  "
+              f"loss {metrics['loss']:.4f}  ({rows[-1]['seconds']:.1f} s)", flush=True)
+    result = {"checkpoint": str(path), "epoch": meta["epoch"], "task": task.NAME, "split": args.split,
+              "trained_steps": meta["options"]["steps"], "rows": rows}
+    base = path.parent / f"eval-{args.split}-steps"
+    run_folder.write_json(base.with_suffix(".json"), result)
+    viz.metric_vs_steps(rows, base.with_suffix(".png"), metric=task.METRIC,
+                        metric_label=task.METRIC_LABEL, trained_steps=meta["options"]["steps"],
+                        title=f"{task.NAME}, {meta['options']['model']}, epoch {meta['epoch']}, "
+                              f"{args.split} split")
+    print(f"wrote {base.with_suffix('.json')} and {base.with_suffix('.png')}")
     return 0
 
 

@@ -448,3 +448,46 @@ def test_ptb_defaults_depend_on_the_model():
     given = resolve_options(ptb, {"model": "gru", "optimizer": "adam", "lr": 1e-3, "clip": 5.0})
     assert (given["optimizer"], given["lr"], given["clip"], given["dropout"]) == ("adam", 1e-3, 5.0, 0.2)
     assert resolve_options(jsb, {"model": "lstm"})["optimizer"] == "adam"
+
+
+# ---------------------------------------------------------------------------
+# eval --test-steps: the score against the length of the spike trains
+
+
+def test_eval_test_steps_scores_each_length_and_its_own_length_reproduces_the_run(data, tmp_path,
+                                                                                   capsys):
+    out = tmp_path / "run"
+    assert train(data, "mnist", out, "--model", "snu", "--epochs", "1", "--steps", "6") == 0
+    best = json.loads((out / "metrics.json").read_text())["best"]
+    capsys.readouterr()
+    assert main(["eval", str(out), "--test-steps", "2", "6", "12"]) == 0
+    printed = capsys.readouterr().out
+    assert "T =    2" in printed and "T =   12" in printed
+    result = json.loads((out / "eval-test-steps.json").read_text())
+    assert [row["steps"] for row in result["rows"]] == [2, 6, 12]
+    assert result["trained_steps"] == 6 and result["split"] == "test"
+    # the run's own T and seed draw the same spikes as its test at the best epoch: the same score
+    assert result["rows"][1]["accuracy"] == best["test_accuracy"]
+    assert all(0 <= row["accuracy"] <= 1 for row in result["rows"])
+    assert (out / "eval-test-steps.png").read_bytes().startswith(PNG_SIGNATURE)
+    # smaller batches (for long trains): the same images in other batches, other spike draws
+    assert main(["eval", str(out), "--test-steps", "6", "--batch-size", "5"]) == 0
+    rows = json.loads((out / "eval-test-steps.json").read_text())["rows"]
+    assert [row["steps"] for row in rows] == [6] and 0 <= rows[0]["accuracy"] <= 1
+
+
+def test_eval_test_steps_is_refused_for_a_task_without_spike_trains_of_chosen_length(data, tmp_path,
+                                                                                      capsys):
+    out = tmp_path / "run"
+    assert train(data, "jsb", out, "--epochs", "1") == 0
+    assert main(["eval", str(out), "--test-steps", "10"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--test-steps applies to" in err[0] and "jsb" in err[0]
+
+
+@pytest.mark.parametrize("value", ["0", "x"])
+def test_eval_test_steps_must_be_positive_integers(value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", "some-run", "--test-steps", value])
+    assert exit_.value.code == 2
+    assert "--test-steps" in capsys.readouterr().err

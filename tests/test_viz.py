@@ -61,6 +61,56 @@ def test_raster_rejects_a_wrong_time_and_a_non_axes():
         viz.raster(np.zeros((5, 2)), ax="not an axes")
 
 
+# --- feature maps --------------------------------------------------------------------------
+
+
+def test_feature_maps_draws_one_panel_per_channel_and_step(rng):
+    spikes = (rng.random((6, 5, 4, 3)) < 0.3).astype(np.float32)   # H' ≠ W': rows stay rows
+    fig = viz.feature_maps(spikes, steps=[1, 4, 6], channels=[3, 0])
+    assert len(fig.axes) == 2 * 3                                     # channels × steps, row by row
+    panels = iter(fig.axes)
+    for c in (3, 0):
+        for t in (1, 4, 6):
+            ax = next(panels)
+            np.testing.assert_array_equal(ax.images[0].get_array(), spikes[t - 1, c])  # t numbered 1..T
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["$t = 1$", "$t = 4$", "$t = 6$"]
+    assert fig.axes[0].get_ylabel() == "channel 3" and fig.axes[3].get_ylabel() == "channel 0"
+
+
+def test_feature_maps_with_the_image_and_the_counts_on_a_given_figure(rng):
+    spikes = (rng.random((20, 10, 5, 5)) < 0.3).astype(np.float32)
+    image = rng.random((7, 7))
+    fig = plt.figure()
+    assert viz.feature_maps(spikes, fig, image=image, counts=True) is fig
+    # the image, then 8 rows (the first 8 channels) of a count and 8 steps (1..20), then the colour bar
+    assert len(fig.axes) == 1 + 8 * (1 + 8) + 1
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), image)
+    np.testing.assert_array_equal(fig.axes[1].images[0].get_array(), spikes[:, 0].sum(axis=0))
+    titles = [ax.get_title() for ax in fig.axes[2:10]]
+    assert titles[0] == "$t = 1$" and titles[-1] == "$t = 20$"
+    np.testing.assert_array_equal(fig.axes[10].images[0].get_array(), spikes[:, 1].sum(axis=0))
+
+
+@pytest.mark.parametrize("bad", [np.zeros((5, 3, 4)), np.zeros((5, 1, 2, 3, 4))])
+def test_feature_maps_needs_4d(bad):
+    with pytest.raises(ValueError, match=r"spikes must have shape \(T, channels, H', W'\).*-d\)$"):
+        viz.feature_maps(bad)
+
+
+def test_feature_maps_rejects_bad_steps_channels_image_and_figure():
+    spikes = np.zeros((5, 2, 3, 3))
+    with pytest.raises(ValueError, match="steps must be time steps t between 1 and 5"):
+        viz.feature_maps(spikes, steps=[0, 1])
+    with pytest.raises(ValueError, match="channels must be channel indices between 0 and 1"):
+        viz.feature_maps(spikes, channels=[2])
+    with pytest.raises(ValueError, match="steps must be a non-empty list of integers"):
+        viz.feature_maps(spikes, steps=[1.5])
+    with pytest.raises(ValueError, match=r"image must have shape \(H, W\)"):
+        viz.feature_maps(spikes, image=np.zeros((1, 3, 3)))
+    with pytest.raises(TypeError, match="Figure"):
+        viz.feature_maps(spikes, fig=plt.gca())
+
+
 # --- membrane trace ------------------------------------------------------------------------
 
 

@@ -97,7 +97,7 @@ from ..data.fingerprint import fingerprint
 from ..data.idx import mnist_files
 from ..layers.dense import Dense
 from ..layers.flatten import Flatten
-from ..layers.pooling import MaxPool2d
+from ..layers.pooling import AvgPool2d, MaxPool2d
 from ..layers.readout import Readout
 from ..layers.sequential import Sequential
 from ..training.loop import Batch
@@ -148,6 +148,10 @@ _OWN = (
            group="mnist options"),
     Option("channels", "sizes", [32, 64], "output channels of the two convolutions, e.g. 32,64",
            metavar="C1,C2", models=CONV_MODELS, group="mnist options"),
+    Option("pool", str, "max", "pooling after each convolution: max (the standard CNN's; a "
+           "window's gradient goes to its first maximum, its top-left unit when none spiked) or avg "
+           "(the mean: the gradient goes to all its units)",
+           choices=("max", "avg"), models=CONV_MODELS, group="mnist options"),
     Option("augment", str, "none", "distort the training images: none, or elastic (Simard et al. "
            "2003; needs scipy)", choices=("none", "elastic"), group="mnist options"),
     Option("elastic_alpha", float, None, "scale α of the elastic displacements, pixels (with "
@@ -353,12 +357,13 @@ def conv_layers(options: dict, side: int, rng) -> tuple[list, int]:
     for smaller ones (the 8×8 digits). See the module's notes.
     """
     c1, c2 = _two_channels(options["channels"])
+    Pool = AvgPool2d if options["pool"] == "avg" else MaxPool2d
     if side >= 16:
-        layers = [conv_layer(options, 1, c1, 5, rng), MaxPool2d(2),
-                  conv_layer(options, c1, c2, 5, rng), MaxPool2d(2)]
+        layers = [conv_layer(options, 1, c1, 5, rng), Pool(2),
+                  conv_layer(options, c1, c2, 5, rng), Pool(2)]
         out_side = ((side - 4) // 2 - 4) // 2
     else:
-        layers = [conv_layer(options, 1, c1, 3, rng, padding=1), MaxPool2d(2),
+        layers = [conv_layer(options, 1, c1, 3, rng, padding=1), Pool(2),
                   conv_layer(options, c1, c2, 3, rng, padding=1)]
         out_side = side // 2
     if out_side < 1:

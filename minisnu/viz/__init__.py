@@ -2,7 +2,8 @@ r"""Plotting helpers for spiking units and phase-change memory, with Matplotlib.
 
 Every plotting function draws on the Matplotlib ``Axes`` passed as ``ax`` (a new
 figure when ``ax`` is None) and returns the axes it drew on, so calls compose
-and a figure is saved in one line::
+and a figure is saved in one line (a helper that draws a grid of panels,
+:func:`feature_maps`, takes a ``fig`` instead and returns the figure)::
 
     >>> from minisnu import viz
     >>> y = layer.forward(x)                      # (T, B, units)
@@ -11,15 +12,17 @@ and a figure is saved in one line::
 
 What is here, one module per subject (each name is also here, ``viz.raster``):
 
-- :mod:`.spikes`, spiking units: :func:`raster`, :func:`membrane_trace`, :func:`surrogates`;
+- :mod:`.spikes`, spiking units: :func:`raster`, :func:`membrane_trace`, :func:`surrogates`,
+  and :func:`feature_maps`, a convolutional layer's spikes as a grid of channels × time steps;
 - :mod:`.music`, JSB piano rolls: :func:`piano_roll`, :func:`note_probabilities`,
   :func:`note_name`;
 - :mod:`.pcm`, phase-change memory: :func:`conductance_evolution`, :func:`drift`,
   :func:`log_time_axis`, and the time spans :data:`MINUTE` ... :data:`YEAR`;
 - :mod:`.charts`, any numbers: :func:`heatmap`, :func:`histogram`, :func:`parity`
   (with :func:`relative_error`), :func:`bars`;
-- :mod:`.training`: :func:`training_curves`, and :func:`run_curves`, the
-  ``curves.png`` of a ``minisnu train`` run;
+- :mod:`.training`: :func:`training_curves`, :func:`run_curves` (the
+  ``curves.png`` of a ``minisnu train`` run), and :func:`metric_vs_steps` (a
+  trained run's score against T, ``minisnu eval --test-steps``);
 - :mod:`.memristive`, the all-memristive network of :mod:`minisnu.memristive`:
   :func:`membrane_conductance`, :func:`stdp_window`, :func:`weights_over_time`,
   :func:`weight_histogram`, :func:`synapse_map`, :func:`detection_quality`;
@@ -83,8 +86,8 @@ from .pcm import (
     drift,
     log_time_axis,
 )
-from .spikes import membrane_trace, raster, surrogates
-from .training import run_curves, training_curves
+from .spikes import feature_maps, membrane_trace, raster, surrogates
+from .training import metric_vs_steps, run_curves, training_curves
 
 __all__ = [
     "BLUE",
@@ -114,12 +117,14 @@ __all__ = [
     "detection_quality",
     "drift",
     "drift_figure",
+    "feature_maps",
     "heatmap",
     "histogram",
     "legend",
     "log_time_axis",
     "membrane_conductance",
     "membrane_trace",
+    "metric_vs_steps",
     "note_name",
     "note_probabilities",
     "parity",

@@ -1,13 +1,15 @@
-r"""Plots of spiking units: spike rasters, membrane potentials, surrogate gradients.
+r"""Plots of spiking units: spike rasters, feature maps, membrane potentials, surrogate gradients.
 
 - :func:`raster`: the spikes of a layer (or of an encoded input) over time;
+- :func:`feature_maps`: the spikes of a convolutional layer for one image, a
+  grid of channels × time steps (a whole figure: it takes and returns a ``Figure``);
 - :func:`membrane_trace`: one unit's membrane potential with its threshold,
   spikes and resets;
 - :func:`surrogates`: the pseudo-derivatives h'(v) of
   :mod:`minisnu.units.surrogate`, or the soft steps they differentiate.
 
-Arrays are time-major, (T, units), and time steps are numbered t = 1..T as in
-the equations.
+Arrays are time-major, (T, units) or, for a convolutional layer, (T, channels,
+H', W'), and time steps are numbered t = 1..T as in the equations.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
+from matplotlib.figure import FigureBase
 from matplotlib.ticker import MaxNLocator
 
 from ..units.surrogate import SURROGATES, primitive, pseudo_derivative
@@ -71,6 +74,116 @@ def raster(spikes, ax=None, *, time=None, color=SPIKE, linewidth=1.5, title=None
     ax.grid(False)
     set_labels(ax, title, xlabel, ylabel)
     return ax
+
+
+def _picks(name: str, picks, count: int, first: int, what: str) -> np.ndarray:
+    """``picks`` as a 1-d array of distinct integers in first..first + count − 1, or a clear error."""
+    picks = np.asarray(picks)
+    if picks.ndim != 1 or picks.size == 0 or picks.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be a non-empty list of integers ({what}), got {picks.tolist()!r}")
+    if picks.min() < first or picks.max() > first + count - 1:
+        raise ValueError(f"{name} must be {what} between {first} and {first + count - 1}, "
+                         f"got {picks.tolist()}")
+    return picks
+
+
+def _map_panel(ax, picture, cmap, vmin, vmax):
+    """One picture, row 0 on top, square pixels, a grey frame and no ticks (as ``heatmap(ticks=False)``)."""
+    image = ax.imshow(picture, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest", aspect="equal")
+    ax.set(xticks=[], yticks=[])
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color("0.6")
+    return image
+
+
+@style()
+def feature_maps(spikes, fig=None, *, steps=None, channels=None, image=None, counts=False,
+                 cmap="gray_r", title=None):
+    """A convolutional layer's spikes for one image: a grid of channels × time steps.
+
+    Row c shows output channel c, column t the H' × W' map of its spikes y_t at
+    step t (black: the unit of that pixel fired). A ``ConvSNU`` shares its kernel
+    over the pixels of a channel, so each row is one feature detector applied
+    everywhere: its spikes trace where that feature is in the image, step by step.
+
+    Parameters
+    ----------
+    spikes : array (T, channels, H', W')
+        One image's spikes, e.g. ``layer.output[:, 0]`` of a (T, B, O, H', W')
+        output; values in [0, 1] (an sSNU's outputs show as greys).
+    fig : matplotlib Figure (or SubFigure), optional
+        Where to draw, on a grid added to it; a new pyplot figure if None.
+    steps : time steps t to show, numbered 1..T (default: all of them when T ≤ 8,
+        else 8 spread evenly from 1 to T).
+    channels : channel indices 0..channels − 1 to show, one row each, in the
+        order given (default: the first 8).
+    image : array (H, W), optional
+        The input image, drawn in a first column of its own beside the rows.
+    counts : add a column of each channel's spike count Σ_t y_t over all T steps
+        (not just the steps shown), before the steps, with a colour bar.
+    cmap : colours of the spike maps (default: white 0, black 1).
+    title : figure title (suptitle), optional.
+
+    Returns
+    -------
+    fig : the Figure drawn on. Its panels in ``fig.axes`` come in this order: the
+        image (if given), then row by row the count panel (if ``counts``) and one
+        panel per step, then the colour bar of the counts (if ``counts``).
+    """
+    spikes = real_array("spikes", spikes, 4,
+                        "(T, channels, H', W'): one image, e.g. layer.output[:, 0] of a "
+                        "(T, B, channels, H', W') output")
+    T, C, H, W = spikes.shape
+    steps = (np.unique(np.round(np.linspace(1, T, min(T, 8))).astype(int)) if steps is None
+             else _picks("steps", steps, T, 1, "time steps t"))
+    channels = (np.arange(min(C, 8)) if channels is None
+                else _picks("channels", channels, C, 0, "channel indices"))
+    if image is not None:
+        image = real_array("image", image, 2, "(H, W): the input image, e.g. x[0, 0, 0] of (T, B, 1, H, W)")
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        panel, aspect = 1.05, min(max(H / W, 0.5), 2.0)          # inches per map, its height / width
+        width = panel * (len(steps) + counts + 1.5 * (image is not None)) + 0.6
+        height = panel * aspect * len(channels) + 0.5 + 0.6 * counts + 0.3 * (title is not None)
+        fig = plt.figure(figsize=(width, height))
+    elif not isinstance(fig, FigureBase):
+        raise TypeError(f"fig must be a matplotlib Figure or None, got {type(fig).__name__}")
+
+    # columns: [image] [counts] t..., the image one and a half panels wide, beside all the rows
+    first = int(image is not None) + int(counts)
+    ratios = [1.5] * (image is not None) + [1.0] * (len(steps) + counts)
+    grid = fig.add_gridspec(len(channels), first + len(steps), width_ratios=ratios)
+    if image is not None:
+        ax = fig.add_subplot(grid[:, 0])
+        _map_panel(ax, image, "gray_r", None, None)
+        ax.set_title("input image")
+    total = spikes.sum(axis=0)
+    count_axes, count_image = [], None
+    top = max(1.0, float(total[channels].max()))       # one colour scale for the count column
+    for row, c in enumerate(channels):
+        if counts:
+            ax = fig.add_subplot(grid[row, first - 1])
+            count_image = _map_panel(ax, total[c], "viridis", 0.0, top)
+            count_axes.append(ax)
+            if row == 0:
+                ax.set_title(f"Σ of {T} steps")
+            ax.set_ylabel(f"channel {c}")
+        for col, t in enumerate(steps):
+            ax = fig.add_subplot(grid[row, first + col])
+            _map_panel(ax, spikes[t - 1, c], cmap, 0.0, 1.0)
+            if row == 0:
+                ax.set_title(f"$t = {t}$")
+            if col == 0 and not counts:
+                ax.set_ylabel(f"channel {c}")
+    if counts:
+        fig.colorbar(count_image, ax=count_axes, location="bottom", label="spikes", shrink=0.9,
+                     aspect=10)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
 
 
 @style()

@@ -132,3 +132,44 @@ def run_curves(rows, path, *, metric, metric_label=None, best=None, title=None) 
     if metric == "perplexity":
         ax_metric.set_yscale("log")
     return save(fig, path)
+
+
+@style()
+def metric_vs_steps(rows, path, *, metric, metric_label=None, trained_steps=None, title=None) -> str:
+    """A trained network's score against the length T of its input spike trains.
+
+    A spiking network answers with spike counts, and counts over a longer window
+    are less noisy: the accuracy of a rate-coded classifier rises with the number
+    of test steps T and levels off, even beyond the T it was trained on.
+
+    Parameters
+    ----------
+    rows : one dict per T, each with "steps" and ``metric`` (``minisnu eval
+        --test-steps``' rows).
+    path : the PNG file to write.
+    metric : the metric to draw, e.g. "accuracy"; its axis is linear, T's is logarithmic.
+    metric_label : the axis label (default: ``metric``).
+    trained_steps : the T of training, optional: marked by a vertical line.
+    title : figure title, optional.
+
+    Returns
+    -------
+    path : the absolute path written (:func:`minisnu.viz.save`).
+    """
+    if not rows:
+        raise ValueError("rows must hold at least one evaluation: one dict per number of steps")
+    steps = real_array("steps", [row["steps"] for row in rows], 1, "(n,): the T of each row")
+    values = real_array(metric, [_plottable(row[metric]) for row in rows], 1, "(n,): one per row")
+    order = np.argsort(steps)
+    fig, ax = new_figure((5, 3.5))
+    ax.plot(steps[order], values[order], "o-", color=_SPLIT_COLORS["test"])
+    for T, value in zip(steps[order], values[order]):
+        ax.annotate(f"{value:.4g}", (T, value), textcoords="offset points", xytext=(0, 6),
+                    ha="center", fontsize="small")
+    if trained_steps is not None:
+        ax.axvline(trained_steps, color=BLUE, linestyle="--", linewidth=1,
+                   label=f"T of training ({trained_steps})")
+        ax.legend(loc="lower right")
+    ax.set_xscale("log")
+    set_labels(ax, title, "time steps T of the input spike trains", metric_label or metric)
+    return save(fig, path)
