@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from minisnu.cli import main
+from minisnu.core.errors import OptionError
 from minisnu.data.augment import elastic, scaled_defaults
 from minisnu.data.errors import MissingPackageError
 from minisnu.layers.sequential import Sequential
@@ -44,6 +45,20 @@ def test_a_conv_model_trains_and_eval_reproduces_the_test_metric(tmp_path, capsy
     assert main(["eval", str(out)]) == 0
     result = json.loads((out / "eval-test.json").read_text())
     assert result["accuracy"] == best["test_accuracy"]
+
+
+def test_pool_avg_pools_by_the_mean_and_the_first_layer_computes_no_input_gradient(tmp_path):
+    out = tmp_path / "run"
+    assert train(out, "--model", "conv-snu", "--epochs", "1", "--pool", "avg") == 0
+    options = json.loads((out / "metrics.json").read_text())["options"]
+    assert options["pool"] == "avg"
+    task = get_task("mnist")
+    data = task.load_data(task.locate_data(options), options)
+    net = task.build_model(options, data, np.random.default_rng(0))
+    assert type(net[1]).__name__ == "AvgPool2d" and not net[0].input_gradient
+    assert all(getattr(layer, "input_gradient", True) for layer in net.layers[1:])
+    with pytest.raises(OptionError, match="--pool applies to --model conv-snu or conv-ssnu"):
+        resolve_options(task, {"model": "snu", "pool": "avg"})
 
 
 @pytest.mark.parametrize("extra", [(), ("--augment", "elastic")], ids=["plain", "elastic"])
