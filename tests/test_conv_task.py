@@ -101,10 +101,15 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
     assert message in err[-1] and err[-1].startswith("minisnu train")
 
 
-def test_three_channel_counts_are_a_one_line_error(tmp_path, capsys):
-    assert train(tmp_path / "run", "--model", "conv-snu", "--channels", "2,3,4") != 0
-    err = capsys.readouterr().err
-    assert "--channels takes the two convolutions' channels" in err
+def test_three_channel_counts_are_refused_before_the_run_folder_is_made(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:      # by the parser, as any bad value
+        train(tmp_path / "run", "--model", "conv-snu", "--channels", "2,3,4")
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--channels: takes 2 sizes separated by commas, got 3: 2,3,4" in err[-1]
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(OptionError, match="--channels takes 2 sizes"):
+        resolve_options(get_task("mnist"), {"model": "conv-snu", "channels": [8]})
 
 
 def test_training_batches_use_steps_and_evaluation_test_steps_as_images():

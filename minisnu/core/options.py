@@ -75,6 +75,7 @@ class Option:
     choices : the allowed values.
     low, high, open_low, open_high : the allowed range, closed unless open_* is set.
     many : one or more values, a list (each checked); ``distinct`` refuses repeats.
+    count : for ``"sizes"``, exactly this many (``--channels 32,64``: two).
     quick : the default under ``--quick``, when it differs.
     none : what a None default means, for the help ("no clipping").
     group : the heading of the option in ``--help``.
@@ -96,6 +97,7 @@ class Option:
     open_high: bool = False
     many: bool = False
     distinct: bool = False
+    count: int | None = None
     quick: Any = None
     none: str | None = None
     group: str | None = None
@@ -131,6 +133,9 @@ class Option:
             if (not isinstance(value, (list, tuple)) or not value
                     or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
                 raise OptionError(f"{self.flag}: layer sizes must be positive integers, got {value!r}")
+            if self.count is not None and len(value) != self.count:
+                raise OptionError(f"{self.flag} takes {self.count} sizes separated by commas, got "
+                                  f"{len(value)}: {','.join(map(str, value))}")
             return list(value)
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)

@@ -147,7 +147,7 @@ _OWN = (
     Option("gain", float, 0.3, "firing probability per step of a white pixel", low=0, high=1,
            group="mnist options"),
     Option("channels", "sizes", [32, 64], "output channels of the two convolutions, e.g. 32,64",
-           metavar="C1,C2", models=CONV_MODELS, group="mnist options"),
+           count=2, metavar="C1,C2", models=CONV_MODELS, group="mnist options"),
     Option("pool", str, "max", "pooling after each convolution: max (the standard CNN's; a "
            "window's gradient goes to its first maximum, its top-left unit when none spiked) or avg "
            "(the mean: the gradient goes to all its units)",
@@ -356,7 +356,7 @@ def conv_layers(options: dict, side: int, rng) -> tuple[list, int]:
     16 pixels a side; 3×3 convolutions keeping the size, only the first pooled,
     for smaller ones (the 8×8 digits). See the module's notes.
     """
-    c1, c2 = _two_channels(options["channels"])
+    c1, c2 = options["channels"]         # two: checked with the options
     Pool = AvgPool2d if options["pool"] == "avg" else MaxPool2d
     if side >= 16:
         layers = [conv_layer(options, 1, c1, 5, rng), Pool(2),
@@ -369,12 +369,6 @@ def conv_layers(options: dict, side: int, rng) -> tuple[list, int]:
     if out_side < 1:
         raise RunError(f"images of {side}×{side} pixels are too small for the convolutional model")
     return layers + [Flatten()], c2 * out_side * out_side
-
-
-def _two_channels(channels: list) -> tuple[int, int]:
-    if len(channels) != 2:
-        raise RunError(f"--channels takes the two convolutions' channels, e.g. 32,64; got {channels}")
-    return channels[0], channels[1]
 
 
 # ---------------------------------------------------------------------------
