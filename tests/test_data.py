@@ -690,3 +690,15 @@ def test_no_plain_pickle_load_in_the_data_code():
     for source in package.rglob("*.py"):
         text = source.read_text()
         assert "pickle.load(" not in text and "pickle.loads(" not in text, source
+
+
+def test_a_folder_where_a_file_is_expected_is_a_one_line_data_error(tmp_path):
+    from minisnu.data.paths import existing_file
+
+    message = f"the chorales: expected a file, {tmp_path} is a folder"
+    with pytest.raises(data.DataNotFoundError, match=message):
+        existing_file(tmp_path, "the chorales")
+    with pytest.raises(data.DataNotFoundError, match="the chorales: no file"):
+        existing_file(tmp_path / "missing.json", "the chorales")
+    (tmp_path / "here.json").write_text("{}")
+    assert existing_file(tmp_path / "here.json", "the chorales") == tmp_path / "here.json"

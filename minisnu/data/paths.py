@@ -51,7 +51,7 @@ def existing_file(path, what: str) -> Path:
     """
     path = Path(path).expanduser()
     if path.is_dir():
-        raise IsADirectoryError(f"{what}: expected a file, {path} is a folder")
+        raise DataNotFoundError(f"{what}: expected a file, {path} is a folder")
     if not path.is_file():
         raise DataNotFoundError(f"{what}: no file {path}")
     return path
