@@ -398,8 +398,8 @@ def eval_steps(task, net, data, args, path: Path, meta: dict) -> int:
     run_folder.write_json(base.with_suffix(".json"), result)
     viz.metric_vs_steps(rows, base.with_suffix(".png"), metric=task.METRIC,
                         metric_label=task.METRIC_LABEL, trained_steps=meta["options"]["steps"],
-                        title=f"{task.NAME}, {meta['options']['model']}, epoch {meta['epoch']}, "
-                              f"{args.split} split")
+                        title=f"{meta['data'].get('dataset') or task.NAME}, {meta['options']['model']}, "
+                              f"epoch {meta['epoch']}, {args.split} split")
     print(f"wrote {base.with_suffix('.json')} and {base.with_suffix('.png')}")
     return 0
 
