@@ -367,7 +367,7 @@ def eval_command(args) -> int:
     net = task.build_model(options, data, np.random.default_rng(options["seed"]))
     net.load_weights(path)
     if args.test_steps is not None:
-        return eval_steps(task, net, data, args, path, meta)
+        return eval_steps(task, net, data, options, args, path, meta)
     metrics = run_folder.evaluate_split(task, net, data, args.split, options)
     print(f"{args.split} {task.METRIC} {metrics[task.METRIC]:.4f}  loss {metrics['loss']:.4f}  "
           f"({path}, epoch {meta['epoch']})")
@@ -377,7 +377,7 @@ def eval_command(args) -> int:
     return 0
 
 
-def eval_steps(task, net, data, args, path: Path, meta: dict) -> int:
+def eval_steps(task, net, data, options: dict, args, path: Path, meta: dict) -> int:
     """The metric of the checkpoint with spike trains of each length in ``args.test_steps``: a spiking
     network's answer sharpens as it counts spikes for longer (the paper trained its conv SNU on 30
     steps and tested it on 300). Writes eval-SPLIT-steps.json and eval-SPLIT-steps.png."""
@@ -385,10 +385,9 @@ def eval_steps(task, net, data, args, path: Path, meta: dict) -> int:
 
     rows = []
     for steps in args.test_steps:
-        options = {**meta["options"], "test_steps": steps, "batch_size": args.batch_size
-                   or meta["options"]["batch_size"]}
         start = time.perf_counter()
-        metrics = run_folder.evaluate_split(task, net, data, args.split, options)
+        metrics = run_folder.evaluate_split(task, net, data, args.split,
+                                            {**options, "test_steps": steps})
         rows.append({"steps": steps, **metrics, "seconds": time.perf_counter() - start})
         print(f"T = {steps:>4}  {args.split} {task.METRIC} {metrics[task.METRIC]:.4f}  "
               f"loss {metrics['loss']:.4f}  ({rows[-1]['seconds']:.1f} s)", flush=True)
