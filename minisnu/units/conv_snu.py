@@ -169,17 +169,6 @@ def im2col(x, sh, sw, ph, pw, cols):
     N, C, H, W = x.shape
     _, Ho, Wo, kh, kw, _ = cols.shape
     zero = cols.dtype.type(0)
-    if C == 1:   # an image layer: the same loops without the channel's, 3× faster compiled
-        for n in range(N):
-            for i in range(Ho):
-                for j in range(Wo):
-                    for p in range(kh):
-                        r = i * sh + p - ph
-                        for q in range(kw):
-                            v = j * sw + q - pw
-                            inside = r >= 0 and r < H and v >= 0 and v < W
-                            cols[n, i, j, p, q, 0] = x[n, 0, r, v] if inside else zero
-        return
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
@@ -188,8 +177,11 @@ def im2col(x, sh, sw, ph, pw, cols):
                     for q in range(kw):
                         v = j * sw + q - pw
                         inside = r >= 0 and r < H and v >= 0 and v < W
-                        for c in range(C):
-                            cols[n, i, j, p, q, c] = x[n, c, r, v] if inside else zero
+                        if C == 1:   # an image: without a channel loop of length 1, 3× faster
+                            cols[n, i, j, p, q, 0] = x[n, 0, r, v] if inside else zero
+                        else:
+                            for c in range(C):
+                                cols[n, i, j, p, q, c] = x[n, c, r, v] if inside else zero
 
 
 @njit(cache=True)
