@@ -279,25 +279,14 @@ class ConvSNU(TemporalLayer):
 
     # -- the carried state, (B, O, H', W') per array -----------------------------------
 
-    @property
-    def state(self):
-        """(s_0, y_0), each (B, O, H', W'), that the next forward pass starts from; None: zeros."""
-        return self._state
+    # ``state`` is the base's: (s_0, y_0), each (B, O, H', W'), or None for zeros.
 
-    @state.setter
-    def state(self, value) -> None:
-        if value is None:
-            self._state = None
-            return
-        if not isinstance(value, (tuple, list)) or len(value) != 2:
-            raise InputError("the state of ConvSNU is a tuple (s, y)")
-        s0 = check_array("state s_0", value[0], ndim=4, dtype=self.dtype)
+    def _checked_first_state(self, name, value) -> np.ndarray:
+        """s_0 of a given state, checked: (B, O, H', W'); y_0 must match its shape."""
+        s0 = check_array(name, value, ndim=4, dtype=self.dtype)
         if s0.shape[1] != self.n_out:
-            raise InputError(f"state s_0 must have {self.n_out} channels on axis 1, got shape {s0.shape}")
-        y0 = check_array("state y_0", value[1], ndim=4, dtype=self.dtype)
-        if y0.shape != s0.shape:
-            raise InputError(f"state y_0 must have shape {s0.shape}, got {y0.shape}")
-        self._state = (s0.copy(), y0.copy())
+            raise InputError(f"{name} must have {self.n_out} channels on axis 1, got shape {s0.shape}")
+        return s0
 
     def _initial_state(self, shape):
         """(s_0, y_0) of shape (B, O, H', W'): the carried or given one, or zeros."""

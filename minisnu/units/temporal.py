@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.errors import InputError
 from ..core.init import glorot_uniform, orthogonal
 from ..core.layer import Layer
 from ..core.validate import (
@@ -144,13 +145,16 @@ class TemporalLayer(Layer):
             return
         names = self.state_names
         if not isinstance(value, (tuple, list)) or len(value) != len(names):
-            raise ValueError(f"the state of {type(self).__name__} is a tuple ({', '.join(names)})")
-        first = check_array(f"state {names[0]}_0", value[0], ndim=2, last=self.n_out,
-                            dtype=self.dtype)
+            raise InputError(f"the state of {type(self).__name__} is a tuple ({', '.join(names)})")
+        first = self._checked_first_state(f"state {names[0]}_0", value[0])
         arrays = [first] + [check_array(f"state {name}_0", check_shape(f"state {name}_0", v, first.shape),
                                         dtype=self.dtype)
                             for name, v in zip(names[1:], value[1:])]
         self._state = tuple(a.copy() for a in arrays)    # copies: the caller keeps its arrays
+
+    def _checked_first_state(self, name, value) -> np.ndarray:
+        """The first array of a given state, checked: (B, n_out). The others must match its shape."""
+        return check_array(name, value, ndim=2, last=self.n_out, dtype=self.dtype)
 
     def reset_state(self) -> None:
         """Forget the carried state: the next forward pass starts from zeros."""
