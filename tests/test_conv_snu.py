@@ -6,9 +6,12 @@ What is proven here:
    random shapes, kernels, strides, paddings and settings, alone and in a
    conv → pool → flatten → dense stack;
 3. the spiking ConvSNU's backward is BPTT with the surrogate (its smooth twin);
-4. the Numba engine (im2col, one product, the SNU's loops) equals the NumPy reference;
+4. the Numba engine (im2col, products in blocks of images, the SNU's loops) equals the NumPy
+   reference, with any number of blocks;
 5. the carried state, bad input, the layer contract and checkpoints.
 """
+
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -25,7 +28,7 @@ from minisnu.training.testing import (
     decays,
     random_input,
 )
-from minisnu.units import snu_reference
+from minisnu.units import conv_snu, snu_reference
 from minisnu.units.conv_snu import G_SLOPE, ConvSNU, conv2d
 from minisnu.units.surrogate import primitive
 
@@ -234,9 +237,23 @@ def test_spiking_backward_is_bptt_of_the_surrogate(case, options, seed, engine):
 
 @settings(max_examples=40, deadline=None)
 @given(case=conv_cases(), options=conv_settings(), seed=seeds,
-       dtype=st.sampled_from([np.float32, np.float64]))
-def test_engine_equals_reference(case, options, seed, dtype):
+       dtype=st.sampled_from([np.float32, np.float64]), per_block=st.integers(1, 4))
+def test_engine_equals_reference(case, options, seed, dtype, per_block):
+    """The engine in blocks of ``per_block`` images (the last one often smaller) equals the
+    NumPy reference, forward and backward."""
     shape, geometry = case
+    with patch.object(conv_snu, "BLOCK_BYTES", per_block * patch_bytes(shape, geometry, dtype)):
+        engine_equals_reference(shape, geometry, options, seed, dtype)
+
+
+def patch_bytes(shape, geometry, dtype):
+    """The bytes of one image's patches (its rows of cols)."""
+    layer = make(shape, geometry, {}, dtype)
+    Ho, Wo = layer.output_shape(*shape[4:])
+    return Ho * Wo * int(np.prod(layer.kernel_size)) * shape[2] * np.dtype(dtype).itemsize
+
+
+def engine_equals_reference(shape, geometry, options, seed, dtype):
     rng = np.random.default_rng(seed)
     options["decay"] = float(rng.choice([0.0, 0.5, 1.0]))
     if options["g"] == "leaky_relu" and not options["soft"]:

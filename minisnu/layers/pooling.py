@@ -18,10 +18,12 @@ and nothing to the others. Dropped pixels get zero.
 
 ``pool_reference`` is the NumPy version, one reshape: (…, H, W) → (…, H', W', k·k),
 reduced over the last axis. The layers run the compiled kernels below, which
-give the same numbers (the tests check it) several times faster: they loop over
-the channels innermost and write their outputs channel-last in memory, the
-layout a ``ConvSNU`` writes its spikes in (its (T, B, C, H, W) output is a
-transposed view), so neither side copies the data into the other's order.
+give the same numbers (the tests check it) several times faster: they work on
+channel-last images (N, H, W, C), the layout a ``ConvSNU`` writes its spikes in
+(its (T, B, C, H, W) output is a transposed view of that memory), loop over the
+contiguous channels innermost without a branch, so that the loop vectorizes, and
+hand on outputs and gradients in the same layout; neither side copies the data
+into the other's order. (Channels-first input is copied once into that layout.)
 """
 
 from __future__ import annotations
@@ -48,79 +50,95 @@ def pool_reference(x, k, mode):
     return np.take_along_axis(windows, first[..., None], axis=-1)[..., 0], first
 
 
-def _channels_last(shape, dtype):
-    """An (N, C, H, W) array whose memory is ordered (N, H, W, C), as a ConvSNU's output."""
-    N, C, H, W = shape
-    return np.empty((N, H, W, C), dtype).transpose(0, 3, 1, 2)
+def channels_last(images):
+    """(N, C, H, W) images as the (N, H, W, C) array the kernels read: a view when their memory
+    is already ordered that way (a ConvSNU's or a pooling's output), else a copy."""
+    return np.ascontiguousarray(images.transpose(0, 2, 3, 1))
 
 
 @njit(cache=True)
 def max_pool_forward(x, k, y, first):
-    """y[n, c, i, j] = max of the k × k window; first[...] = p·k + q of its first maximum."""
-    N, C = x.shape[:2]
-    _, _, Ho, Wo = y.shape
+    """y[n, i, j, c] = max_{p,q<k} x[n, i·k + p, j·k + q, c]; first[n, i, j, c] = p·k + q of
+    the window's first maximum (row-major; a later pixel takes over only if strictly larger).
+
+    x (N, H, W, C) and y, first (N, H', W', C): channel-last, so the innermost loop runs over
+    contiguous channels and, being free of branches (selects), vectorizes.
+    """
+    N, Ho, Wo, C = y.shape
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
-                for c in range(C):
-                    y[n, c, i, j] = x[n, c, i * k, j * k]
-                    first[n, c, i, j] = 0
+                best, at = y[n, i, j], first[n, i, j]
+                best[:] = x[n, i * k, j * k]
+                at[:] = 0
                 for p in range(k):
                     for q in range(k):
+                        pixel, here = x[n, i * k + p, j * k + q], p * k + q
                         for c in range(C):
-                            v = x[n, c, i * k + p, j * k + q]
-                            if v > y[n, c, i, j]:          # strictly: the first maximum stays
-                                y[n, c, i, j] = v
-                                first[n, c, i, j] = p * k + q
+                            larger = pixel[c] > best[c]
+                            best[c] = pixel[c] if larger else best[c]
+                            at[c] = here if larger else at[c]
 
 
 @njit(cache=True)
 def max_pool_backward(dy, first, k, dx):
-    """dx (zeroed by the caller) receives each window's dy at its first maximum."""
-    N, C, Ho, Wo = dy.shape
+    """dx[n, i·k + p, j·k + q, c] = dy[n, i, j, c] at the window's first maximum, 0 elsewhere.
+
+    Every pixel of the windows is written (no zeroing pass first); the caller zeroes the rows
+    and columns that fill no window. All arrays channel-last, as in ``max_pool_forward``.
+    """
+    N, Ho, Wo, C = dy.shape
+    zero = dx.dtype.type(0)
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
-                for c in range(C):
-                    at = first[n, c, i, j]
-                    dx[n, c, i * k + at // k, j * k + at % k] = dy[n, c, i, j]
+                grad, at = dy[n, i, j], first[n, i, j]
+                for p in range(k):
+                    for q in range(k):
+                        pixel, here = dx[n, i * k + p, j * k + q], p * k + q
+                        for c in range(C):
+                            pixel[c] = grad[c] if at[c] == here else zero
 
 
 @njit(cache=True)
 def avg_pool_forward(x, k, y):
-    """y[n, c, i, j] = the mean of the k × k window (summed in row-major order, then scaled)."""
-    N, C = x.shape[:2]
-    _, _, Ho, Wo = y.shape
+    """y[n, i, j, c] = (1/k²) Σ_{p,q<k} x[n, i·k + p, j·k + q, c], summed in row-major order.
+    All arrays channel-last, as in ``max_pool_forward``."""
+    N, Ho, Wo, C = y.shape
     scale = y.dtype.type(1.0 / (k * k))
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
-                for c in range(C):
-                    y[n, c, i, j] = 0
+                total = y[n, i, j]
+                total[:] = 0
                 for p in range(k):
                     for q in range(k):
+                        pixel = x[n, i * k + p, j * k + q]
                         for c in range(C):
-                            y[n, c, i, j] += x[n, c, i * k + p, j * k + q]
+                            total[c] += pixel[c]
                 for c in range(C):
-                    y[n, c, i, j] *= scale
+                    total[c] *= scale
 
 
 @njit(cache=True)
 def avg_pool_backward(dy, k, dx):
-    """dx (zeroed by the caller) receives dy / k² at every pixel of the window."""
-    N, C, Ho, Wo = dy.shape
+    """dx[n, i·k + p, j·k + q, c] = dy[n, i, j, c] / k² for every pixel of the window; the
+    caller zeroes the rows and columns that fill no window. All arrays channel-last."""
+    N, Ho, Wo, C = dy.shape
     scale = dx.dtype.type(1.0 / (k * k))
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
+                grad = dy[n, i, j]
                 for p in range(k):
                     for q in range(k):
+                        pixel = dx[n, i * k + p, j * k + q]
                         for c in range(C):
-                            dx[n, c, i * k + p, j * k + q] = dy[n, c, i, j] * scale
+                            pixel[c] = grad[c] * scale
 
 
 class _Pool2d(Layer):
-    """What both poolings share: the checks, the output shape, the cache."""
+    """What both poolings share: the checks, the channel-last views, the cache."""
 
     def __init__(self, k: int):
         super().__init__()
@@ -128,22 +146,31 @@ class _Pool2d(Layer):
         self._cache = None
 
     def _check(self, x):
-        """x checked, as (T·B, C, H, W) (a view), and the output's (T, B, C, H', W')."""
+        """x checked; its images channel-last (N = T·B, H, W, C), and an empty output
+        (N, H', W', C) for them."""
         x = check_array("x", x, ndim=5)
         if x.dtype not in FLOAT_DTYPES:
             raise InputTypeError(f"x must be float32 or float64, got dtype {x.dtype}")
         (T, B, C, H, W), k = x.shape, self.k
         if H < k or W < k:
             raise InputError(f"x's images of {H}×{W} pixels are smaller than the window k = {k}")
-        return x, x.reshape(T * B, C, H, W), (T, B, C, H // k, W // k)
+        images = channels_last(x.reshape(T * B, C, H, W))
+        return x, images, np.empty((T * B, H // k, W // k, C), x.dtype)
+
+    def _output(self, y, x):
+        """The kernel's (N, H', W', C) output as (T, B, C, H', W'): a view, channel-last in memory."""
+        return y.transpose(0, 3, 1, 2).reshape(x.shape[:2] + y.shape[3:] + y.shape[1:3])
 
     def _gradient(self, dy, x):
-        """dy checked as (T·B, C, H', W'), and a zeroed dx (T·B, C, H, W), channel-last in memory."""
+        """dy checked, channel-last (N, H', W', C), and dx (N, H, W, C) to be filled by a kernel:
+        only the rows and columns that fill no window are zeroed here."""
         T, B, C, H, W = x.shape
-        dy = check_gradient(self, dy, (T, B, C, H // self.k, W // self.k), x.dtype)
-        dx = _channels_last((T * B, C, H, W), x.dtype)
-        dx.fill(0)
-        return dy.reshape((T * B,) + dy.shape[2:]), dx
+        k = self.k
+        dy = check_gradient(self, dy, (T, B, C, H // k, W // k), x.dtype)
+        dx = np.empty((T * B, H, W, C), x.dtype)
+        dx[:, H // k * k:] = 0
+        dx[:, :, W // k * k:] = 0
+        return channels_last(dy.reshape((T * B,) + dy.shape[2:])), dx
 
     def config(self) -> dict:
         return {"k": self.k}
@@ -154,17 +181,16 @@ class AvgPool2d(_Pool2d):
     """Average over non-overlapping k × k windows: (T, B, C, H, W) -> (T, B, C, H // k, W // k)."""
 
     def forward(self, x):
-        x, images, out = self._check(x)
-        y = _channels_last((images.shape[0],) + out[2:], x.dtype)
+        x, images, y = self._check(x)
         avg_pool_forward(images, self.k, y)
         self._cache = x
-        return y.reshape(out)
+        return self._output(y, x)
 
     def backward(self, dy):
         self._need_forward(self._cache)
         dy, dx = self._gradient(dy, self._cache)
         avg_pool_backward(dy, self.k, dx)
-        return dx.reshape(self._cache.shape)
+        return self._output(dx, self._cache)
 
 
 @register_layer
@@ -172,16 +198,15 @@ class MaxPool2d(_Pool2d):
     """Maximum over non-overlapping k × k windows: (T, B, C, H, W) -> (T, B, C, H // k, W // k)."""
 
     def forward(self, x):
-        x, images, out = self._check(x)
-        y = _channels_last((images.shape[0],) + out[2:], x.dtype)
-        first = np.empty(y.shape, np.int32)
+        x, images, y = self._check(x)
+        first = np.empty(y.shape, np.min_scalar_type(self.k * self.k - 1))   # uint8 for k <= 16
         max_pool_forward(images, self.k, y, first)
         self._cache = (x, first)
-        return y.reshape(out)
+        return self._output(y, x)
 
     def backward(self, dy):
         self._need_forward(self._cache)
         x, first = self._cache
         dy, dx = self._gradient(dy, x)
         max_pool_backward(dy, first, self.k, dx)
-        return dx.reshape(x.shape)
+        return self._output(dx, x)

@@ -28,15 +28,22 @@ rows are ordered (t, batch, i, j) and its columns o: the SNU's units are the
 pixels and channels in the order (i, j, o), and the SNU's compiled loops run
 on that (T, B, H'·W'·O) view, with b and l repeated over the pixels.
 
+The product is computed in blocks of rows, a few images at a time
+(``block_images``): cols is kh·kw times larger than x (393 MB for the second
+convolution of the MNIST CNN at batch 64, T = 30), and writing it to memory
+and reading it back took as long as the product itself. A block of about
+2 MiB (``BLOCK_BYTES``) is gathered and multiplied while it is still in the
+cache. Backward gathers each block again, which costs less than keeping cols.
+
 Backward
 --------
 The SNU's loop gives δa_t = ∂L/∂a_t (``snu_backward_loop``, derived in
 ``snu_reference.py``). Because a parameter shared by many units receives the
 sum of their gradients:
 
-    ∂L/∂W2 = δAᵀ cols                   (one product; ∂L/∂W = it reshaped)
+    ∂L/∂W2 = δAᵀ cols                   (a sum of one product per block; ∂L/∂W = it reshaped)
     ∂L/∂b_o = Σ_{pixels} ∂L/∂b_(i, j, o)      ∂L/∂l_o likewise
-    ∂L/∂cols = δA W2                     (one product)
+    ∂L/∂cols = δA W2                     (block by block)
     ∂L/∂x = col2im(∂L/∂cols)
 
 col2im is im2col's adjoint: each entry of ∂L/∂cols is added back to the input
@@ -48,8 +55,8 @@ Memory layout
 The units are stored in the order (t, batch, i, j, o), the GEMM's, so the
 (T, B, O, H', W') output is a transposed view of that memory, not a copy;
 pooling reads it in that order and hands on arrays ordered the same way, and
-∂L/∂x is returned channel-last in memory too. The large work arrays (patches,
-gates, δu, ∂L/∂cols) are kept from call to call (``_scratch_array``).
+∂L/∂x is returned channel-last in memory too. The large work arrays (gates,
+δu) are kept from call to call (``_scratch_array``).
 
 The reference
 -------------
@@ -83,6 +90,7 @@ from ..core.validate import (
     check_params,
     check_size,
 )
+from ..layers.pooling import channels_last
 from . import snu_reference
 from .snu import DECAY, add_decay
 from .snu_engine import negative_slope, output_derivative, snu_backward_loop, snu_forward_loop
@@ -92,6 +100,9 @@ from .temporal import TemporalLayer
 #: the negative-side slope of g = "leaky_relu" (the SNU's default g_slope)
 G_SLOPE = 0.01
 
+#: the size of a block of patches, gathered and multiplied while in the cache (about an L2)
+BLOCK_BYTES = 2 * 2**20
+
 
 def _pair(name, value) -> tuple[int, int]:
     """An int or a pair of ints (rows, columns), as PyTorch's conv accepts."""
@@ -100,6 +111,11 @@ def _pair(name, value) -> tuple[int, int]:
                               for v in items):
         raise InputTypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     return int(items[0]), int(items[1])
+
+
+def block_images(patch_bytes: int) -> int:
+    """How many images' patches make one block of about ``BLOCK_BYTES`` (at least one)."""
+    return max(1, BLOCK_BYTES // patch_bytes)
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -159,14 +175,14 @@ def conv2d_input_gradient(da, W, x_shape, stride, padding):
 
 @njit(cache=True)
 def im2col(x, sh, sw, ph, pw, cols):
-    """cols[n, i, j, p, q, c] = x[n, c, i·sh + p − ph, j·sw + q − pw], 0 in the padding.
+    """cols[n, i, j, p, q, c] = x[n, i·sh + p − ph, j·sw + q − pw, c], 0 in the padding.
 
-    x : (N, C, H, W), N = T·B images. cols : (N, H', W', kh, kw, C), filled here;
-    as a (N·H'·W', kh·kw·C) matrix its rows are the patches. The channel is the
-    innermost axis: the images a pooling or a ConvSNU hands on are channel-last in
-    memory (see ``minisnu.layers.pooling``), so both sides are read and written in order.
+    x : (N, H, W, C), channel-last images (N = T·B, or a block of them).
+    cols : (N, H', W', kh, kw, C), filled here; as a (N·H'·W', kh·kw·C) matrix its
+    rows are the patches. The channel is the innermost axis of both, so each pixel
+    of a patch is one contiguous run of C numbers, copied in order.
     """
-    N, C, H, W = x.shape
+    N, H, W, C = x.shape
     _, Ho, Wo, kh, kw, _ = cols.shape
     zero = cols.dtype.type(0)
     for n in range(N):
@@ -178,19 +194,22 @@ def im2col(x, sh, sw, ph, pw, cols):
                         v = j * sw + q - pw
                         inside = r >= 0 and r < H and v >= 0 and v < W
                         if C == 1:   # an image: without a channel loop of length 1, 3× faster
-                            cols[n, i, j, p, q, 0] = x[n, 0, r, v] if inside else zero
+                            cols[n, i, j, p, q, 0] = x[n, r, v, 0] if inside else zero
+                        elif inside:
+                            for c in range(C):
+                                cols[n, i, j, p, q, c] = x[n, r, v, c]
                         else:
                             for c in range(C):
-                                cols[n, i, j, p, q, c] = x[n, c, r, v] if inside else zero
+                                cols[n, i, j, p, q, c] = zero
 
 
 @njit(cache=True)
 def col2im(dcols, sh, sw, ph, pw, dx):
-    """im2col's adjoint: dx[n, c, r, v] += dcols[n, i, j, p, q, c] wherever im2col read x[n, c, r, v].
+    """im2col's adjoint: dx[n, r, v, c] += dcols[n, i, j, p, q, c] wherever im2col read x[n, r, v, c].
 
-    dcols : (N, H', W', kh, kw, C). dx : (N, C, H, W), zeroed by the caller.
+    dcols : (N, H', W', kh, kw, C). dx : (N, H, W, C), channel-last, zeroed by the caller.
     """
-    N, C, H, W = dx.shape
+    N, H, W, C = dx.shape
     _, Ho, Wo, kh, kw, _ = dcols.shape
     for n in range(N):
         for i in range(Ho):
@@ -203,7 +222,7 @@ def col2im(dcols, sh, sw, ph, pw, dx):
                         v = j * sw + q - pw
                         if v >= 0 and v < W:
                             for c in range(C):
-                                dx[n, c, r, v] += dcols[n, i, j, p, q, c]
+                                dx[n, r, v, c] += dcols[n, i, j, p, q, c]
 
 
 # -- the layer --------------------------------------------------------------------------------
@@ -345,27 +364,41 @@ class ConvSNU(TemporalLayer):
         return (np.stack(s), np.stack(y)), None
 
     def _forward_numba(self, x, initial):
-        T, B, C, H, W = x.shape
-        O, (kh, kw), (sh, sw), (ph, pw) = self.n_out, self.kernel_size, self.stride, self.padding
-        Ho, Wo = self.output_shape(H, W)
+        T, B = x.shape[:2]
+        O, (Ho, Wo) = self.n_out, self.output_shape(*x.shape[3:])
         P = Ho * Wo
-        cols = self._scratch_array("cols", (T * B, Ho, Wo, kh, kw, C))
-        im2col(x.reshape(T * B, C, H, W), sh, sw, ph, pw, cols)
         # the SNU's loops on the units (i, j, o); index 0 of s, y, gate: the initial state
         s, y = (np.empty((T + 1, B, Ho, Wo, O), self.dtype) for _ in range(2))
         gate = self._scratch_array("gate", s.shape)
         s[0], y[0] = (v.transpose(0, 2, 3, 1) for v in initial)
         gate[0] = 1 - y[0]
-        # every a_t in one product, written where s_t goes: step t reads a_t there just
-        # before it writes s_t over it
-        np.matmul(cols.reshape(T * B * P, -1), self._patch_matrix().T, out=s[1:].reshape(T * B * P, O))
+        # every a_t, written where s_t goes: step t reads a_t there just before it writes s_t
+        a, W2 = s[1:].reshape(T * B, P, O), self._patch_matrix()
+        for images, cols in self._patch_blocks(x):
+            np.matmul(cols, W2.T, out=a[images].reshape(-1, O))          # A = cols W2ᵀ
         units = (T + 1, B, P * O)
         b, decay = np.tile(self.params["b"], P), np.tile(self.decay, P)   # per unit
         snu_forward_loop(s[1:].reshape(T, B, P * O), b, decay, self.soft,
                          negative_slope(self.g, G_SLOPE), False,
                          s.reshape(units), y.reshape(units), gate.reshape(units), 0, T)
         channels_first = (0, 1, 4, 2, 3)
-        return (s.transpose(channels_first), y.transpose(channels_first)), (cols, s, y, gate)
+        return (s.transpose(channels_first), y.transpose(channels_first)), (s, y, gate)
+
+    def _patch_blocks(self, x):
+        """For each block of images (``block_images``): their slice of the T·B images and
+        their patches as a (rows, kh·kw·C) matrix, gathered by ``im2col`` into a buffer that
+        the next block overwrites."""
+        T, B, C, H, W = x.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        Ho, Wo = self.output_shape(H, W)
+        x = channels_last(x.reshape(T * B, C, H, W))
+        n = block_images(Ho * Wo * kh * kw * C * self.dtype.itemsize)
+        cols = self._scratch_array("cols", (min(n, T * B), Ho, Wo, kh, kw, C))
+        for start in range(0, T * B, n):
+            images = slice(start, min(start + n, T * B))
+            block = cols[:images.stop - start]
+            im2col(x[images], sh, sw, ph, pw, block)
+            yield images, block.reshape(-1, kh * kw * C)
 
     def _patch_matrix(self):
         """W2: W (O, C, kh, kw) as the (O, kh·kw·C) matrix that multiplies the patches (a copy)."""
@@ -422,9 +455,8 @@ class ConvSNU(TemporalLayer):
         return dx
 
     def _backward_numba(self, dy, x, saved):
-        cols, s, y, gate = saved
-        T, B, C, H, W = x.shape
-        _, _, Ho, Wo, O = s.shape
+        s, y, gate = saved
+        T, (_, B, Ho, Wo, O) = len(x), s.shape
         P = Ho * Wo
         units = (T + 1, B, P * O)
         s, y, gate = s.reshape(units), y.reshape(units), gate.reshape(units)
@@ -445,16 +477,26 @@ class ConvSNU(TemporalLayer):
         if self.train_decay:             # ∂L/∂l = Σ δu_t ⊙ s_{t-1} ⊙ gate_{t-1}, per channel
             per_unit = (du * s[:-1] * gate[:-1]).sum(axis=(0, 1), dtype=np.float64)
             self.grads["decay"] += per_unit.reshape(P, O).sum(axis=0).astype(self.dtype)
-        d = du.reshape(T * B * P, O)                                 # δA
-        cols2 = cols.reshape(T * B * P, -1)
-        dW2 = (d.T @ cols2).reshape(O, *self.kernel_size, C)                 # δAᵀ cols
-        self.grads["W"] += dW2.transpose(0, 3, 1, 2)
-        if not self.input_gradient:      # x is data (the first layer): no ∂L/∂cols, no col2im
-            return None
-        dcols = np.matmul(d, self._patch_matrix(), out=self._scratch_array("dcols", cols2.shape))
-        dx = np.zeros((T * B, H, W, C), self.dtype).transpose(0, 3, 1, 2)    # channel-last memory
-        col2im(dcols.reshape(cols.shape), *self.stride, *self.padding, dx)  # col2im(δA W2)
-        return dx.reshape(x.shape)
+        return self._convolution_gradients(du.reshape(T * B, P, O), x)
+
+    def _convolution_gradients(self, da, x):
+        """From δA (T·B, H'·W', O): ∂L/∂W2 = δAᵀ cols added into grads["W"], and ∂L/∂x =
+        col2im(δA W2) (None when ``input_gradient`` is False), block by block."""
+        T, B, C, H, W = x.shape
+        O, (kh, kw), (Ho, Wo) = self.n_out, self.kernel_size, self.output_shape(H, W)
+        W2 = self._patch_matrix()
+        dW2 = np.zeros(W2.shape, self.dtype)
+        dx = None
+        if self.input_gradient:          # x is data (the first layer): no ∂L/∂cols, no col2im
+            dx = np.zeros((T * B, H, W, C), self.dtype)
+        for images, cols in self._patch_blocks(x):
+            d = da[images].reshape(-1, O)
+            dW2 += d.T @ cols                                          # δAᵀ cols
+            if dx is not None:
+                dcols = (d @ W2).reshape(-1, Ho, Wo, kh, kw, C)               # ∂L/∂cols = δA W2
+                col2im(dcols, *self.stride, *self.padding, dx[images])
+        self.grads["W"] += dW2.reshape(O, kh, kw, C).transpose(0, 3, 1, 2)
+        return None if dx is None else dx.transpose(0, 3, 1, 2).reshape(x.shape)   # a view
 
     # -- checkpoints ----------------------------------------------------------------------
 
