@@ -31,6 +31,17 @@ def kernel_values(v, code, k):
 
 
 @njit
+def engine_h_prime(s, y, b, soft, code, k):
+    """h'(s + b) for every element, as ``snu_backward_loop`` computes it (s, y, b: 1-D)."""
+    out = np.empty_like(s)
+    one, k = s.dtype.type(1), s.dtype.type(k)
+    fast_tanh = code == 0 and not soft and s.itemsize == 4
+    for i in range(s.size):
+        out[i] = output_derivative(s[i], y[i], b[i], soft, fast_tanh, code, k, one)
+    return out
+
+
+@njit
 def fast_tanh(v):
     out = np.empty_like(v)
     for i in range(v.size):
@@ -78,20 +89,18 @@ def test_kernel_matches_numpy(name, dtype, rtol, atol):
 @pytest.mark.parametrize("k", [None, 0.5, 3.0])
 @pytest.mark.parametrize("dtype,rtol,atol", [(np.float64, 1e-12, 1e-15), (np.float32, 1e-5, 2e-6)])
 def test_engine_output_derivative_matches_numpy_for_every_width(name, k, dtype, rtol, atol):
-    """The engine's h'(s + b) for every step, each surrogate and width: float32's tanh has
+    """The engine's h'(s + b), each surrogate and width: float32's tanh has
     its own formula there (``tanh_float32``), which must use k as the NumPy one does."""
     code, width = surrogate_code(name, k)
-    s = np.linspace(-3, 5, 2 * 3 * 101).reshape(2, 3, 101).astype(dtype)   # (T + 1, B, n)
-    b = np.linspace(-1.5, 0.5, 101).astype(dtype)
+    s = np.linspace(-3, 5, 303).astype(dtype)
+    b = np.tile(np.linspace(-1.5, 0.5, 101), 3).astype(dtype)
     y = (s + b > 0).astype(dtype)
-    h_prime = np.empty((1, 3, 101), dtype)
-    output_derivative(s, y, b, False, code, width, h_prime)
-    expected = pseudo_derivative(s[1:].astype(np.float64) + b, name, k)
+    h_prime = engine_h_prime(s, y, b, False, code, width)
+    assert h_prime.dtype == dtype
+    expected = pseudo_derivative(s.astype(np.float64) + b, name, k)
     np.testing.assert_allclose(h_prime, expected, rtol=rtol, atol=atol * max(width, 1))
-    soft = np.empty_like(h_prime)         # the sSNU: y(1 − y), whatever the surrogate
-    y = 1 / (1 + np.exp(-(s + b)))
-    output_derivative(s, y, b, True, code, width, soft)
-    np.testing.assert_array_equal(soft, y[1:] * (1 - y[1:]))
+    y = 1 / (1 + np.exp(-(s + b)))        # the sSNU: y(1 − y), whatever the surrogate
+    np.testing.assert_array_equal(engine_h_prime(s, y, b, True, code, width), y * (1 - y))
 
 
 def test_float32_tanh_is_accurate():

@@ -33,6 +33,7 @@ from numba import njit
 
 from ..core.errors import InputError, InputTypeError
 from ..core.layer import Layer
+from ..core.layout import channels_last
 from ..core.registry import register_layer
 from ..core.validate import FLOAT_DTYPES, check_array, check_gradient, check_size
 
@@ -48,12 +49,6 @@ def pool_reference(x, k, mode):
         return windows.mean(axis=-1), None
     first = windows.argmax(axis=-1)
     return np.take_along_axis(windows, first[..., None], axis=-1)[..., 0], first
-
-
-def channels_last(images):
-    """(N, C, H, W) images as the (N, H, W, C) array the kernels read: a view when their memory
-    is already ordered that way (a ConvSNU's or a pooling's output), else a copy."""
-    return np.ascontiguousarray(images.transpose(0, 2, 3, 1))
 
 
 @njit(cache=True)

@@ -55,8 +55,8 @@ Memory layout
 The units are stored in the order (t, batch, i, j, o), the GEMM's, so the
 (T, B, O, H', W') output is a transposed view of that memory, not a copy;
 pooling reads it in that order and hands on arrays ordered the same way, and
-∂L/∂x is returned channel-last in memory too. The large work arrays (gates,
-δu) are kept from call to call (``_scratch_array``).
+∂L/∂x is returned channel-last in memory too. The large work arrays (the
+patches of a block, δu) are kept from call to call (``_scratch_array``).
 
 The reference
 -------------
@@ -81,6 +81,7 @@ from numba import njit
 from ..core.errors import InputError, InputTypeError
 from ..core.functions import sigmoid
 from ..core.init import glorot_uniform
+from ..core.layout import channels_last
 from ..core.registry import register_layer
 from ..core.validate import (
     as_rng,
@@ -90,10 +91,9 @@ from ..core.validate import (
     check_params,
     check_size,
 )
-from ..layers.pooling import channels_last
 from . import snu_reference
 from .snu import DECAY, add_decay
-from .snu_engine import negative_slope, output_derivative, snu_backward_loop, snu_forward_loop
+from .snu_engine import negative_slope, snu_backward_loop, snu_forward_loop
 from .surrogate import pseudo_derivative, surrogate_code
 from .temporal import TemporalLayer
 
@@ -367,22 +367,21 @@ class ConvSNU(TemporalLayer):
         T, B = x.shape[:2]
         O, (Ho, Wo) = self.n_out, self.output_shape(*x.shape[3:])
         P = Ho * Wo
-        # the SNU's loops on the units (i, j, o); index 0 of s, y, gate: the initial state
+        # the SNU's loops on the units (i, j, o); index 0 of s and y: the initial state
         s, y = (np.empty((T + 1, B, Ho, Wo, O), self.dtype) for _ in range(2))
-        gate = self._scratch_array("gate", s.shape)
         s[0], y[0] = (v.transpose(0, 2, 3, 1) for v in initial)
-        gate[0] = 1 - y[0]
         # every a_t, written where s_t goes: step t reads a_t there just before it writes s_t
         a, W2 = s[1:].reshape(T * B, P, O), self._patch_matrix()
         for images, cols in self._patch_blocks(x):
             np.matmul(cols, W2.T, out=a[images].reshape(-1, O))          # A = cols W2ᵀ
         units = (T + 1, B, P * O)
         b, decay = np.tile(self.params["b"], P), np.tile(self.decay, P)   # per unit
+        no_shared_gate = np.empty((T + 1, B), self.dtype)          # (no lateral inhibition)
         snu_forward_loop(s[1:].reshape(T, B, P * O), b, decay, self.soft,
                          negative_slope(self.g, G_SLOPE), False,
-                         s.reshape(units), y.reshape(units), gate.reshape(units), 0, T)
+                         s.reshape(units), y.reshape(units), no_shared_gate, 0, T)
         channels_first = (0, 1, 4, 2, 3)
-        return (s.transpose(channels_first), y.transpose(channels_first)), (s, y, gate)
+        return (s.transpose(channels_first), y.transpose(channels_first)), (s, y, no_shared_gate)
 
     def _patch_blocks(self, x):
         """For each block of images (``block_images``): their slice of the T·B images and
@@ -406,7 +405,7 @@ class ConvSNU(TemporalLayer):
 
     def _scratch_array(self, name, shape):
         """A work array kept from call to call while its shape stays: the large temporaries
-        (the patches, the gates, δu, ∂L/∂cols) are not allocated anew each step, which costs
+        (the patches of a block, δu) are not allocated anew each step, which costs
         more than the work in them (the system zeroes every fresh page). Not for anything a
         caller may keep: the outputs, the membrane and ∂L/∂x are always new arrays."""
         array = self._scratch.get(name)
@@ -455,11 +454,11 @@ class ConvSNU(TemporalLayer):
         return dx
 
     def _backward_numba(self, dy, x, saved):
-        s, y, gate = saved
+        s, y, no_shared_gate = saved
         T, (_, B, Ho, Wo, O) = len(x), s.shape
         P = Ho * Wo
         units = (T + 1, B, P * O)
-        s, y, gate = s.reshape(units), y.reshape(units), gate.reshape(units)
+        s, y = s.reshape(units), y.reshape(units)
         dy = dy.transpose(0, 1, 3, 4, 2)            # units (i, j, o); a view if dy is channel-last
         if not dy.flags.c_contiguous:
             contiguous = self._scratch_array("dy", dy.shape)
@@ -467,15 +466,14 @@ class ConvSNU(TemporalLayer):
             dy = contiguous
         dy = dy.reshape(T, B, P * O)
         b, decay = np.tile(self.params["b"], P), np.tile(self.decay, P)
-        # δu is written over h' (read just before, element by element, in the same step)
-        du = h_prime = self._scratch_array("du", (T, B, P * O))
-        output_derivative(s, y, b, self.soft, self._surrogate_code, self.surrogate_k, h_prime)
+        du = self._scratch_array("du", (T, B, P * O))
         db = np.zeros(P * O, self.dtype)
-        snu_backward_loop(dy, s, y, gate, h_prime, decay, negative_slope(self.g, G_SLOPE),
+        snu_backward_loop(dy, s, y, no_shared_gate, b, self.soft, self._surrogate_code,
+                          self.surrogate_k, decay, negative_slope(self.g, G_SLOPE),
                           self.detach_reset, False, du, db, 0, T)
         self.grads["b"] += db.reshape(P, O).sum(axis=0)              # the channel's pixels
-        if self.train_decay:             # ∂L/∂l = Σ δu_t ⊙ s_{t-1} ⊙ gate_{t-1}, per channel
-            per_unit = (du * s[:-1] * gate[:-1]).sum(axis=(0, 1), dtype=np.float64)
+        if self.train_decay:             # ∂L/∂l = Σ δu_t ⊙ s_{t-1} ⊙ (1 − y_{t-1}), per channel
+            per_unit = (du * s[:-1] * (1 - y[:-1])).sum(axis=(0, 1), dtype=np.float64)
             self.grads["decay"] += per_unit.reshape(P, O).sum(axis=0).astype(self.dtype)
         return self._convolution_gradients(du.reshape(T * B, P, O), x)
 

@@ -27,12 +27,7 @@ from ..core.init import glorot_uniform
 from ..core.registry import register_layer
 from ..core.validate import as_rng, check_choice, check_params
 from . import snu_reference
-from .snu_engine import (
-    negative_slope,
-    output_derivative,
-    snu_backward_loop,
-    snu_forward_loop,
-)
+from .snu_engine import negative_slope, snu_backward_loop, snu_forward_loop
 from .surrogate import surrogate_code
 from .temporal import TemporalLayer
 
@@ -155,17 +150,17 @@ class SNU(TemporalLayer):
         T = len(x)
         a = self._input_products(x)                # x_t W, all t in one product
         s, y = self._padded_states(T, initial)     # index 0: the initial state; the kernel fills 1..T
-        gate = np.empty_like(s)                    # gate[t]: the reset gate that step t + 1 applies
-        gate[0] = snu_reference.reset_gate(y[0], self.lateral_inhibition)
+        shared_gate = np.empty(s.shape[:2], self.dtype)   # lateral inhibition's 1 − max_j y_t,j
+        shared_gate[0] = 1 - y[0].max(axis=1, initial=0)
         step = (self.params["b"], self.decay, self.soft, negative_slope(self.g, self.g_slope),
-                self.lateral_inhibition, s, y, gate)
+                self.lateral_inhibition, s, y, shared_gate)
         if self.recurrent:                     # a product per step: the loop runs here
             for t in range(T):
                 a[t] += y[t] @ self.params["H"]                        # + y_{t-1} H
                 snu_forward_loop(a, *step, t, t + 1)
         else:
             snu_forward_loop(a, *step, 0, T)
-        return (s, y), gate
+        return (s, y), shared_gate
 
     def _arrays(self) -> dict:
         return {"W": self.params["W"], "b": self.params["b"], "decay": self.decay,
@@ -177,21 +172,19 @@ class SNU(TemporalLayer):
 
     # -- backward --------------------------------------------------------------
 
-    def _backward_reference(self, dy, x, states, gate):
+    def _backward_reference(self, dy, x, states, saved):
         s, y = states
         return snu_reference.snu_backward(
             dy, x, s, y, grads=self.grads, **self._arrays(), **self._forward_options(),
             surrogate=self.surrogate, surrogate_k=self.surrogate_k,
             detach_reset=self.detach_reset)
 
-    def _backward_numba(self, dy, x, states, gate):
+    def _backward_numba(self, dy, x, states, shared_gate):
         s, y = states
         T, B, _ = x.shape
-        h_prime = np.empty((T, B, self.n_out), self.dtype)
-        output_derivative(s, y, self.params["b"], self.soft, self._surrogate_code,
-                          self.surrogate_k, h_prime)
         du = np.empty((T, B, self.n_out), self.dtype)
-        step = (s, y, gate, h_prime, self.decay, negative_slope(self.g, self.g_slope),
+        step = (s, y, shared_gate, self.params["b"], self.soft, self._surrogate_code,
+                self.surrogate_k, self.decay, negative_slope(self.g, self.g_slope),
                 self.detach_reset, self.lateral_inhibition, du, self.grads["b"])
         if self.recurrent:                     # a product per step: the loop runs here
             dy = dy.copy()                     # the caller's dy stays as it was
@@ -203,7 +196,9 @@ class SNU(TemporalLayer):
         else:
             snu_backward_loop(dy, *step, 0, T)
         if self.train_decay:                   # ∂L/∂l = Σ_t Σ_batch δu_t ⊙ s_{t-1} ⊙ gate_{t-1}
-            self.grads["decay"] += (du * s[:-1] * gate[:-1]).sum(axis=(0, 1), dtype=np.float64)
+            gate = snu_reference.reset_gate(y[:-1].reshape(-1, self.n_out), self.lateral_inhibition)
+            self.grads["decay"] += (du * s[:-1] * gate.reshape(du.shape)).sum(axis=(0, 1),
+                                                                             dtype=np.float64)
         # ∂L/∂W, ∂L/∂H and ∂L/∂x from δu; the kernel has already added ∂L/∂b = Σ gy ⊙ h'
         return self._gradients_after_loop(x, states, du, bias=False)
 

@@ -16,9 +16,13 @@ and the derivation), arranged for speed:
 - State arrays are padded in time: ``s[0]``, ``y[0]`` hold the initial state
   (zeros), so step t reads its previous state at index t and writes at t + 1,
   without a special case for the first step.
-- The forward pass keeps each step's reset gate (1 − y_t, or the shared
-  1 − max_j y_t,j with lateral inhibition) for the backward pass, and g is a
-  two-piece line: the inner loops then have no branch, so they vectorize.
+- No array holds the reset gate: a unit's gate 1 − y_{t-1} is read from y
+  (with lateral inhibition the shared 1 − max_j y_{t-1,j} is kept, one number
+  per sample and step), and backward computes h'(s_t + b) where it uses it
+  instead of in a pass of its own. On a ConvSNU's 35 million unit-steps per
+  batch each array pass saved is about 20 ms. g is a two-piece line and the
+  options are fixed per call, so the inner loops have no branch that depends
+  on the data and vectorize.
 - The loops are serial on purpose: with Numba's threads and OpenBLAS's threads
   both spinning on the same two cores, a parallel version ran 2–3× slower.
 - Every constant is made in the array's dtype (``one``, ``zero``), because a
@@ -43,16 +47,35 @@ def negative_slope(g: str, g_slope: float) -> float:
     return {"relu": 0.0, "identity": 1.0, "leaky_relu": g_slope}[g]
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def output_derivative(s, y, b, soft, fast_tanh, surrogate_code, k, one):
+    """h'(v) at v = s + b for one unit and step: y(1 − y) for the sSNU's sigmoid, the chosen
+    pseudo-derivative for the SNU.
+
+    ``fast_tanh``: the paper's tanh surrogate in float32, through ``tanh_float32`` (libm's
+    tanh is a scalar call that would cost more than all the rest of the backward loop).
+    ``k`` and ``one`` come in the dtype of the arrays (see ``pseudo_derivative_scalar``).
+    """
+    if soft:
+        return y * (one - y)
+    if fast_tanh:
+        th = tanh_float32(k * (s + b))
+        return k * (one - th * th)                 # k (1 − tanh²(k v))
+    return pseudo_derivative_scalar(s + b, surrogate_code, k, one)
+
+
 @njit(cache=True, error_model="numpy")
-def snu_forward_loop(a, b, decay, soft, neg_slope, lateral, s, y, gate, t_start, t_end):
-    """Fill s, y and the reset gate for the steps t_start..t_end − 1 from the current a.
+def snu_forward_loop(a, b, decay, soft, neg_slope, lateral, s, y, shared_gate, t_start, t_end):
+    """Fill s and y for the steps t_start..t_end − 1 from the current a.
 
     a : (T, B, n) input current a_t = x_t W (+ y_{t-1} H, added by the caller).
     neg_slope : g(u) = u for u > 0, else neg_slope·u (see ``negative_slope``).
-    s, y, gate : (T + 1, B, n); index 0 holds the initial state (gate = 1 − y_0).
-        Step t reads index t and writes index t + 1. gate[t] is the reset gate
-        that step t + 1 applies: 1 − y_t, or 1 − max_j y_t,j for every unit
-        with lateral inhibition.
+    s, y : (T + 1, B, n); index 0 holds the initial state. Step t reads index t
+        and writes index t + 1.
+    shared_gate : (T + 1, B), used with lateral inhibition only: shared_gate[t, i]
+        = 1 − max_j y_t,j, the reset gate of every unit of sample i at step t + 1
+        (index 0 from the caller, the rest filled here). Without lateral
+        inhibition unit j's gate is its own 1 − y_t,j.
     """
     _, B, n = a.shape
     zero, one = s.dtype.type(0), s.dtype.type(1)
@@ -60,7 +83,8 @@ def snu_forward_loop(a, b, decay, soft, neg_slope, lateral, s, y, gate, t_start,
     for t in range(t_start, t_end):
         for i in range(B):
             for j in range(n):
-                u = a[t, i, j] + decay[j] * s[t, i, j] * gate[t, i, j]
+                keep = shared_gate[t, i] if lateral else one - y[t, i, j]   # reset gate
+                u = a[t, i, j] + decay[j] * s[t, i, j] * keep
                 st = u if u > zero else neg * u           # s_t = g(u_t)
                 s[t + 1, i, j] = st
                 y[t + 1, i, j] = one if st + b[j] > zero else zero   # y_t = step(s_t + b)
@@ -68,49 +92,17 @@ def snu_forward_loop(a, b, decay, soft, neg_slope, lateral, s, y, gate, t_start,
                 for j in range(n):                        # y_t = σ(s_t + b)
                     y[t + 1, i, j] = one / (one + np.exp(-(s[t + 1, i, j] + b[j])))
             if lateral:
-                strongest = np.max(y[t + 1, i])
-                for j in range(n):
-                    gate[t + 1, i, j] = one - strongest
-            else:
-                for j in range(n):
-                    gate[t + 1, i, j] = one - y[t + 1, i, j]
+                shared_gate[t + 1, i] = one - np.max(y[t + 1, i])
 
 
 @njit(cache=True, error_model="numpy")
-def output_derivative(s, y, b, soft, surrogate_code, surrogate_k, h_prime):
-    """h'(s_t + b) for every step, into h_prime (T, B, n).
-
-    y(1 − y) for the sSNU's sigmoid; the chosen pseudo-derivative for the SNU.
-    It depends on the forward pass only, so it is computed for all t at once.
-    In float32 the paper's tanh surrogate uses ``tanh_float32``: libm's tanh
-    is a scalar call that would cost more than all the rest of the backward loop.
-    """
-    T, B, n = h_prime.shape
-    one, k = s.dtype.type(1), s.dtype.type(surrogate_k)
-    fast_tanh = surrogate_code == 0 and not soft and s.itemsize == 4
-    for t in range(T):
-        for i in range(B):
-            if soft:
-                for j in range(n):
-                    h_prime[t, i, j] = y[t + 1, i, j] * (one - y[t + 1, i, j])
-            elif fast_tanh:
-                for j in range(n):
-                    th = tanh_float32(k * (s[t + 1, i, j] + b[j]))
-                    h_prime[t, i, j] = k * (one - th * th)       # k (1 − tanh²(k v))
-            else:
-                for j in range(n):
-                    h_prime[t, i, j] = pseudo_derivative_scalar(s[t + 1, i, j] + b[j],
-                                                                surrogate_code, k, one)
-
-
-@njit(cache=True, error_model="numpy")
-def snu_backward_loop(dy, s, y, gate, h_prime, decay, neg_slope, detach_reset, lateral,
-                      du, db, t_start, t_end):
+def snu_backward_loop(dy, s, y, shared_gate, b, soft, surrogate_code, surrogate_k, decay,
+                      neg_slope, detach_reset, lateral, du, db, t_start, t_end):
     """Backpropagation through time for t = t_end − 1 down to t_start.
 
     dy : (T, B, n) ∂L/∂y_t from above (+ δu_{t+1} Hᵀ, added by the caller).
-    s, y, gate : (T + 1, B, n) the padded forward states and reset gates.
-    h_prime : (T, B, n) h'(s_t + b), from ``output_derivative``.
+    s, y, shared_gate : the forward pass's, as ``snu_forward_loop`` left them.
+    b, soft, surrogate_code, surrogate_k : for h'(s_t + b) (``output_derivative``).
     du : (T, B, n) δu_t = ∂L/∂u_t, filled here; δu_{t+1} is read from it
         (zero after the last step). ∂L/∂W, ∂L/∂H, ∂L/∂x are then products.
     db : (n,) ∂L/∂b is added into it. (∂L/∂l = Σ_t δu_t ⊙ s_{t-1} ⊙ gate_{t-1} needs
@@ -118,7 +110,8 @@ def snu_backward_loop(dy, s, y, gate, h_prime, decay, neg_slope, detach_reset, l
     """
     T, B, n = dy.shape
     zero, one = s.dtype.type(0), s.dtype.type(1)
-    neg = s.dtype.type(neg_slope)
+    neg, k = s.dtype.type(neg_slope), s.dtype.type(surrogate_k)
+    fast_tanh = surrogate_code == 0 and not soft and s.itemsize == 4
     # the reset path of unit j reaches y_t,j (its own gate), unless detached or lateral
     own_reset = zero if detach_reset or lateral else one
     db_sum = np.zeros(n)         # float64 sum: no float32 round-off over T·B terms
@@ -128,22 +121,27 @@ def snu_backward_loop(dy, s, y, gate, h_prime, decay, neg_slope, detach_reset, l
             du_next = du[t + 1]
         for i in range(B):
             for j in range(n):
-                st, dn = s[t + 1, i, j], du_next[i, j]
+                st, yt, dn = s[t + 1, i, j], y[t + 1, i, j], du_next[i, j]
+                keep = shared_gate[t + 1, i] if lateral else one - yt   # gate of step t + 1
                 gy = dy[t, i, j] - own_reset * dn * decay[j] * st   # ∂L/∂y_t
-                gv = gy * h_prime[t, i, j]                # ∂L/∂v_t, v = s + b
-                gs = gv + dn * decay[j] * gate[t + 1, i, j]   # ∂L/∂s_t
+                gv = gy * output_derivative(st, yt, b[j], soft, fast_tanh,
+                                            surrogate_code, k, one)   # ∂L/∂v_t, v = s + b
+                gs = gv + dn * decay[j] * keep            # ∂L/∂s_t
                 d = gs * (one if st > zero else neg)      # δu_t = gs ⊙ g'(u_t)
                 du[t, i, j] = d
                 db_sum[j] += gv
-            if lateral and not detach_reset:
+        if lateral and not detach_reset:   # a loop of its own, so that the one above vectorizes
+            for i in range(B):
                 # The shared gate 1 − max_j y_t,j passes its reset-path gradient,
                 # −Σ_j δu_{t+1,j} l_j s_t,j, to the unit that set the maximum.
                 jmax = np.argmax(y[t + 1, i])
                 reset = zero
                 for j in range(n):
                     reset += du_next[i, j] * decay[j] * s[t + 1, i, j]
-                gv = -reset * h_prime[t, i, jmax]
-                d = gv * (one if s[t + 1, i, jmax] > zero else neg)
+                st = s[t + 1, i, jmax]
+                gv = -reset * output_derivative(st, y[t + 1, i, jmax], b[jmax], soft, fast_tanh,
+                                                surrogate_code, k, one)
+                d = gv * (one if st > zero else neg)
                 du[t, i, jmax] += d
                 db_sum[jmax] += gv
     db += db_sum.astype(db.dtype)
