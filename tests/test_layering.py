@@ -1,7 +1,7 @@
 """The folder tree is the architecture: no module imports one above it, and no unit imports another.
 
 The layers, from the bottom: core → units and layers → training → pcm and data → tasks →
-experiments → the command line and the plots. A module may import its own layer and the
+experiments and sweeps → the command line and the plots. A module may import its own layer and the
 ones below it. The package's ``__init__`` (the public names) may import anything.
 """
 
@@ -14,7 +14,7 @@ import minisnu
 
 PACKAGE = Path(minisnu.__file__).resolve().parent
 LEVEL = {"core": 0, "units": 1, "layers": 1, "training": 2, "pcm": 3, "data": 3, "memristive": 3, "tasks": 4,
-         "experiments": 5, "cli": 6, "viz": 6, "__main__": 6}
+         "experiments": 5, "sweeps": 5, "cli": 6, "viz": 6, "__main__": 6}
 # The SNU family (the dense and the convolutional layer) shares the SNU's reference and kernels.
 UNITS = {"snu": {"conv_snu", "snu_reference", "snu_engine"}, "rnn": set(), "lstm": set(), "gru": set()}
 ALL_UNIT_FILES = set(UNITS) | set().union(*UNITS.values())

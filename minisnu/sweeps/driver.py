@@ -1,0 +1,265 @@
+"""Running a sweep: its folder, its workers (local processes or a Dask cluster), and going on after a kill.
+
+One process, the *driver*, holds the study's sampler: it draws each run's options
+(:func:`~minisnu.sweeps.study.next_trial`), hands the run to a worker, and records the
+outcome (``study.tell``). The workers train the runs (:func:`~minisnu.sweeps.trial.run_trial`)
+and report their epochs to the study themselves, so the pruner sees every run's curve.
+Only as many runs are drawn as there are workers free: the sampler then learns from
+every finished run before it draws the next.
+
+Workers
+-------
+- ``jobs=N`` (the default, 1): N local processes (``spawn``ed, each importing minisnu
+  afresh), each with cores // N BLAS threads, so that N runs do not fight over the cores.
+  The study is the SQLite file in the sweep folder, which every process opens.
+- ``dask="tcp://host:8786"``: the workers of a running Dask cluster (each trial one task;
+  a Dask worker's BLAS libraries run one thread unless its nanny is told otherwise).
+  The study is then reached through the scheduler (Optuna's ``DaskStorage``, holding the
+  SQLite file of the sweep folder: the scheduler must see that folder), or in a database
+  that every machine can reach (``storage="postgresql://..."``). The run folders are
+  written by the workers, in the sweep folder: on several machines it must be on a
+  shared file system.
+
+The sweep folder
+----------------
+::
+
+    sweep.json     the sweep as checked (spec.Sweep), its name and storage
+    sweep.lock     held by the driver (one driver per sweep)
+    study.db       the Optuna study (unless the sweep uses another storage)
+    runs/          one ordinary run folder per trial, NAME-trial0003-seed1
+    trials.csv     the table of trials, rewritten after every trial (see report.py)
+
+A sweep that was killed goes on with ``resume=True`` (``minisnu sweep --resume DIR``):
+the runs it had finished are kept, the ones it was running go on from their last saved
+epoch (in their run folders), and then it draws the settings it had not drawn yet.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from ..core.errors import OptionError, RunError
+from ..core.io import atomic_write
+from . import report
+from .spec import Sweep
+from .study import next_trial, open_study, optuna, run_folder_name, run_options, sqlite_url, storage
+from .trial import TrialJob, run_trial
+
+
+class SweepFolder:
+    """The files of one sweep, named here."""
+
+    SPEC = "sweep.json"
+    LOCK = "sweep.lock"
+    RUNS = "runs"
+    TRIALS_CSV = "trials.csv"
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    @property
+    def name(self) -> str:
+        return self.path.resolve().name
+
+    @property
+    def spec(self) -> Path:
+        return self.path / self.SPEC
+
+    @property
+    def trials_csv(self) -> Path:
+        return self.path / self.TRIALS_CSV
+
+    def holds_sweep(self) -> bool:
+        return self.spec.is_file()
+
+    def read(self) -> tuple[Sweep, str]:
+        """The sweep kept here and its storage URL; RunError if there is none or it is damaged."""
+        if not self.holds_sweep():
+            raise RunError(f"{self.path} holds no sweep (no {self.SPEC}): start one with a sweep file")
+        try:
+            content = json.loads(self.spec.read_text())
+            return Sweep.from_json(content["sweep"]), content["storage"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise RunError(f"{self.spec}: not a sweep description ({err})") from None
+
+    def write(self, sweep: Sweep, storage_url: str) -> None:
+        text = json.dumps({"format": "minisnu.sweep", "version": 1, "name": self.name,
+                           "storage": storage_url, "sweep": sweep.to_json()}, indent=1)
+        atomic_write(self.spec, lambda f: f.write((text + "\n").encode()))
+
+    def check_new(self) -> None:
+        """RunError unless a new sweep may start here: an empty or missing folder."""
+        if self.holds_sweep():
+            raise RunError(f"{self.path} already holds a sweep: continue it with --resume, or "
+                           "choose another --out")
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise RunError(f"{self.path} is not an empty folder: choose another --out")
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold sweep.lock for the ``with`` block; RunError at once if another driver holds it."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.path / self.LOCK, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunError(f"{self.path} is in use by another sweep (it holds {self.LOCK})") from None
+        try:
+            yield self
+        finally:
+            lock.release()
+
+    def run_folder(self, number: int, seed: int) -> Path:
+        return self.path / self.RUNS / run_folder_name(self.name, number, seed)
+
+
+# -- workers ------------------------------------------------------------------------------
+
+
+class LocalWorkers:
+    """``jobs`` local processes, each run with cores // jobs BLAS threads."""
+
+    def __init__(self, jobs: int):
+        self.slots = jobs
+        self.threads = max(1, (os.cpu_count() or 1) // jobs)
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, job: TrialJob):
+        return self.pool.submit(run_trial, job)
+
+    @staticmethod
+    def wait(futures) -> set:
+        done, _ = concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)
+        return done
+
+    def close(self, cancel: bool = False) -> None:
+        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+class DaskWorkers:
+    """The workers of the Dask cluster at ``address``: one trial per worker thread."""
+
+    threads = None          # as each worker is set up
+
+    def __init__(self, address: str):
+        try:
+            from distributed import Client
+        except ImportError:
+            from ..data.errors import MissingPackageError
+            raise MissingPackageError('--dask needs Dask: pip install "minisnu[sweep]"') from None
+        try:
+            self.client = Client(address, timeout="30s")
+        except (OSError, TimeoutError) as err:
+            raise RunError(f"--dask {address}: no Dask scheduler answers there ({err})") from None
+        self.slots = max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, job: TrialJob):
+        return self.client.submit(run_trial, job, pure=False, key=f"trial-{job.study_name}-{job.number}")
+
+    @staticmethod
+    def wait(futures) -> set:
+        from distributed import wait
+        return set(wait(list(futures), return_when="FIRST_COMPLETED").done)
+
+    def close(self, cancel: bool = False) -> None:
+        self.client.close()
+
+
+# -- the driver ---------------------------------------------------------------------------
+
+
+def start_folder(sweep: Sweep, folder, storage_url: str | None = None) -> SweepFolder:
+    """A new sweep's folder: checked empty, ``sweep.json`` written (storage: its SQLite file
+    unless ``storage_url``)."""
+    folder = SweepFolder(folder)
+    folder.check_new()
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.write(sweep, storage_url or sqlite_url(folder.path))
+    return folder
+
+
+def run_sweep(folder, *, jobs: int = 1, dask: str | None = None, on_trial=None) -> list[dict]:
+    """Run (or go on with) the sweep kept in ``folder`` until every run is done; the trials table.
+
+    ``on_trial(outcome)`` is called after each run (the command line prints it).
+    """
+    folder = SweepFolder(folder)
+    sweep, url = folder.read()
+    if jobs < 1:
+        raise OptionError(f"--jobs must be >= 1, got {jobs}")
+    with folder.lock():
+        workers = DaskWorkers(dask) if dask else LocalWorkers(jobs)
+        try:
+            store = _store(url, dask, workers)
+            study = open_study(sweep, folder.name, storage(store) if isinstance(store, str) else store)
+            _drive(sweep, folder, study, store, workers, on_trial)
+        except BaseException:
+            workers.close(cancel=True)
+            raise
+        workers.close()
+        rows = report.trials_table(study, sweep)
+        report.write_csv(rows, sweep, folder.trials_csv)
+    return rows
+
+
+def _store(url: str, dask: str | None, workers):
+    """The storage the driver and the workers share: the URL itself (every process opens it),
+    or, on a Dask cluster without a shared database, the study kept in the scheduler."""
+    if dask and url.startswith("sqlite"):
+        try:
+            from optuna_integration import DaskStorage
+        except ImportError:
+            from ..data.errors import MissingPackageError
+            raise MissingPackageError('--dask needs optuna-integration: pip install "minisnu[sweep]"') \
+                from None
+        return DaskStorage(storage=url, client=workers.client)
+    return url
+
+
+def _drive(sweep: Sweep, folder: SweepFolder, study, store, workers, on_trial) -> None:
+    states = optuna().trial.TrialState
+    # Runs of a previous driver that was killed go on first, from their run folders.
+    pending = list(study.get_trials(deepcopy=False, states=(states.RUNNING,)))
+    running = {}
+    while True:
+        while len(running) < workers.slots:
+            trial = pending.pop(0) if pending else next_trial(study, sweep)
+            if trial is None:
+                break
+            job = _job(sweep, folder, study, store, trial, workers.threads)
+            running[workers.submit(job)] = job
+        if not running:
+            return
+        for future in workers.wait(running):
+            job = running.pop(future)
+            outcome = future.result()      # a bug in a worker shows its traceback here
+            _tell(study, outcome, states)
+            report.write_csv(report.trials_table(study, sweep), sweep, folder.trials_csv)
+            if on_trial is not None:
+                on_trial(outcome, study.trials[job.number])
+
+
+def _job(sweep: Sweep, folder: SweepFolder, study, store, trial, threads) -> TrialJob:
+    seed = trial.user_attrs["seed"]
+    return TrialJob(task=sweep.task, options=run_options(sweep, trial.params, seed),
+                    folder=str(folder.run_folder(trial.number, seed)), study_name=study.study_name,
+                    store=store, trial_id=trial._trial_id,   # Optuna's id of the trial in its storage
+                    number=trial.number, threads=threads)
+
+
+def _tell(study, outcome: dict, states) -> None:
+    if outcome["state"] == "COMPLETE" and outcome["value"] is not None:
+        study.tell(outcome["number"], outcome["value"])
+    elif outcome["state"] == "PRUNED":
+        study.tell(outcome["number"], state=states.PRUNED)
+    else:                  # failed, or finished without a finite validation metric
+        study.tell(outcome["number"], state=states.FAIL)

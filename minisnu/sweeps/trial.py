@@ -1,0 +1,104 @@
+"""One trial of a sweep, as a worker runs it: an ordinary ``minisnu train`` run in its own folder,
+each epoch's validation metric reported to the study, stopped early when the pruner says so.
+
+:func:`run_trial` is what a worker process (a local one, or a Dask worker) executes. It
+gets a :class:`TrialJob`, everything it needs as plain values, so that it can run on
+any machine that has minisnu, the data and the sweep folder (a shared file system for a
+cluster). A trial whose run folder already holds epochs (its worker was killed) goes
+on from its last checkpoint, exactly as ``minisnu train --resume`` would.
+
+What the run ends with is set on the trial as user attributes (the run folder, the
+epochs trained, the wall time, the test metric at the best epoch); the sweep's driver
+then records the trial's state and value (``study.tell``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+
+from threadpoolctl import threadpool_limits
+
+from ..core.errors import MinisnuError
+from ..core.options import resolve, run_options
+from ..tasks import get_task
+from ..tasks.runs import resume, start
+from ..training import run_folder
+from ..training.run_folder import RunFolder
+from .study import optuna, storage
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    """A trial's run, as a worker needs it (picklable: it travels to the worker)."""
+
+    task: str
+    options: dict          # as given to `minisnu train`: fixed, searched, seed (data, quick, ...)
+    folder: str            # the run folder
+    study_name: str
+    store: object          # the study's storage: a URL, or a storage object (Dask's)
+    trial_id: int
+    number: int
+    threads: int | None    # BLAS threads for the run; None: as the worker is set up
+
+
+class Pruned(Exception):
+    """The pruner stopped the run after an epoch (the epoch is saved)."""
+
+
+def run_trial(job: TrialJob) -> dict:
+    """Train the trial's run and report its epochs; the outcome as a dict.
+
+    ``state`` is "COMPLETE", "PRUNED" or "FAIL" (a user's mistake or a diverged run:
+    ``error`` says which); ``value`` the best validation metric (None if none), ``test``
+    the test metric at that epoch, ``epochs`` and ``seconds`` what the run trained.
+    """
+    threads = (threadpool_limits(job.threads, user_api="blas") if job.threads
+               else contextlib.nullcontext())
+    study = optuna().load_study(study_name=job.study_name,
+                                storage=storage(job.store) if isinstance(job.store, str) else job.store)
+    trial = optuna().trial.Trial(study, job.trial_id)
+    folder = RunFolder(job.folder)
+    run, state, error = None, "COMPLETE", None
+
+    def report(run, row):
+        value = row[f"valid_{run.task.METRIC}"]
+        if value is not None and math.isfinite(value):
+            trial.report(value, row["epoch"])
+            if trial.should_prune():
+                raise Pruned
+
+    with threads:
+        try:
+            with folder.lock():
+                run = _start_or_resume(job, folder)
+                run_folder.fit(run, on_epoch=report)
+        except Pruned:
+            state = "PRUNED"
+        except MinisnuError as err:       # a diverged run, missing data, ...: the trial failed
+            state, error = "FAIL", str(err)
+    return _outcome(job, trial, run, state, error)
+
+
+def _start_or_resume(job: TrialJob, folder: RunFolder):
+    task = get_task(job.task)
+    values = resolve(task.OPTIONS, job.options)
+    if folder.holds_run():
+        return resume(task, folder, {"epochs": values["epochs"]}, values["data"])
+    return start(task, folder, run_options(task.OPTIONS, values), values["data"])
+
+
+def _outcome(job: TrialJob, trial, run, state: str, error: str | None) -> dict:
+    """What the run ended with (``run`` is None if it never started), set on the trial and returned."""
+    outcome = {"number": job.number, "state": state, "error": error, "folder": job.folder,
+               "value": None, "test": None, "best_epoch": None, "epochs": 0, "seconds": 0.0}
+    if run is not None:
+        outcome.update(epochs=run.epoch, seconds=round(sum(row["seconds"] for row in run.history), 3))
+        if run.best is not None:
+            metric = run.task.METRIC
+            outcome.update(value=run.best[f"valid_{metric}"], test=run.best[f"test_{metric}"],
+                           best_epoch=run.best["epoch"])
+    for key in ("folder", "epochs", "seconds", "test", "best_epoch", "error"):
+        trial.set_user_attr(key, outcome[key])
+    return outcome
