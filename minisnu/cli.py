@@ -39,11 +39,15 @@ from pathlib import Path
 
 import numpy as np
 
+from . import sweeps
 from .core.errors import MinisnuError, OptionError, RunError
 from .core.options import add_arguments, given_values, resolve, run_options
 from .data import download_dataset
 from .data.download import DATASETS
 from .experiments import COMMANDS, get_experiment
+from .sweeps import SweepFolder
+from .sweeps import report as sweeps_report
+from .sweeps import spec as sweeps_spec
 from .tasks import TASKS, get_task
 from .tasks.runs import check_resumable, data_difference, default_folder, resume, start
 from .training import run_folder
@@ -77,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `minisnu COMMAND --help` (and `minisnu train TASK --help`) for the options.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_train_command(commands)
+    add_sweep_command(commands)
     add_eval_command(commands)
     add_download_command(commands)
     add_tutorials_command(commands)
@@ -104,6 +109,47 @@ def background(module) -> str:
     """Where the long notes of a task or an experiment are, for the end of its ``--help``."""
     return ("The background (the setup, its sources, where the data is looked for): "
             f"python -m pydoc {module.__name__}")
+
+
+def add_sweep_command(commands) -> None:
+    parser = commands.add_parser(
+        "sweep", help="many runs of a task over settings and seeds, searched by Optuna",
+        description="Train one run of `minisnu train TASK` per trial, over the settings a sweep "
+                    "file describes (or --task, --set, --range, --choices) and its seeds, on local "
+                    "worker processes or a Dask cluster; then print the table of trials and the "
+                    "best setting (mean ± std over its seeds), and write trials.csv, history.png "
+                    "and options.png in the sweep folder. Needs the extra minisnu[sweep].",
+        epilog="The sweep file: python -m pydoc minisnu.sweeps.spec; the workers and the folder: "
+               "python -m pydoc minisnu.sweeps.driver")
+    parser.add_argument("file", nargs="?", metavar="SWEEP.toml", help="the sweep file")
+    parser.add_argument("--out", metavar="DIR",
+                        help="the sweep folder (default sweeps/NAME, NAME the sweep file's, or the task's)")
+    parser.add_argument("--resume", metavar="DIR", help="go on with the sweep in DIR")
+    parser.add_argument("--report", metavar="DIR",
+                        help="only report on the sweep in DIR (running or finished)")
+    parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                        help="local worker processes, each with cores/N BLAS threads (default 1)")
+    parser.add_argument("--dask", metavar="ADDRESS",
+                        help="run the trials on the Dask cluster whose scheduler is at ADDRESS "
+                             "(tcp://host:8786) instead of local processes")
+    parser.add_argument("--storage", metavar="URL",
+                        help="keep the study in this database (postgresql://..., mysql://...) "
+                             "instead of the sweep folder's SQLite file: for workers on many machines")
+    inline = parser.add_argument_group("the sweep on the command line (instead of a file)")
+    inline.add_argument("--task", choices=list(TASKS), help="the task")
+    inline.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="an option of every run, as for minisnu train (lr_decay=0.9); repeatable")
+    inline.add_argument("--range", action="append", nargs="+", default=[],
+                        metavar=("NAME LOW HIGH", "log"),
+                        help="search NAME from LOW to HIGH (add log for a log scale); repeatable")
+    inline.add_argument("--choices", action="append", nargs="+", default=[], metavar=("NAME", "VALUE"),
+                        help="search NAME among the VALUEs; repeatable")
+    inline.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                        help="the seeds of every setting (default 0)")
+    inline.add_argument("--trials", type=positive_int, metavar="N", help="the settings to try")
+    inline.add_argument("--sampler", choices=sweeps_spec.SAMPLERS, help="(default tpe)")
+    inline.add_argument("--pruner", choices=sweeps_spec.PRUNERS, help="(default median)")
+    parser.set_defaults(handler=sweep_command)
 
 
 def add_eval_command(commands) -> None:
@@ -239,6 +285,105 @@ def draw_curves(run: Run) -> None:
     task = run.task
     viz.run_curves(run.history, run.folder.curves, metric=task.METRIC, metric_label=task.METRIC_LABEL,
                    best=run.best, title=f"{task.NAME}, {run.options['model']}, seed {run.options['seed']}")
+
+
+# ---------------------------------------------------------------------------
+# sweep
+
+
+def sweep_command(args) -> int:
+    """Start, resume or report on a sweep; after a run, the report. Ctrl-C says how to go on."""
+    if args.report:
+        return sweep_report(SweepFolder(args.report))
+    if args.resume:
+        if args.file or inline_sweep_given(args):
+            raise OptionError("--resume goes on with the sweep as it was: give no sweep file or "
+                              "--task, --set, ... with it")
+        folder = SweepFolder(args.resume)
+        folder.read()          # a clear error now if there is no sweep to go on with
+    else:
+        sweep = read_sweep(args)
+        name = Path(args.file).stem if args.file else sweep.task
+        folder = sweeps.start_folder(sweep, args.out or Path("sweeps") / name, args.storage)
+    sweep = folder.read()[0]
+    print(f"sweep {folder.path}: task {sweep.task}, {sweep.trials} setting(s) × {len(sweep.seeds)} "
+          f"seed(s) = {sweep.runs} runs, {sweep.sampler} sampler, {sweep.pruner.kind} pruner, "
+          + (f"Dask cluster at {args.dask}" if args.dask else f"{args.jobs} local worker(s)"), flush=True)
+    try:
+        sweeps.run_sweep(folder.path, jobs=args.jobs, dask=args.dask,
+                         on_trial=lambda outcome, trial: print(trial_line(sweep, outcome, trial), flush=True))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the finished runs are kept; go on with minisnu sweep --resume "
+              f"{folder.path}", file=sys.stderr)
+        return 130
+    return sweep_report(folder)
+
+
+def inline_sweep_given(args) -> bool:
+    return bool(args.task or args.set or args.range or args.choices or args.seeds is not None
+                or args.trials or args.sampler or args.pruner)
+
+
+def read_sweep(args):
+    """The sweep of the file, or of the command line's --task, --set, --range, --choices, ...; checked."""
+    if args.file:
+        if inline_sweep_given(args):
+            raise OptionError("give the sweep in a file or with --task, --set, ..., not both")
+        return sweeps.load(args.file)
+    if not args.task:
+        raise OptionError("give a sweep file, or the task with --task (and --set, --range, "
+                          "--choices, --seeds, --trials)")
+    options = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise OptionError(f"--set {item}: write NAME=VALUE")
+        options[name.strip()] = value.strip()
+    search = {}
+    for item in args.range:
+        if len(item) not in (3, 4) or (len(item) == 4 and item[3] != "log"):
+            raise OptionError(f"--range {' '.join(item)}: write NAME LOW HIGH, or NAME LOW HIGH log")
+        search[item[0]] = {"low": item[1], "high": item[2], "log": len(item) == 4}
+    for item in args.choices:
+        if len(item) < 2:
+            raise OptionError(f"--choices {' '.join(item)}: write NAME VALUE [VALUE ...]")
+        search[item[0]] = {"choices": item[1:]}
+    fields = {"task": args.task}
+    for key in ("seeds", "trials", "sampler", "pruner"):
+        if getattr(args, key) is not None:
+            fields[key] = getattr(args, key)
+    return sweeps.from_fields(fields, options, search, where="minisnu sweep")
+
+
+def trial_line(sweep, outcome: dict, trial) -> str:
+    """``trial 3  seed 1  lr 0.0269  complete: valid nll 31.54, test 31.67 (epoch 3 of 3, 0.8 s)``."""
+    values = "  ".join(f"{p.name} {sweeps_report.text(trial.params.get(p.name))}" for p in sweep.search)
+    head = f"trial {outcome['number']}  seed {trial.user_attrs.get('seed')}  {values}".rstrip()
+    state = outcome["state"].lower()
+    if outcome["state"] == "FAIL":
+        return f"{head}  failed: {outcome['error'] or 'no finite validation metric'}"
+    if outcome["value"] is None:
+        return f"{head}  {state} after {outcome['epochs']} epoch(s)"
+    return (f"{head}  {state}: valid {sweep.metric} {outcome['value']:.4f}, test {outcome['test']:.4f} "
+            f"(best epoch {outcome['best_epoch']} of {outcome['epochs']}, {outcome['seconds']:.1f} s)")
+
+
+def sweep_report(folder) -> int:
+    """The table of trials and the best setting, on stdout; trials.csv and the figures in the folder."""
+    from . import viz  # here: matplotlib is slow to import, and only the figures need it
+
+    rows, sweep = sweeps.report_rows(folder)
+    print(sweeps_report.format_table(rows, sweep))
+    print(sweeps_report.format_best(rows, sweep))
+    sweeps_report.write_csv(rows, sweep, folder.trials_csv)
+    figures = [viz.sweep_history(rows, folder.path / "history.png", metric=sweep.metric,
+                                 minimize=sweep.direction == "minimize", title=folder.name)]
+    if sweep.search:
+        figures.append(viz.sweep_options(rows, [p.name for p in sweep.search], folder.path / "options.png",
+                                         metric=sweep.metric, title=folder.name,
+                                         log=[p.name for p in sweep.search if p.log]))
+    print(f"table: {folder.trials_csv}; figures: {', '.join(map(str, figures))}")
+    return 0
 
 
 def experiment_command(experiment, args) -> int:

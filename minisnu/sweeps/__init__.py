@@ -14,7 +14,7 @@ Optuna (and Dask, for clusters) are the optional extra ``minisnu[sweep]``: nothi
 minisnu imports them.
 """
 
-from .driver import SweepFolder, run_sweep, start_folder
+from .driver import SweepFolder, report_rows, run_sweep, start_folder
 from .spec import Sweep, from_fields, load
 
-__all__ = ["Sweep", "SweepFolder", "from_fields", "load", "run_sweep", "start_folder"]
+__all__ = ["Sweep", "SweepFolder", "from_fields", "load", "report_rows", "run_sweep", "start_folder"]

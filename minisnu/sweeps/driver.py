@@ -63,7 +63,7 @@ class SweepFolder:
     TRIALS_CSV = "trials.csv"
 
     def __init__(self, path):
-        self.path = Path(path)
+        self.path = path.path if isinstance(path, SweepFolder) else Path(path)
 
     @property
     def name(self) -> str:
@@ -80,13 +80,14 @@ class SweepFolder:
     def holds_sweep(self) -> bool:
         return self.spec.is_file()
 
-    def read(self) -> tuple[Sweep, str]:
-        """The sweep kept here and its storage URL; RunError if there is none or it is damaged."""
+    def read(self) -> tuple[Sweep, str, str]:
+        """The sweep kept here, its storage URL and its study's name (the folder's name when it
+        started); RunError if there is none or it is damaged."""
         if not self.holds_sweep():
             raise RunError(f"{self.path} holds no sweep (no {self.SPEC}): start one with a sweep file")
         try:
             content = json.loads(self.spec.read_text())
-            return Sweep.from_json(content["sweep"]), content["storage"]
+            return Sweep.from_json(content["sweep"]), content["storage"], content["name"]
         except (ValueError, KeyError, TypeError) as err:
             raise RunError(f"{self.spec}: not a sweep description ({err})") from None
 
@@ -193,14 +194,14 @@ def run_sweep(folder, *, jobs: int = 1, dask: str | None = None, on_trial=None) 
     ``on_trial(outcome)`` is called after each run (the command line prints it).
     """
     folder = SweepFolder(folder)
-    sweep, url = folder.read()
+    sweep, url, name = folder.read()
     if jobs < 1:
         raise OptionError(f"--jobs must be >= 1, got {jobs}")
     with folder.lock():
         workers = DaskWorkers(dask) if dask else LocalWorkers(jobs)
         try:
             store = _store(url, dask, workers)
-            study = open_study(sweep, folder.name, storage(store) if isinstance(store, str) else store)
+            study = open_study(sweep, name, storage(store) if isinstance(store, str) else store)
             _drive(sweep, folder, study, store, workers, on_trial)
         except BaseException:
             workers.close(cancel=True)
@@ -209,6 +210,14 @@ def run_sweep(folder, *, jobs: int = 1, dask: str | None = None, on_trial=None) 
         rows = report.trials_table(study, sweep)
         report.write_csv(rows, sweep, folder.trials_csv)
     return rows
+
+
+def report_rows(folder) -> tuple[list[dict], Sweep]:
+    """The trials table of the sweep in ``folder`` (running or finished), read from its study."""
+    folder = SweepFolder(folder)
+    sweep, url, name = folder.read()
+    study = optuna().load_study(study_name=name, storage=storage(url))
+    return report.trials_table(study, sweep), sweep
 
 
 def _store(url: str, dask: str | None, workers):

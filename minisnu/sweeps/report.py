@@ -79,7 +79,8 @@ def write_csv(rows: list[dict], sweep: Sweep, path) -> None:
     atomic_write(path, lambda f: f.write(text.getvalue().encode()))
 
 
-def _text(value) -> str:
+def text(value) -> str:
+    """A value for a table: numbers to 4 significant digits, None as -."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -92,9 +93,9 @@ def format_table(rows: list[dict], sweep: Sweep) -> str:
     names = [p.name for p in sweep.search]
     header = ["trial", "state", *names, "seed", f"valid {sweep.metric}", f"test {sweep.metric}",
               "epochs", "seconds"]
-    body = [[_text(row["trial"]), row["state"], *[_text(row[n]) for n in names], _text(row["seed"]),
-             _text(row["valid"]), _text(row["test"]), _text(row["epochs"]),
-             _text(None if row["seconds"] is None else round(row["seconds"], 1))] for row in rows]
+    body = [[text(row["trial"]), row["state"], *[text(row[n]) for n in names], text(row["seed"]),
+             text(row["valid"]), text(row["test"]), text(row["epochs"]),
+             text(None if row["seconds"] is None else round(row["seconds"], 1))] for row in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(line, widths))
                      for line in [header, *body])
@@ -107,7 +108,7 @@ def format_best(rows: list[dict], sweep: Sweep) -> str:
     if not found:
         return f"no finished run yet ({len(rows)} trial(s) started of {sweep.runs})"
     best = found[0]
-    what = ", ".join(f"{p.name} {_text(best[p.name])}" for p in sweep.search) or "the one setting"
+    what = ", ".join(f"{p.name} {text(best[p.name])}" for p in sweep.search) or "the one setting"
 
     def spread(key):
         mean, std = best[f"{key}_mean"], best[f"{key}_std"]

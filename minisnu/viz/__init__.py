@@ -26,6 +26,8 @@ What is here, one module per subject (each name is also here, ``viz.raster``):
 - :mod:`.memristive`, the all-memristive network of :mod:`minisnu.memristive`:
   :func:`membrane_conductance`, :func:`stdp_window`, :func:`weights_over_time`,
   :func:`weight_histogram`, :func:`synapse_map`, :func:`detection_quality`;
+- :mod:`.sweeps`: the figures of ``minisnu sweep``, :func:`sweep_history` and
+  :func:`sweep_options`;
 - :mod:`.experiments`: the figures of ``minisnu drift``, ``pcm-train`` and
   ``robustness`` (:func:`drift_figure`, :func:`pcm_train_figure`,
   :func:`robustness_figure`), each drawn from the command's metrics;
@@ -87,6 +89,7 @@ from .pcm import (
     log_time_axis,
 )
 from .spikes import feature_maps, membrane_trace, raster, surrogates
+from .sweeps import sweep_history, sweep_options
 from .training import metric_vs_steps, run_curves, training_curves
 
 __all__ = [
@@ -138,6 +141,8 @@ __all__ = [
     "stdp_window",
     "style",
     "surrogates",
+    "sweep_history",
+    "sweep_options",
     "synapse_map",
     "training_curves",
     "weight_histogram",
