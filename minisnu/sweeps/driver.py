@@ -203,11 +203,11 @@ def run_sweep(folder, *, jobs: int = 1, dask: str | None = None, on_trial=None) 
             store = _store(url, dask, workers)
             study = open_study(sweep, name, storage(store) if isinstance(store, str) else store)
             _drive(sweep, folder, study, store, workers, on_trial)
+            rows = report.trials_table(study, sweep)     # before closing: Dask's storage needs the client
         except BaseException:
             workers.close(cancel=True)
             raise
         workers.close()
-        rows = report.trials_table(study, sweep)
         report.write_csv(rows, sweep, folder.trials_csv)
     return rows
 
@@ -259,7 +259,7 @@ def _drive(sweep: Sweep, folder: SweepFolder, study, store, workers, on_trial) -
 
 def _job(sweep: Sweep, folder: SweepFolder, study, store, trial, threads) -> TrialJob:
     seed = trial.user_attrs["seed"]
-    return TrialJob(task=sweep.task, options=run_options(sweep, trial.params, seed),
+    return TrialJob(sweep=sweep, options=run_options(sweep, trial.params, seed),
                     folder=str(folder.run_folder(trial.number, seed)), study_name=study.study_name,
                     store=store, trial_id=trial._trial_id,   # Optuna's id of the trial in its storage
                     number=trial.number, threads=threads)

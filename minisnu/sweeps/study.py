@@ -6,17 +6,24 @@ again), or a database the user names (``--storage postgresql://...``) when worke
 several machines share one study.
 
 One trial is one run: a setting of the searched options and one seed. A *setting*
-is drawn by the sampler (TPE, random, or the next point of a grid) when its first
-seed's trial is asked for; the trials of its other seeds are queued at once with
-the same values (``study.enqueue_trial``) and come next. So the sampler learns from
-every run, each run is scored on its own (and can be pruned on its own), and the
-report groups the runs of a setting into a mean ± std. The seed and the setting
-(the number of the setting's first trial) are the trial's *user attributes*; the
-searched options are its *params*.
+is drawn by the sampler (TPE or random) when its first seed's trial is asked for;
+the trials of its other seeds are queued at once with the same values
+(``study.enqueue_trial``) and come next. So the sampler learns from every run, each
+run is scored on its own (and can be pruned on its own), and the report groups the
+runs of a setting into a mean ± std. The seed and the setting (0, 1, ... in the
+order they were drawn) are the trial's *user attributes*; the searched options are
+its *params*.
+
+A grid is every combination of the choices, in order (the first option's choices
+outermost), the first ``trials`` of them: each setting's runs are queued in the study
+when it is due. (Optuna's ``GridSampler`` assigns grid points itself and fails on
+queued trials, which the seeds are: ``KeyError: 'grid_id'`` in optuna 5.0.)
 """
 
 from __future__ import annotations
 
+import itertools
+import warnings
 from pathlib import Path
 
 from ..data.errors import MissingPackageError
@@ -24,6 +31,10 @@ from ..tasks import get_task
 from .spec import Param, Sweep, option_value, optuna_value
 
 STUDY_FILE = "study.db"
+
+# Optuna calls its Dask storage experimental and says so each time a worker unpickles it,
+# once per trial: the warning would drown the sweep's own lines.
+warnings.filterwarnings("ignore", message="DaskStorage is experimental")
 
 
 def optuna():
@@ -49,11 +60,10 @@ def storage(url: str):
 
 
 def sampler(sweep: Sweep):
-    """The sweep's sampler, seeded (the same sweep draws the same settings)."""
+    """The sweep's sampler, seeded (the same sweep draws the same settings). A grid's settings
+    are all queued, so its sampler never draws."""
     samplers = optuna().samplers
-    if sweep.sampler == "grid":
-        return samplers.GridSampler({p.name: p.grid() for p in sweep.search}, seed=0)
-    if sweep.sampler == "random":
+    if sweep.sampler in ("random", "grid"):
         return samplers.RandomSampler(seed=0)
     return samplers.TPESampler(seed=0)
 
@@ -81,8 +91,15 @@ def open_study(sweep: Sweep, name: str, store):
 
 
 def settings_started(study) -> int:
-    """How many settings the sweep has drawn (the trials that are a setting's first)."""
-    return sum(1 for t in study.get_trials(deepcopy=False) if t.user_attrs.get("setting") == t.number)
+    """How many settings the sweep has drawn (or queued)."""
+    return len({t.user_attrs["setting"] for t in study.get_trials(deepcopy=False)
+                if "setting" in t.user_attrs})
+
+
+def grid_point(sweep: Sweep, index: int) -> dict:
+    """The ``index``-th setting of a grid sweep (the first option's choices outermost)."""
+    point = next(itertools.islice(itertools.product(*(p.grid() for p in sweep.search)), index, None))
+    return {p.name: value for p, value in zip(sweep.search, point)}
 
 
 def next_trial(study, sweep: Sweep):
@@ -90,16 +107,22 @@ def next_trial(study, sweep: Sweep):
     sweep has drawn all its settings and every queued seed has been started."""
     states = optuna().trial.TrialState
     queued = study.get_trials(deepcopy=False, states=(states.WAITING,))
-    if not queued and settings_started(study) >= sweep.trials:
-        return None
+    setting = settings_started(study)
+    if not queued:
+        if setting >= sweep.trials:
+            return None
+        if sweep.sampler == "grid":        # the grid's next point, all its seeds queued
+            point = grid_point(sweep, setting)
+            for seed in sweep.seeds:
+                study.enqueue_trial(point, user_attrs={"seed": seed, "setting": setting})
     trial = study.ask()
-    for param in sweep.search:      # a queued seed gets its setting's values back
+    for param in sweep.search:      # a queued trial gets its setting's values back
         suggest(trial, param)
-    if "seed" not in trial.user_attrs:      # a new setting: its first seed, the others queued
+    if "seed" not in trial.user_attrs:      # drawn by the sampler: its first seed, the others queued
         trial.set_user_attr("seed", sweep.seeds[0])
-        trial.set_user_attr("setting", trial.number)
+        trial.set_user_attr("setting", setting)
         for seed in sweep.seeds[1:]:
-            study.enqueue_trial(trial.params, user_attrs={"seed": seed, "setting": trial.number})
+            study.enqueue_trial(trial.params, user_attrs={"seed": seed, "setting": setting})
     return trial
 
 

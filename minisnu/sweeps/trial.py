@@ -26,14 +26,15 @@ from ..tasks import get_task
 from ..tasks.runs import resume, start
 from ..training import run_folder
 from ..training.run_folder import RunFolder
-from .study import optuna, storage
+from .spec import Sweep
+from .study import optuna, pruner, storage
 
 
 @dataclass(frozen=True)
 class TrialJob:
     """A trial's run, as a worker needs it (picklable: it travels to the worker)."""
 
-    task: str
+    sweep: Sweep           # its task and pruner
     options: dict          # as given to `minisnu train`: fixed, searched, seed (data, quick, ...)
     folder: str            # the run folder
     study_name: str
@@ -56,7 +57,8 @@ def run_trial(job: TrialJob) -> dict:
     """
     threads = (threadpool_limits(job.threads, user_api="blas") if job.threads
                else contextlib.nullcontext())
-    study = optuna().load_study(study_name=job.study_name,
+    # The pruner is the study's in memory, not in its storage: each process gives its own.
+    study = optuna().load_study(study_name=job.study_name, pruner=pruner(job.sweep),
                                 storage=storage(job.store) if isinstance(job.store, str) else job.store)
     trial = optuna().trial.Trial(study, job.trial_id)
     folder = RunFolder(job.folder)
@@ -82,7 +84,7 @@ def run_trial(job: TrialJob) -> dict:
 
 
 def _start_or_resume(job: TrialJob, folder: RunFolder):
-    task = get_task(job.task)
+    task = get_task(job.sweep.task)
     values = resolve(task.OPTIONS, job.options)
     if folder.holds_run():
         return resume(task, folder, {"epochs": values["epochs"]}, values["data"])
