@@ -129,6 +129,8 @@ def add_sweep_command(commands) -> None:
                         help="only report on the sweep in DIR (running or finished)")
     parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="local worker processes, each with cores/N BLAS threads (default 1)")
+    parser.add_argument("--threads", type=positive_int, metavar="N",
+                        help="BLAS threads of each local worker (default: the cores shared among them)")
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="run the trials on the Dask cluster whose scheduler is at ADDRESS "
                              "(tcp://host:8786) instead of local processes")
@@ -310,7 +312,7 @@ def sweep_command(args) -> int:
           f"seed(s) = {sweep.runs} runs, {sweep.sampler} sampler, {sweep.pruner.kind} pruner, "
           + (f"Dask cluster at {args.dask}" if args.dask else f"{args.jobs} local worker(s)"), flush=True)
     try:
-        sweeps.run_sweep(folder.path, jobs=args.jobs, dask=args.dask,
+        sweeps.run_sweep(folder.path, jobs=args.jobs, threads=args.threads, dask=args.dask,
                          on_trial=lambda outcome, trial: print(trial_line(sweep, outcome, trial), flush=True))
     except KeyboardInterrupt:
         print(f"\ninterrupted: the finished runs are kept; go on with minisnu sweep --resume "

@@ -10,7 +10,8 @@ every finished run before it draws the next.
 Workers
 -------
 - ``jobs=N`` (the default, 1): N local processes (``spawn``ed, each importing minisnu
-  afresh), each with cores // N BLAS threads, so that N runs do not fight over the cores.
+  afresh), each with cores // N BLAS threads, so that N runs do not fight over the cores
+  (``threads`` sets another count: fewer when the machine has other work too).
   The study is the SQLite file in the sweep folder, which every process opens.
 - ``dask="tcp://host:8786"``: the workers of a running Dask cluster (each trial one task;
   a Dask worker's BLAS libraries run one thread unless its nanny is told otherwise).
@@ -126,11 +127,11 @@ class SweepFolder:
 
 
 class LocalWorkers:
-    """``jobs`` local processes, each run with cores // jobs BLAS threads."""
+    """``jobs`` local processes, each run with ``threads`` BLAS threads (default cores // jobs)."""
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, threads: int | None = None):
         self.slots = jobs
-        self.threads = max(1, (os.cpu_count() or 1) // jobs)
+        self.threads = threads or max(1, (os.cpu_count() or 1) // jobs)
         self.pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
@@ -188,17 +189,20 @@ def start_folder(sweep: Sweep, folder, storage_url: str | None = None) -> SweepF
     return folder
 
 
-def run_sweep(folder, *, jobs: int = 1, dask: str | None = None, on_trial=None) -> list[dict]:
+def run_sweep(folder, *, jobs: int = 1, threads: int | None = None, dask: str | None = None,
+              on_trial=None) -> list[dict]:
     """Run (or go on with) the sweep kept in ``folder`` until every run is done; the trials table.
 
-    ``on_trial(outcome)`` is called after each run (the command line prints it).
+    ``jobs`` local workers with ``threads`` BLAS threads each (default: the cores shared
+    among them), or the Dask cluster at ``dask``. ``on_trial(outcome, trial)`` is called
+    after each run (the command line prints it).
     """
     folder = SweepFolder(folder)
     sweep, url, name = folder.read()
-    if jobs < 1:
-        raise OptionError(f"--jobs must be >= 1, got {jobs}")
+    if jobs < 1 or (threads is not None and threads < 1):
+        raise OptionError(f"--jobs and --threads must be >= 1, got {jobs} and {threads}")
     with folder.lock():
-        workers = DaskWorkers(dask) if dask else LocalWorkers(jobs)
+        workers = DaskWorkers(dask) if dask else LocalWorkers(jobs, threads)
         try:
             store = _store(url, dask, workers)
             study = open_study(sweep, name, storage(store) if isinstance(store, str) else store)
