@@ -288,3 +288,13 @@ def test_settings_group_the_seeds_of_a_setting(tmp_path, jsb_file):
     assert (best["lr"], best["runs"], best["valid_mean"]) == (0.02, 2, 8.25)
     assert best["valid_std"] == pytest.approx(np.std([8.0, 8.5], ddof=1))
     assert other["valid_mean"] == 9.5
+
+
+def test_the_readmes_sweep_file_is_valid(tmp_path):
+    """The README's example sweep file is checked like any other (hidden = [150, 300]: one layer each)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.toml").write_text(example)
+    sweep = load(tmp_path / "example.toml")
+    assert [p.name for p in sweep.search] == ["lr", "hidden", "dropout"] and sweep.runs == 60
+    assert sweep.search[1].choices == ([150], [300])

@@ -216,6 +216,8 @@ def _declared(declared: dict, name: str, table: str, where: str):
 
 def _typed(option, value, label: str, where: str):
     """``value`` (typed, or as on the command line) checked as a value of ``option``."""
+    if option.kind == "sizes" and isinstance(value, int) and not isinstance(value, bool):
+        value = [value]                       # hidden = 150: one layer
     if isinstance(value, str) and option.kind is not str:
         try:
             value = option_value(option, value) if option.many else (
