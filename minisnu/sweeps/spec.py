@@ -7,7 +7,7 @@ A sweep is written in a small TOML file::
     trials = 20                  # settings to try (with the grid sampler: all of them, by default)
     seeds = [0, 1, 2]            # each setting runs once per seed (or `seeds = 3`: 0, 1, 2)
     sampler = "tpe"              # tpe (the default), random or grid
-    pruner = "median"            # median (the default), halving or none
+    pruner = "median"            # median (the default with a [search]), halving or none
     metric = "nll"               # optional: the task's validation metric, checked
     direction = "minimize"       # optional: checked against the task's
 
@@ -20,7 +20,8 @@ A sweep is written in a small TOML file::
     dropout = { low = 0.0, high = 0.5, step = 0.1 }
     hidden = { choices = ["150", "300"] }     # values as on the command line, or typed (150, true)
 
-The pruner takes a table too, ``[sweep.pruner]`` with ``kind``, ``startup_trials``
+For a table over models or seeds, where every run must finish, say ``pruner = "none"``
+(the default when nothing is searched). The pruner takes a table too, ``[sweep.pruner]`` with ``kind``, ``startup_trials``
 (the median pruner waits for that many finished trials, default 5) and
 ``warmup_epochs`` (it never stops a run before that epoch, default 1).
 
@@ -187,8 +188,9 @@ def from_fields(sweep: dict, options: dict, search: dict, *, where: str = "sweep
         raise OptionError(f"{where}: {', '.join(sorted(both))} is in both [options] and [search]")
     sampler = _choice(sweep, "sampler", SAMPLERS, "tpe", where)
     trials = _trials(sweep, params, sampler, where)
+    # Seeds alone are one setting: stopping some of its runs would bias its mean, so no pruner.
     result = Sweep(task.NAME, fixed, params, trials, _seeds(sweep, where), sampler,
-                   _pruner(sweep.get("pruner", "median"), where))
+                   _pruner(sweep.get("pruner", "median" if params else "none"), where))
     check_settings(result, where)
     return result
 
