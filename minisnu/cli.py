@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import subprocess
 import sys
 import time
@@ -311,6 +312,9 @@ def sweep_command(args) -> int:
     print(f"sweep {folder.path}: task {sweep.task}, {sweep.trials} setting(s) × {len(sweep.seeds)} "
           f"seed(s) = {sweep.runs} runs, {sweep.sampler} sampler, {sweep.pruner.kind} pruner, "
           + (f"Dask cluster at {args.dask}" if args.dask else f"{args.jobs} local worker(s)"), flush=True)
+    # SIGTERM (a cluster's job scheduler, `kill`) stops the sweep as Ctrl-C does: workers stopped,
+    # the finished runs kept, the others resumable from their last saved epoch.
+    previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         sweeps.run_sweep(folder.path, jobs=args.jobs, threads=args.threads, dask=args.dask,
                          on_trial=lambda outcome, trial: print(trial_line(sweep, outcome, trial), flush=True))
@@ -318,7 +322,13 @@ def sweep_command(args) -> int:
         print(f"\ninterrupted: the finished runs are kept; go on with minisnu sweep --resume "
               f"{folder.path}", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return sweep_report(folder)
+
+
+def stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
 
 
 def inline_sweep_given(args) -> bool:

@@ -298,3 +298,26 @@ def test_the_readmes_sweep_file_is_valid(tmp_path):
     sweep = load(tmp_path / "example.toml")
     assert [p.name for p in sweep.search] == ["lr", "hidden", "dropout"] and sweep.runs == 60
     assert sweep.search[1].choices == ([150], [300])
+
+
+def test_sigterm_stops_the_sweep_and_its_workers(tmp_path, jsb_file):
+    """SIGTERM to the driver alone (a job scheduler's stop) ends it as Ctrl-C does: exit status
+    130, the advice to resume, and no worker left training (their run folders are free)."""
+    path = sweep_file(tmp_path, jsb_file, sweep="seeds = [0, 1]").read_text().replace(
+        "epochs = 3", "epochs = 400")
+    (tmp_path / "s.toml").write_text(path)
+    out = tmp_path / "sw"
+    process = subprocess.Popen([sys.executable, "-m", "minisnu", "sweep", str(tmp_path / "s.toml"),
+                                "--out", str(out), "--jobs", "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    runs = [out / "runs" / f"sw-trial000{n}-seed{n}" for n in (0, 1)]
+    deadline = time.monotonic() + 120
+    while not all((run / "checkpoint.npz").exists() for run in runs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and f"go on with minisnu sweep --resume {out}" in err
+    for run in runs:                   # each worker was stopped: its run's lock is free
+        with RunFolder(run).lock():
+            assert 1 <= RunFolder(run).saved_epoch() < 400

@@ -144,6 +144,13 @@ class LocalWorkers:
         return done
 
     def close(self, cancel: bool = False) -> None:
+        """Wait for the workers to end; with ``cancel`` (Ctrl-C, an error) stop them now: each run
+        stopped mid-epoch goes on from its last saved epoch when the sweep is resumed. (Shutting the
+        pool down alone would let a worker finish its run, holding its folder's lock.)"""
+        if cancel:
+            processes = getattr(self.pool, "_processes", None) or {}     # the pool's, by pid
+            for process in list(processes.values()):
+                process.terminate()
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
 
@@ -173,6 +180,8 @@ class DaskWorkers:
         return set(wait(list(futures), return_when="FIRST_COMPLETED").done)
 
     def close(self, cancel: bool = False) -> None:
+        """Disconnect. A run that a Dask worker has started goes on until it ends (a worker's
+        task cannot be stopped from outside); wait for it before resuming the sweep."""
         self.client.close()
 
 
