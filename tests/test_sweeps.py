@@ -321,3 +321,16 @@ def test_sigterm_stops_the_sweep_and_its_workers(tmp_path, jsb_file):
     for run in runs:                   # each worker was stopped: its run's lock is free
         with RunFolder(run).lock():
             assert 1 <= RunFolder(run).saved_epoch() < 400
+
+
+def test_a_study_in_a_database_the_user_names(tmp_path, jsb_file):
+    """--storage URL keeps the study there (here another SQLite file standing in for PostgreSQL),
+    not in the sweep folder; --report and --resume find it through sweep.json."""
+    path = sweep_file(tmp_path, jsb_file, sweep="seeds = [0, 1]")
+    out, url = tmp_path / "sw", f"sqlite:///{tmp_path / 'shared.db'}"
+    assert main(["sweep", str(path), "--out", str(out), "--storage", url, "--jobs", "2"]) == 0
+    assert not (out / "study.db").exists() and (tmp_path / "shared.db").is_file()
+    study = optuna().load_study(study_name="sw", storage=storage(url))
+    assert [t.state.name for t in study.get_trials()] == ["COMPLETE", "COMPLETE"]
+    assert main(["sweep", "--resume", str(out)]) == 0          # nothing left to run
+    assert len(study.get_trials()) == 2
