@@ -141,7 +141,7 @@ def add_sweep_command(commands) -> None:
     inline = parser.add_argument_group("the sweep on the command line (instead of a file)")
     inline.add_argument("--task", choices=list(TASKS), help="the task")
     inline.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="an option of every run, as for minisnu train (lr_decay=0.9); repeatable")
+                        help="an option of every run, as for minisnu train (lr-decay=0.9); repeatable")
     inline.add_argument("--range", action="append", nargs="+", default=[],
                         metavar=("NAME LOW HIGH", "log"),
                         help="search NAME from LOW to HIGH (add log for a log scale); repeatable")
@@ -151,7 +151,8 @@ def add_sweep_command(commands) -> None:
                         help="the seeds of every setting (default 0)")
     inline.add_argument("--trials", type=positive_int, metavar="N", help="the settings to try")
     inline.add_argument("--sampler", choices=sweeps_spec.SAMPLERS, help="(default tpe)")
-    inline.add_argument("--pruner", choices=sweeps_spec.PRUNERS, help="(default median)")
+    inline.add_argument("--pruner", choices=sweeps_spec.PRUNERS,
+                        help="(default median when something is searched, none for seeds alone)")
     parser.set_defaults(handler=sweep_command)
 
 

@@ -181,8 +181,9 @@ def from_fields(sweep: dict, options: dict, search: dict, *, where: str = "sweep
     task = get_task(sweep["task"])
     _check_metric(task, sweep, where)
     declared = {option.name: option for option in task.OPTIONS}
-    fixed = {name: _checked_fixed(declared, name, value, where) for name, value in options.items()}
-    params = tuple(_param(declared, name, spec, where) for name, spec in search.items())
+    fixed = {_name(name): _checked_fixed(declared, _name(name), value, where)
+             for name, value in options.items()}
+    params = tuple(_param(declared, _name(name), spec, where) for name, spec in search.items())
     both = set(fixed) & {p.name for p in params}
     if both:
         raise OptionError(f"{where}: {', '.join(sorted(both))} is in both [options] and [search]")
@@ -193,6 +194,11 @@ def from_fields(sweep: dict, options: dict, search: dict, *, where: str = "sweep
                    _pruner(sweep.get("pruner", "median" if params else "none"), where))
     check_settings(result, where)
     return result
+
+
+def _name(name: str) -> str:
+    """An option's Python name: lr-decay (as on the command line) is lr_decay."""
+    return name.replace("-", "_")
 
 
 def _check_metric(task, sweep: dict, where: str) -> None:
@@ -212,7 +218,7 @@ def _declared(declared: dict, name: str, table: str, where: str):
         raise OptionError(f"{where}: {table} {name}: set by the sweep itself{hint}")
     if name not in declared:
         raise OptionError(f"{where}: {table} {name}: the task has no such option "
-                          "(see `minisnu train TASK --help`; write lr_decay for --lr-decay)")
+                          "(see `minisnu train TASK --help`)")
     return declared[name]
 
 
