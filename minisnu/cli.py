@@ -139,7 +139,8 @@ def add_sweep_command(commands) -> None:
                         help="keep the study in this database (postgresql://..., mysql://...) "
                              "instead of the sweep folder's SQLite file: for workers on many machines")
     inline = parser.add_argument_group("the sweep on the command line (instead of a file)")
-    inline.add_argument("--task", choices=list(TASKS), help="the task")
+    inline.add_argument("--task", choices=sweeps_spec.TARGETS,
+                        help="the task (or the experiment pcm-train)")
     inline.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="an option of every run, as for minisnu train (lr-decay=0.9); repeatable")
     inline.add_argument("--range", action="append", nargs="+", default=[],

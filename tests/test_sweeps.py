@@ -334,3 +334,22 @@ def test_a_study_in_a_database_the_user_names(tmp_path, jsb_file):
     assert [t.state.name for t in study.get_trials()] == ["COMPLETE", "COMPLETE"]
     assert main(["sweep", "--resume", str(out)]) == 0          # nothing left to run
     assert len(study.get_trials()) == 2
+
+
+def test_a_sweep_of_the_in_memory_experiment(tmp_path, jsb_file):
+    """`--task pcm-train`: each trial trains one model's twins for one seed (quick: 2 epochs) and is
+    scored by the in-memory network's last validation NLL; its folder holds the run's numbers."""
+    out = tmp_path / "sw"
+    assert main(["sweep", "--task", "pcm-train", "--set", f"data={jsb_file}", "--set", "quick=true",
+                 "--choices", "beta", "5", "8", "--sampler", "grid", "--seeds", "0", "1",
+                 "--jobs", "2", "--out", str(out)]) == 0
+    study, sweep = study_of(out)
+    assert sweep.metric == "nll" and sweep.direction == "minimize"
+    trials = study.get_trials()
+    assert len(trials) == 4 and all(t.state.name == "COMPLETE" for t in trials)
+    for t in trials:
+        run = json.loads((Path(t.user_attrs["folder"]) / "metrics.json").read_text())
+        assert run["options"]["seed"] == t.user_attrs["seed"] and run["options"]["beta"] == t.params["beta"]
+        assert t.value == run["run"]["in_memory"]["valid"][-1] and len(run["run"]["in_memory"]["valid"]) == 2
+    with pytest.raises(OptionError, match="figures: the task has no such option"):
+        from_fields({"task": "pcm-train"}, {"figures": "elsewhere"}, {})

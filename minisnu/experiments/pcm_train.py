@@ -39,6 +39,7 @@ in ``--figures``.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -127,12 +128,13 @@ def device_counts(net) -> dict:
             "bookkeeping_residual": residual}
 
 
-def train_twins(model: str, seed: int, rolls: dict, options: dict, log=print) -> dict:
+def train_twins(model: str, seed: int, rolls: dict, options: dict, log=print, on_epoch=None) -> dict:
     """Train the software and in-memory networks of ``seed`` side by side; their numbers.
 
     Each epoch, both take the training chorales in the same order
     (:func:`minisnu.tasks.jsb.chorale_orders`) through the same loop, with Adam
-    at the same learning rate.
+    at the same learning rate. ``on_epoch(epoch, valid_nll_in_memory)``, if given, is
+    called after each epoch (a sweep's pruner; it may stop the training by raising).
     """
     network = jsb.network_options(model)  # the JSB setup: what the loss and the metric need
     nets = {"software": jsb.build_network(model, seed),
@@ -150,6 +152,8 @@ def train_twins(model: str, seed: int, rolls: dict, options: dict, log=print) ->
             result[name]["valid"].append(jsb.nll(net, rolls["valid"], network))
         log(f"  {model} seed {seed} epoch {epoch:3d}   valid NLL: software "
             f"{result['software']['valid'][-1]:.3f}, in memory {result['in_memory']['valid'][-1]:.3f}")
+        if on_epoch is not None:
+            on_epoch(epoch, result["in_memory"]["valid"][-1])
     for name, net in nets.items():
         result[name]["test"] = jsb.nll(net, rolls["test"], network)
     result["in_memory"] |= device_counts(nets["in_memory"])
@@ -196,3 +200,35 @@ def run(options: dict) -> dict:
     write_json(out / "metrics.json", metrics)
     print(f"wrote {out / 'metrics.json'} in {metrics['seconds']:.0f} s")
     return metrics
+
+
+# -- one trial of `minisnu sweep --task pcm-train` ---------------------------------------------
+
+#: What a sweep of this experiment optimises: the in-memory network's validation NLL after its
+#: last epoch (it cannot go back to an earlier state of its devices: no best epoch to pick).
+SWEEP_METRIC, SWEEP_LOWER_IS_BETTER = "nll", True
+
+#: The options of one trial: one model and one seed (the sweep gives each trial its own), and no
+#: folders (the trial's folder holds its metrics.json).
+SWEEP_OPTIONS = tuple(
+    replace(option, many=False, distinct=False, default="ssnu") if option.name == "model" else option
+    for option in OPTIONS if option.name not in ("seeds", "out", "figures")
+) + (Option("seed", int, 0, "the seed: initial weights, chorale order, device draws", low=0),)
+
+
+def sweep_trial(options: dict, folder, on_epoch=None) -> dict:
+    """One trial of a sweep: the twins of ``options["model"]`` for ``options["seed"]``.
+
+    ``on_epoch(epoch, valid_nll)`` gets the in-memory network's validation NLL after
+    every epoch (the sweep's pruner). Writes ``metrics.json`` (the run's numbers) in
+    ``folder``; returns the in-memory network's ``valid`` NLL after the last epoch, its
+    ``test`` NLL, the ``epochs`` and the training ``seconds`` of both twins.
+    """
+    rolls, source = jsb.find_rolls(options["data"], jsb.QUICK_CHORALES if options["quick"] else None)
+    result = train_twins(options["model"], options["seed"], rolls, options, log=lambda line: None,
+                         on_epoch=on_epoch)
+    write_json(Path(folder) / "metrics.json", {"command": NAME, "data": describe_jsb_source(source),
+                                               "options": options, "run": result})
+    return {"valid": result["in_memory"]["valid"][-1], "test": result["in_memory"]["test"],
+            "epochs": len(result["in_memory"]["valid"]),
+            "seconds": result["software"]["train_seconds"] + result["in_memory"]["train_seconds"]}

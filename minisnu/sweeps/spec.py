@@ -3,7 +3,7 @@
 A sweep is written in a small TOML file::
 
     [sweep]
-    task = "jsb"                 # a task of `minisnu train`
+    task = "jsb"                 # a task of `minisnu train`, or the experiment pcm-train
     trials = 20                  # settings to try (with the grid sampler: all of them, by default)
     seeds = [0, 1, 2]            # each setting runs once per seed (or `seeds = 3`: 0, 1, 2)
     sampler = "tpe"              # tpe (the default), random or grid
@@ -45,12 +45,44 @@ from dataclasses import asdict, dataclass, field
 
 from ..core.errors import OptionError
 from ..core.options import PARSERS, resolve
+from ..experiments import get_experiment
 from ..tasks import TASKS, get_task
 
+#: The experiments a sweep can run besides the tasks: each defines SWEEP_OPTIONS (the options
+#: of one trial, with one "seed"), SWEEP_METRIC, SWEEP_LOWER_IS_BETTER and sweep_trial().
+EXPERIMENTS = ("pcm-train",)
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "halving", "none")
 #: options a sweep sets itself: the run folder, the seed of each run, resuming
 SET_BY_THE_SWEEP = ("out", "seed", "resume", "progress")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a sweep runs: a task of ``minisnu train`` (each trial a run folder), or an experiment
+    that supports sweeps (each trial a call of its ``sweep_trial``)."""
+
+    name: str
+    module: object
+    options: tuple          # the declared options of one trial
+    metric: str
+    lower_is_better: bool
+    experiment: bool
+
+
+def get_target(name: str) -> Target:
+    """The task or experiment called ``name``; OptionError if a sweep cannot run it."""
+    if name in TASKS:
+        task = get_task(name)
+        return Target(name, task, task.OPTIONS, task.METRIC, task.LOWER_IS_BETTER, False)
+    if name in EXPERIMENTS:
+        module = get_experiment(name)
+        return Target(name, module, module.SWEEP_OPTIONS, module.SWEEP_METRIC,
+                      module.SWEEP_LOWER_IS_BETTER, True)
+    raise OptionError(f"[sweep] task {name!r} is not a task; choose one of {', '.join(TARGETS)}")
+
+
+TARGETS = (*TASKS, *EXPERIMENTS)
 
 
 @dataclass(frozen=True)
@@ -97,12 +129,16 @@ class Sweep:
     pruner: PrunerSpec = field(default_factory=PrunerSpec)
 
     @property
+    def target(self) -> Target:
+        return get_target(self.task)
+
+    @property
     def metric(self) -> str:
-        return get_task(self.task).METRIC
+        return self.target.metric
 
     @property
     def direction(self) -> str:
-        return "minimize" if get_task(self.task).LOWER_IS_BETTER else "maximize"
+        return "minimize" if self.target.lower_is_better else "maximize"
 
     @property
     def runs(self) -> int:
@@ -174,13 +210,13 @@ def from_fields(sweep: dict, options: dict, search: dict, *, where: str = "sweep
         raise OptionError(f"{where}: [sweep] has no field {', '.join(sorted(unknown))}; "
                           f"its fields are {', '.join(sorted(known))}")
     if "task" not in sweep:
-        raise OptionError(f"{where}: [sweep] task is missing: one of {', '.join(TASKS)}")
-    if sweep["task"] not in TASKS:
+        raise OptionError(f"{where}: [sweep] task is missing: one of {', '.join(TARGETS)}")
+    if sweep["task"] not in TARGETS:
         raise OptionError(f"{where}: [sweep] task {sweep['task']!r} is not a task; "
-                          f"choose one of {', '.join(TASKS)}")
-    task = get_task(sweep["task"])
+                          f"choose one of {', '.join(TARGETS)}")
+    task = get_target(sweep["task"])
     _check_metric(task, sweep, where)
-    declared = {option.name: option for option in task.OPTIONS}
+    declared = {option.name: option for option in task.options}
     fixed = {_name(name): _checked_fixed(declared, _name(name), value, where)
              for name, value in options.items()}
     params = tuple(_param(declared, _name(name), spec, where) for name, spec in search.items())
@@ -190,7 +226,7 @@ def from_fields(sweep: dict, options: dict, search: dict, *, where: str = "sweep
     sampler = _choice(sweep, "sampler", SAMPLERS, "tpe", where)
     trials = _trials(sweep, params, sampler, where)
     # Seeds alone are one setting: stopping some of its runs would bias its mean, so no pruner.
-    result = Sweep(task.NAME, fixed, params, trials, _seeds(sweep, where), sampler,
+    result = Sweep(task.name, fixed, params, trials, _seeds(sweep, where), sampler,
                    _pruner(sweep.get("pruner", "median" if params else "none"), where))
     check_settings(result, where)
     return result
@@ -201,14 +237,14 @@ def _name(name: str) -> str:
     return name.replace("-", "_")
 
 
-def _check_metric(task, sweep: dict, where: str) -> None:
-    if "metric" in sweep and sweep["metric"] != task.METRIC:
-        raise OptionError(f"{where}: [sweep] metric {sweep['metric']!r}: the {task.NAME} task's "
-                          f"validation metric is {task.METRIC!r}")
-    direction = "minimize" if task.LOWER_IS_BETTER else "maximize"
+def _check_metric(task: Target, sweep: dict, where: str) -> None:
+    if "metric" in sweep and sweep["metric"] != task.metric:
+        raise OptionError(f"{where}: [sweep] metric {sweep['metric']!r}: the {task.name} task's "
+                          f"validation metric is {task.metric!r}")
+    direction = "minimize" if task.lower_is_better else "maximize"
     if "direction" in sweep and sweep["direction"] != direction:
-        raise OptionError(f"{where}: [sweep] direction {sweep['direction']!r}: {task.METRIC} is "
-                          f"{'lower' if task.LOWER_IS_BETTER else 'higher'} when better, so the "
+        raise OptionError(f"{where}: [sweep] direction {sweep['direction']!r}: {task.metric} is "
+                          f"{'lower' if task.lower_is_better else 'higher'} when better, so the "
                           f"sweep must {direction} it")
 
 
@@ -353,12 +389,12 @@ def _pruner(value, where: str) -> PrunerSpec:
 def check_settings(sweep: Sweep, where: str = "sweep") -> None:
     """Every choice of the options that decide which others apply (the model) resolves: an
     option of the SNU models only, say, cannot be swept or set for a baseline."""
-    task = get_task(sweep.task)
+    options = sweep.target.options
     varied = [p for p in sweep.search if p.kind == "choices"]
     for combination in itertools.product(*(p.choices for p in varied)):
         given = dict(sweep.options) | {p.name: value for p, value in zip(varied, combination)}
         given |= {p.name: p.low for p in sweep.search if p.kind != "choices"}
         try:
-            resolve(task.OPTIONS, given)
+            resolve(options, given)
         except OptionError as err:
             raise OptionError(f"{where}: {err}") from None

@@ -27,7 +27,6 @@ import warnings
 from pathlib import Path
 
 from ..data.errors import MissingPackageError
-from ..tasks import get_task
 from .spec import Param, Sweep, option_value, optuna_value
 
 STUDY_FILE = "study.db"
@@ -139,7 +138,7 @@ def suggest(trial, param: Param):
 def run_options(sweep: Sweep, params: dict, seed: int) -> dict:
     """The options of a trial's run, as given to ``minisnu train``: the sweep's fixed options,
     the trial's values of the searched ones, its seed."""
-    declared = {option.name: option for option in get_task(sweep.task).OPTIONS}
+    declared = {option.name: option for option in sweep.target.options}
     values = {name: option_value(declared[name], value) for name, value in params.items()}
     return dict(sweep.options) | values | {"seed": seed}
 

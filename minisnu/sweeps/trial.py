@@ -22,7 +22,6 @@ from threadpoolctl import threadpool_limits
 
 from ..core.errors import MinisnuError
 from ..core.options import resolve, run_options
-from ..tasks import get_task
 from ..tasks.runs import resume, start
 from ..training import run_folder
 from ..training.run_folder import RunFolder
@@ -71,6 +70,8 @@ def run_trial(job: TrialJob) -> dict:
             if trial.should_prune():
                 raise Pruned
 
+    if job.sweep.target.experiment:
+        return _experiment_trial(job, trial, folder, threads)
     with threads:
         try:
             with folder.lock():
@@ -83,8 +84,38 @@ def run_trial(job: TrialJob) -> dict:
     return _outcome(job, trial, run, state, error)
 
 
+def _experiment_trial(job: TrialJob, trial, folder: RunFolder, threads) -> dict:
+    """A trial of an experiment (``pcm-train``): its ``sweep_trial`` in the trial's folder. An
+    experiment's run is not resumable: a trial that was stopped starts again."""
+    target = job.sweep.target
+    outcome = {"number": job.number, "state": "COMPLETE", "error": None, "folder": job.folder,
+               "value": None, "test": None, "best_epoch": None, "epochs": 0, "seconds": 0.0}
+
+    def report(epoch, value):
+        outcome["epochs"] = epoch
+        if math.isfinite(value):
+            trial.report(value, epoch)
+            if trial.should_prune():
+                raise Pruned
+
+    with threads:
+        try:
+            with folder.lock():
+                result = target.module.sweep_trial(resolve(target.options, job.options), folder.path,
+                                                   on_epoch=report)
+            outcome.update(value=result["valid"], test=result["test"], best_epoch=result["epochs"],
+                           epochs=result["epochs"], seconds=round(result["seconds"], 3))
+        except Pruned:
+            outcome["state"] = "PRUNED"
+        except MinisnuError as err:
+            outcome.update(state="FAIL", error=str(err))
+    for key in ("folder", "epochs", "seconds", "test", "best_epoch", "error"):
+        trial.set_user_attr(key, outcome[key])
+    return outcome
+
+
 def _start_or_resume(job: TrialJob, folder: RunFolder):
-    task = get_task(job.sweep.task)
+    task = job.sweep.target.module
     values = resolve(task.OPTIONS, job.options)
     if folder.holds_run():
         return resume(task, folder, {"epochs": values["epochs"]}, values["data"])
