@@ -2,7 +2,8 @@
 
 ``minisnu sweep FILE.toml`` trains one run per trial, each an ordinary run folder (or, for the
 experiment ``pcm-train``, one call of its ``sweep_trial``), on local worker processes or a Dask
-cluster, and reports a table of the trials and the best setting with its mean ± std over seeds. The modules, in the order a sweep uses them:
+cluster, and reports a table of the trials and the best setting with its mean ± std over seeds.
+The modules, in the order a sweep uses them:
 
 - :mod:`~minisnu.sweeps.spec`: the sweep file, checked against the task's declared options;
 - :mod:`~minisnu.sweeps.study`: the Optuna study (storage, sampler, pruner), the next trial;
