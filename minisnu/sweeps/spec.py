@@ -23,7 +23,7 @@ A sweep is written in a small TOML file::
 For a table over models or seeds, where every run must finish, say ``pruner = "none"``
 (the default when nothing is searched). The pruner takes a table too, ``[sweep.pruner]``
 with ``kind``, ``startup_trials`` (the median pruner waits for that many finished trials,
-default 5) and ``warmup_epochs`` (it never stops a run before that epoch, default 1).
+default 5) and ``warmup_epochs`` (every run trains at least that many epochs, default 1).
 
 Every value is checked against the option the task declares
 (:mod:`minisnu.core.options`) before anything runs: an unknown option, a value

@@ -71,8 +71,9 @@ def pruner(sweep: Sweep):
     """The sweep's pruner, fed each run's validation metric after every epoch.
 
     median: stop a run whose metric at an epoch is worse than the median of the
-    finished runs' at that epoch, once ``startup_trials`` runs have finished and after
-    ``warmup_epochs`` epochs; halving: successive halving (Optuna's defaults); none.
+    finished runs' at that epoch, once ``startup_trials`` runs have finished; every run
+    trains at least ``warmup_epochs`` epochs (Optuna prunes from step n_warmup_steps on);
+    halving: successive halving (Optuna's defaults); none.
     """
     pruners = optuna().pruners
     spec = sweep.pruner
