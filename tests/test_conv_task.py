@@ -90,6 +90,8 @@ def test_elastic_augmentation_changes_the_training(tmp_path):
     (("--model", "conv-snu", "--augment", "warp"), "--augment"),
     (("--model", "conv-snu", "--elastic-sigma", "0"), "--elastic-sigma"),
     (("--model", "conv-snu", "--elastic-alpha", "-1"), "--elastic-alpha"),
+    (("--model", "conv-snu", "--elastic-alpha", "20"),
+     "--elastic-alpha applies with --augment elastic only, not with --augment none"),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
     try:  # argparse exits; the checks of the option values return 2

@@ -81,6 +81,8 @@ class Option:
     group : the heading of the option in ``--help``.
     metavar : the placeholder in ``--help``.
     models : the models the option applies to; giving it with another model is an error.
+    needs : (name, value): the option applies only when option ``name`` has ``value``
+        (``--elastic-alpha`` needs ``--augment elastic``); giving it otherwise is an error.
     run : part of a run's options (kept in the run folder, fixed on resume); False for
         options about the invocation (``--out``, ``--data``, ``--resume``).
     resumable : may change when a run is resumed (``--epochs``: a new target).
@@ -103,6 +105,7 @@ class Option:
     group: str | None = None
     metavar: str | None = None
     models: tuple | None = None
+    needs: tuple | None = None
     run: bool = True
     resumable: bool = False
 
@@ -277,6 +280,13 @@ def resolve(options, given: dict) -> dict:
                               f"not to --model {model}")
         if option.name not in values:
             values[option.name] = option.default_for(model, quick)
+    for option in options:          # after the defaults: the option needed may be at its default
+        if option.name in given and option.needs is not None:
+            name, value = option.needs
+            if values[name] != value:
+                flag = "--" + name.replace("_", "-")
+                raise OptionError(f"{option.flag} applies with {flag} {value} only, not with {flag} "
+                                  f"{values[name]}")
     return {option.name: values[option.name] for option in options}
 
 

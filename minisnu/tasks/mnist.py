@@ -155,10 +155,10 @@ _OWN = (
     Option("augment", str, "none", "distort the training images: none, or elastic (Simard et al. "
            "2003; needs scipy)", choices=("none", "elastic"), group="mnist options"),
     Option("elastic_alpha", float, None, "scale α of the elastic displacements, pixels (with "
-           "--augment elastic)", low=0,
+           "--augment elastic)", low=0, needs=("augment", "elastic"),
            metavar="ALPHA", none="34·side/28 (34 for 28×28)", group="mnist options"),
     Option("elastic_sigma", float, None, "smoothing σ of the elastic displacements, pixels (with "
-           "--augment elastic)", low=0,
+           "--augment elastic)", low=0, needs=("augment", "elastic"),
            open_low=True, metavar="SIGMA", none="4·side/28 (4 for 28×28)", group="mnist options"),
 )
 # The common SNU options apply to the conv models too (the spiking ones to conv-snu), but not
