@@ -45,9 +45,8 @@ import multiprocessing
 import os
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ..core.errors import OptionError, RunError
+from ..core.folder_lock import folder_lock
 from ..core.io import atomic_write
 from . import report
 from .spec import Sweep
@@ -108,16 +107,9 @@ class SweepFolder:
     @contextlib.contextmanager
     def lock(self):
         """Hold sweep.lock for the ``with`` block; RunError at once if another driver holds it."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self.path / self.LOCK, timeout=0)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise RunError(f"{self.path} is in use by another sweep (it holds {self.LOCK})") from None
-        try:
+        with folder_lock(self.path, self.LOCK, f"{self.path} is in use by another sweep (it holds "
+                                               f"{self.LOCK})"):
             yield self
-        finally:
-            lock.release()
 
     def run_folder(self, number: int, seed: int) -> Path:
         return self.path / self.RUNS / run_folder_name(self.name, number, seed)

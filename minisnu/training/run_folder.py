@@ -89,11 +89,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 from threadpoolctl import threadpool_info, threadpool_limits
 from tqdm import tqdm
 
 from ..core.errors import CheckpointError, OptionError, RunError
+from ..core.folder_lock import folder_lock
 from ..core.io import atomic_write, save_npz_atomic
 from ..layers.sequential import Sequential, read_arrays
 from . import loop, optim
@@ -165,23 +165,12 @@ class RunFolder:
 
     @contextlib.contextmanager
     def lock(self):
-        """Hold the folder's lock for the ``with`` block; RunError at once if another run holds it.
-
-        An operating-system lock (``flock`` on POSIX) on ``run.lock``, which
-        the system releases when the holding process ends, even by SIGKILL:
-        the lock file that stays behind does not block the next run.
-        """
-        self.path.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self.path / self.LOCK, timeout=0)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise RunError(f"{self.path} is in use by another run (it holds {self.LOCK}); wait for "
-                           "it to finish, or choose another --out") from None
-        try:
+        """Hold the folder's lock (``run.lock``, :mod:`minisnu.core.folder_lock`) for the ``with``
+        block; RunError at once if another run holds it."""
+        busy = (f"{self.path} is in use by another run (it holds {self.LOCK}); wait for it to finish, "
+                "or choose another --out")
+        with folder_lock(self.path, self.LOCK, busy):
             yield self
-        finally:
-            lock.release()
 
     def is_own_file(self, name: str) -> bool:
         """Whether ``name`` is a file a run (or `minisnu eval`) writes in its folder."""
