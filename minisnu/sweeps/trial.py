@@ -53,6 +53,7 @@ def run_trial(job: TrialJob) -> dict:
     ``state`` is "COMPLETE", "PRUNED" or "FAIL" (a user's mistake or a diverged run:
     ``error`` says which); ``value`` the best validation metric (None if none), ``test``
     the test metric at that epoch, ``epochs`` and ``seconds`` what the run trained.
+    The outcome is also set on the trial as user attributes.
     """
     threads = (threadpool_limits(job.threads, user_api="blas") if job.threads
                else contextlib.nullcontext())
@@ -60,78 +61,65 @@ def run_trial(job: TrialJob) -> dict:
     study = optuna().load_study(study_name=job.study_name, pruner=pruner(job.sweep),
                                 storage=storage(job.store) if isinstance(job.store, str) else job.store)
     trial = optuna().trial.Trial(study, job.trial_id)
-    folder = RunFolder(job.folder)
-    run, state, error = None, "COMPLETE", None
-
-    def report(run, row):
-        value = row[f"valid_{run.task.METRIC}"]
-        if value is not None and math.isfinite(value):
-            trial.report(value, row["epoch"])
-            if trial.should_prune():
-                raise Pruned
-
-    if job.sweep.target.experiment:
-        return _experiment_trial(job, trial, folder, threads)
-    with threads:
-        try:
-            with folder.lock():
-                run = _start_or_resume(job, folder)
-                run_folder.fit(run, on_epoch=report)
-        except Pruned:
-            state = "PRUNED"
-        except MinisnuError as err:       # a diverged run, missing data, ...: the trial failed
-            state, error = "FAIL", str(err)
-    return _outcome(job, trial, run, state, error)
-
-
-def _experiment_trial(job: TrialJob, trial, folder: RunFolder, threads) -> dict:
-    """A trial of an experiment (``pcm-train``): its ``sweep_trial`` in the trial's folder. An
-    experiment's run is not resumable: a trial that was stopped starts again."""
-    target = job.sweep.target
     outcome = {"number": job.number, "state": "COMPLETE", "error": None, "folder": job.folder,
                "value": None, "test": None, "best_epoch": None, "epochs": 0, "seconds": 0.0}
 
-    def report(epoch, value):
+    def report(epoch: int, value) -> None:
+        """After each epoch: its validation metric to the pruner, which may stop the trial here."""
         outcome["epochs"] = epoch
-        if math.isfinite(value):
+        if value is not None and math.isfinite(value):
             trial.report(value, epoch)
             if trial.should_prune():
                 raise Pruned
 
+    train = _train_experiment if job.sweep.target.experiment else _train_run
+    folder = RunFolder(job.folder)
     with threads:
         try:
             with folder.lock():
-                result = target.module.sweep_trial(resolve(target.options, job.options), folder.path,
-                                                   on_epoch=report)
-            outcome.update(value=result["valid"], test=result["test"], best_epoch=result["epochs"],
-                           epochs=result["epochs"], seconds=round(result["seconds"], 3))
+                train(job, folder, report, outcome)
         except Pruned:
             outcome["state"] = "PRUNED"
-        except MinisnuError as err:
+        except MinisnuError as err:       # a diverged run, missing data, ...: the trial failed
             outcome.update(state="FAIL", error=str(err))
     for key in ("folder", "epochs", "seconds", "test", "best_epoch", "error"):
         trial.set_user_attr(key, outcome[key])
     return outcome
 
 
-def _start_or_resume(job: TrialJob, folder: RunFolder):
+def _train_run(job: TrialJob, folder: RunFolder, report, outcome: dict) -> None:
+    """A task's trial: its run trained in its folder (resumed if the folder holds epochs), the
+    outcome brought up to date after every epoch (so that it holds when the pruner stops it)."""
     task = job.sweep.target.module
     values = resolve(task.OPTIONS, job.options)
     if folder.holds_run():
-        return resume(task, folder, {"epochs": values["epochs"]}, values["data"])
-    return start(task, folder, run_options(task.OPTIONS, values), values["data"])
+        run = resume(task, folder, {"epochs": values["epochs"]}, values["data"])
+    else:
+        run = start(task, folder, run_options(task.OPTIONS, values), values["data"])
+
+    def after_epoch(run, row):
+        outcome.update(_summary(run))
+        report(row["epoch"], row[f"valid_{task.METRIC}"])
+
+    outcome.update(_summary(run))         # a resumed run may have no epoch left to train
+    run_folder.fit(run, on_epoch=after_epoch)
 
 
-def _outcome(job: TrialJob, trial, run, state: str, error: str | None) -> dict:
-    """What the run ended with (``run`` is None if it never started), set on the trial and returned."""
-    outcome = {"number": job.number, "state": state, "error": error, "folder": job.folder,
-               "value": None, "test": None, "best_epoch": None, "epochs": 0, "seconds": 0.0}
-    if run is not None:
-        outcome.update(epochs=run.epoch, seconds=round(sum(row["seconds"] for row in run.history), 3))
-        if run.best is not None:
-            metric = run.task.METRIC
-            outcome.update(value=run.best[f"valid_{metric}"], test=run.best[f"test_{metric}"],
-                           best_epoch=run.best["epoch"])
-    for key in ("folder", "epochs", "seconds", "test", "best_epoch", "error"):
-        trial.set_user_attr(key, outcome[key])
-    return outcome
+def _summary(run) -> dict:
+    """Epochs, wall time (of every epoch, resumed ones included) and the best epoch's metrics."""
+    summary = {"epochs": run.epoch, "seconds": round(sum(row["seconds"] for row in run.history), 3)}
+    if run.best is not None:
+        metric = run.task.METRIC
+        summary |= {"value": run.best[f"valid_{metric}"], "test": run.best[f"test_{metric}"],
+                    "best_epoch": run.best["epoch"]}
+    return summary
+
+
+def _train_experiment(job: TrialJob, folder: RunFolder, report, outcome: dict) -> None:
+    """An experiment's trial (``pcm-train``): its ``sweep_trial`` in the trial's folder. An
+    experiment's run is not resumable: a trial that was stopped starts again."""
+    target = job.sweep.target
+    result = target.module.sweep_trial(resolve(target.options, job.options), folder.path,
+                                       on_epoch=report)
+    outcome.update(value=result["valid"], test=result["test"], best_epoch=result["epochs"],
+                   epochs=result["epochs"], seconds=round(result["seconds"], 3))
