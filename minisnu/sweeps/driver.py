@@ -50,7 +50,7 @@ from ..core.folder_lock import folder_lock
 from ..core.io import atomic_write
 from . import report
 from .spec import Sweep
-from .study import next_trial, open_study, optuna, run_folder_name, run_options, sqlite_url, storage
+from .study import next_trial, open_study, optuna, run_folder_name, sqlite_url, storage, trial_options
 from .trial import TrialJob, run_trial
 
 
@@ -259,12 +259,12 @@ def _drive(sweep: Sweep, folder: SweepFolder, study, store, workers, on_trial) -
             _tell(study, outcome, states)
             report.write_csv(report.trials_table(study, sweep), sweep, folder.trials_csv)
             if on_trial is not None:
-                on_trial(outcome, study.trials[job.number])
+                on_trial(outcome, study.get_trials(deepcopy=False)[job.number])
 
 
 def _job(sweep: Sweep, folder: SweepFolder, study, store, trial, threads) -> TrialJob:
     seed = trial.user_attrs["seed"]
-    return TrialJob(sweep=sweep, options=run_options(sweep, trial.params, seed),
+    return TrialJob(sweep=sweep, options=trial_options(sweep, trial.params, seed),
                     folder=str(folder.run_folder(trial.number, seed)), study_name=study.study_name,
                     store=store, trial_id=trial._trial_id,   # Optuna's id of the trial in its storage
                     number=trial.number, threads=threads)

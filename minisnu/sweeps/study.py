@@ -136,7 +136,7 @@ def suggest(trial, param: Param):
     return trial.suggest_float(param.name, param.low, param.high, log=param.log, step=param.step)
 
 
-def run_options(sweep: Sweep, params: dict, seed: int) -> dict:
+def trial_options(sweep: Sweep, params: dict, seed: int) -> dict:
     """The options of a trial's run, as given to ``minisnu train``: the sweep's fixed options,
     the trial's values of the searched ones, its seed."""
     declared = {option.name: option for option in sweep.target.options}
