@@ -31,6 +31,7 @@ and shows its traceback. Ctrl-C ends a command with exit status 130 and, for
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import signal
 import subprocess
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_command(commands)
     add_sweep_command(commands)
     add_eval_command(commands)
+    add_inspect_command(commands)
     add_download_command(commands)
     add_tutorials_command(commands)
     for command in COMMANDS:
@@ -179,6 +181,26 @@ def add_eval_command(commands) -> None:
                         help="images per batch (default the run's; long spike trains need "
                              "smaller batches: memory grows with T × batch)")
     parser.set_defaults(handler=eval_command)
+
+
+def add_inspect_command(commands) -> None:
+    parser = commands.add_parser(
+        "inspect", help="look inside a trained run: layer activity, gradient reach, output ceiling",
+        description="Run a checkpoint (a run folder means its best.npz) on a few batches of a split "
+                    "and print, per temporal layer, its mean output (a firing rate), its silent and "
+                    "always-on units, its drive against the threshold and the derivative it passes "
+                    "back; how far back in the window the last step's gradient reaches; and, for a "
+                    "softmax fed by SNUs, the lowest loss its output layer can reach at all. Writes "
+                    "inspect-SPLIT.json beside the checkpoint (see minisnu.training.diagnostics).")
+    parser.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
+    parser.add_argument("--split", choices=("train", "valid", "test"), default="valid",
+                        help="(default valid)")
+    parser.add_argument("--batches", type=positive_int, default=20, metavar="N",
+                        help="batches to look at, from the split's start (default 20)")
+    parser.add_argument("--data", metavar="PATH", help="read the data from here instead (as for eval)")
+    parser.add_argument("--batch-size", type=positive_int, metavar="N",
+                        help="examples per batch (default the run's)")
+    parser.set_defaults(handler=inspect_command)
 
 
 def positive_int(text: str) -> int:
@@ -422,22 +444,10 @@ def eval_command(args) -> int:
     path = checkpoint_path(Path(args.checkpoint))
     meta = run_folder.read_metadata(path, TASKS)
     task, options = get_task(meta["task"]), meta["options"]
-    source = meta["data"] if args.data is None else task.locate_data(options, args.data)
-    differs = data_difference(meta["data"], source)
-    if differs is not None and args.data is None:
-        raise RunError(f"the data of the run of {path} changed since it was trained: {differs}; "
-                       "give the data to evaluate on with --data")
-    if differs is not None:
-        logging.getLogger(__name__).warning("evaluating on other data than the run was trained on: %s",
-                                            differs)
     if args.test_steps is not None and "test_steps" not in options:
         raise OptionError(f"--test-steps applies to runs of tasks with spike trains of a chosen "
                           f"length (mnist), not to a {task.NAME} run")
-    if args.batch_size is not None:
-        options = {**options, "batch_size": args.batch_size}
-    data = task.load_data(source, options)
-    net = task.build_model(options, data, np.random.default_rng(options["seed"]))
-    net.load_weights(path)
+    task, options, data, net = load_checkpoint(path, meta, args)
     if args.test_steps is not None:
         return eval_steps(task, net, data, options, args, path, meta)
     metrics = run_folder.evaluate_split(task, net, data, args.split, options)
@@ -447,6 +457,71 @@ def eval_command(args) -> int:
               "split": args.split, **metrics}
     run_folder.write_json(path.parent / f"eval-{args.split}.json", result)
     return 0
+
+
+def load_checkpoint(path: Path, meta: dict, args):
+    """The task, options, data and network of checkpoint ``path`` (``meta``: its metadata), on the
+    run's own data (which must be as it was) or on ``args.data`` (with a warning if it differs);
+    ``args.batch_size``, when given, replaces the run's."""
+    task, options = get_task(meta["task"]), meta["options"]
+    source = meta["data"] if args.data is None else task.locate_data(options, args.data)
+    differs = data_difference(meta["data"], source)
+    if differs is not None and args.data is None:
+        raise RunError(f"the data of the run of {path} changed since it was trained: {differs}; "
+                       "give the data to evaluate on with --data")
+    if differs is not None:
+        logging.getLogger(__name__).warning("evaluating on other data than the run was trained on: %s",
+                                            differs)
+    if args.batch_size is not None:
+        options = {**options, "batch_size": args.batch_size}
+    data = task.load_data(source, options)
+    net = task.build_model(options, data, np.random.default_rng(options["seed"]))
+    net.load_weights(path)
+    return task, options, data, net
+
+
+def inspect_command(args) -> int:
+    """Layer activity, gradient reach and output ceiling of a checkpoint (minisnu.training.diagnostics)."""
+    from .training import diagnostics
+
+    path = checkpoint_path(Path(args.checkpoint))
+    meta = run_folder.read_metadata(path, TASKS)
+    task, options, data, net = load_checkpoint(path, meta, args)
+    rng = np.random.default_rng([options["seed"], run_folder.EVAL_STREAMS[args.split]])
+    batches = list(itertools.islice(task.batches(data, args.split, options, rng), args.batches))
+    activity = diagnostics.layer_activity(net, batches)
+    reach = diagnostics.gradient_reach(net, batches[-1], lambda z, batch: task.loss(z, batch, options))
+    ceiling = output_ceiling(net, batches)
+    print(f"{path} (epoch {meta['epoch']}), the first {len(batches)} batches of the {args.split} split")
+    print(diagnostics.format_activity(activity))
+    if reach is not None:
+        print(diagnostics.format_reach(reach))
+    if ceiling is not None:
+        print(diagnostics.format_ceiling(ceiling))
+    out = path.parent / f"inspect-{args.split}.json"
+    run_folder.write_json(out, {"checkpoint": str(path), "epoch": meta["epoch"], "task": task.NAME,
+                                "split": args.split, "activity": activity, "gradient_reach": reach,
+                                "output_ceiling": ceiling})
+    print(f"wrote {out}")
+    return 0
+
+
+def output_ceiling(net, batches) -> dict | None:
+    """The output ceiling over (up to 500 of) the batches' target tokens, when the output layer
+    is a softmax fed by SNUs (inputs in [0, 1]); None otherwise."""
+    from .training import diagnostics
+
+    weights = diagnostics.output_weights(net)
+    below = [layer for layer in net.layers[:-1] if type(layer).__name__ != "Dropout"]
+    targets = np.concatenate([np.ravel(batch.target) for batch in batches])
+    if weights is None or not below or not hasattr(below[-1], "membrane") or targets.dtype.kind not in "iu":
+        return None
+    tokens = targets[:: max(1, len(targets) // 500)]
+    words, counts = np.unique(tokens, return_counts=True)
+    log_p = diagnostics.output_ceiling(*weights, words)
+    return {"tokens": int(counts.sum()), "words": len(words),
+            "floor_loss": float(-(counts * log_p).sum() / counts.sum()),
+            "p_min": float(np.exp(log_p.min())), "p_median": float(np.exp(np.median(log_p)))}
 
 
 def eval_steps(task, net, data, options: dict, args, path: Path, meta: dict) -> int:

@@ -247,6 +247,30 @@ def test_ptb_recurrent_ssnu_with_weight_tying(data, tmp_path, capsys):
     assert json.loads((out / "eval-test.json").read_text())["perplexity"] == best["test_perplexity"]
 
 
+def test_inspect_prints_and_writes_activity_reach_and_ceiling(data, tmp_path, capsys):
+    out = tmp_path / "snu"
+    assert train(data, "ptb", out, "--epochs", "1", "--tie-weights", "--model", "ssnu") == 0
+    capsys.readouterr()
+    assert main(["inspect", str(out), "--batches", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "the first 3 batches of the valid split" in text
+    assert " 1 sSNU 16-32" in text and " 2 sSNU 32-16" in text and "reach (≥ 1%)" in text
+    assert "output ceiling over" in text
+    report = json.loads((out / "inspect-valid.json").read_text())
+    assert [row["index"] for row in report["activity"]["layers"]] == [1, 2]
+    assert report["activity"]["batches"] == 3 and len(report["gradient_reach"]["norms"]) == 5
+    assert 0 < report["output_ceiling"]["p_median"] <= 1
+    lstm = tmp_path / "lstm"
+    assert train(data, "ptb", lstm, "--epochs", "1", "--model", "lstm") == 0
+    capsys.readouterr()
+    assert main(["inspect", str(lstm), "--split", "test"]) == 0
+    text = capsys.readouterr().out
+    assert "max |c|" in text and "output ceiling" not in text   # LSTM outputs are not in [0, 1]
+    assert json.loads((lstm / "inspect-test.json").read_text())["output_ceiling"] is None
+    assert main(["inspect", str(tmp_path / "missing")]) == 1
+    assert "inspect: error:" in capsys.readouterr().err
+
+
 def test_tie_weights_and_recurrent_mistakes(data, tmp_path, capsys):
     assert train(data, "ptb", tmp_path / "a", "--tie-weights", "--embedding", "8") == 1
     err = capsys.readouterr().err
