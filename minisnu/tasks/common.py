@@ -57,6 +57,9 @@ OPTIONS = (
            low=0, open_low=True, metavar="G", models=SNU_MODELS, group=MODEL),
     Option("train_decay", bool, False, "learn each SNU's decay (kept in [0, 1]); SNU models only",
            models=SNU_MODELS, group=MODEL),
+    Option("detach_reset", bool, False, "no gradient through the reset's spike: the (1 − y_{t−1}) "
+           "factor of s_t is a constant in backward (SNU(..., detach_reset=True)); SNU models only",
+           models=SNU_MODELS, group=MODEL),
     Option("recurrent", bool, False, "recurrent SNU layers: every SNU layer (the output SNU of jsb "
            "and mnist too) also feeds back its last output through weights H; SNU models only",
            models=SNU_MODELS, group=MODEL),
@@ -148,7 +151,7 @@ def snu_layer(options: dict, n_in: int, n_out: int, rng, *, soft: bool, stateful
     """
     layer = SNU(n_in, n_out, soft=soft, decay=options["decay"], surrogate=options["surrogate"],
                 train_decay=options["train_decay"], recurrent=options.get("recurrent", False),
-                g=g, rng=rng, stateful=stateful)
+                detach_reset=options.get("detach_reset", False), g=g, rng=rng, stateful=stateful)
     return _scaled(layer, options)
 
 
@@ -158,7 +161,8 @@ def conv_layer(options: dict, in_channels: int, out_channels: int, kernel_size: 
     and initial weight gain."""
     layer = ConvSNU(in_channels, out_channels, kernel_size, padding=padding,
                     soft=options["model"] in SOFT_MODELS, decay=options["decay"],
-                    surrogate=options["surrogate"], train_decay=options["train_decay"], rng=rng)
+                    surrogate=options["surrogate"], train_decay=options["train_decay"],
+                    detach_reset=options.get("detach_reset", False), rng=rng)
     return _scaled(layer, options)
 
 
