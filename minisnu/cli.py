@@ -508,18 +508,21 @@ def inspect_command(args) -> int:
 
 def output_ceiling(net, batches) -> dict | None:
     """The output ceiling over (up to 500 of) the batches' target tokens, when the output layer
-    is a softmax fed by SNUs (inputs in [0, 1]); None otherwise."""
+    is a softmax fed by SNUs (inputs in [0, 1]) or by RNN, LSTM or GRU units (in [−1, 1]);
+    None otherwise."""
     from .training import diagnostics
 
     weights = diagnostics.output_weights(net)
     below = [layer for layer in net.layers[:-1] if type(layer).__name__ != "Dropout"]
     targets = np.concatenate([np.ravel(batch.target) for batch in batches])
-    if weights is None or not below or not hasattr(below[-1], "membrane") or targets.dtype.kind not in "iu":
+    box = {"SNU": (0.0, 1.0), "RNN": (-1.0, 1.0), "LSTM": (-1.0, 1.0), "GRU": (-1.0, 1.0)}.get(
+        type(below[-1]).__name__ if below else None)
+    if weights is None or box is None or targets.dtype.kind not in "iu":
         return None
     tokens = targets[:: max(1, len(targets) // 500)]
     words, counts = np.unique(tokens, return_counts=True)
-    log_p = diagnostics.output_ceiling(*weights, words)
-    return {"tokens": int(counts.sum()), "words": len(words),
+    log_p = diagnostics.output_ceiling(*weights, words, low=box[0], high=box[1])
+    return {"tokens": int(counts.sum()), "words": len(words), "low": box[0], "high": box[1],
             "floor_loss": float(-(counts * log_p).sum() / counts.sum()),
             "p_min": float(np.exp(log_p.min())), "p_median": float(np.exp(np.median(log_p)))}
 

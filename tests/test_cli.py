@@ -265,8 +265,8 @@ def test_inspect_prints_and_writes_activity_reach_and_ceiling(data, tmp_path, ca
     capsys.readouterr()
     assert main(["inspect", str(lstm), "--split", "test"]) == 0
     text = capsys.readouterr().out
-    assert "max |c|" in text and "output ceiling" not in text   # LSTM outputs are not in [0, 1]
-    assert json.loads((lstm / "inspect-test.json").read_text())["output_ceiling"] is None
+    assert "max |c|" in text and "any y in [-1, 1]^d" in text   # h = o tanh c
+    assert json.loads((lstm / "inspect-test.json").read_text())["output_ceiling"]["low"] == -1
     assert main(["inspect", str(tmp_path / "missing")]) == 1
     assert "inspect: error:" in capsys.readouterr().err
 

@@ -110,21 +110,25 @@ def test_reach_needs_a_temporal_layer_and_a_time_axis():
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000), V=st.integers(2, 6), scale=st.floats(0.1, 5.0))
-def test_ceiling_equals_the_maximum_over_a_fine_grid_of_the_square(seed, V, scale):
-    """d = 2: max over y ∈ [0, 1]² of softmax(y W + b)_w, by brute force on a 201 × 201 grid
-    (an upper bound up to the grid's spacing; the optimum is never below the grid's best)."""
+@given(seed=st.integers(0, 10_000), V=st.integers(2, 6), scale=st.floats(0.1, 5.0),
+       box=st.sampled_from([(0.0, 1.0), (-1.0, 1.0)]))
+def test_ceiling_equals_the_maximum_over_a_fine_grid_of_the_square(seed, V, scale, box):
+    """d = 2: max over y ∈ [low, high]² of softmax(y W + b)_w, by brute force on a 201 × 201
+    grid (the optimum is never below the grid's best, nor above it by more than its spacing
+    allows)."""
     rng = np.random.default_rng(seed)
     W, b = rng.normal(0, scale, (2, V)), rng.normal(0, 1, V)
-    grid = np.stack(np.meshgrid(np.linspace(0, 1, 201), np.linspace(0, 1, 201)), -1).reshape(-1, 2)
+    side = np.linspace(*box, 201)
+    grid = np.stack(np.meshgrid(side, side), -1).reshape(-1, 2)
     z = grid @ W + b
     log_p = z - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)) - z.max(1, keepdims=True)
     best = log_p.max(axis=0)
-    found = output_ceiling(W, b, np.arange(V))
+    found = output_ceiling(W, b, np.arange(V), low=box[0], high=box[1])
     assert np.all(found >= best - 1e-9)
-    # a grid point lies within 0.005/√2 of the optimum, where log p changes by at most
+    # a grid point lies within spacing/√2 of the optimum, where log p changes by at most
     # ‖∇‖ ≤ 2 max_v ‖W_{:v}‖ per unit of distance
-    assert np.all(found <= best + 0.005 * np.sqrt(2) * np.linalg.norm(W, axis=0).max())
+    spacing = side[1] - side[0]
+    assert np.all(found <= best + spacing * np.sqrt(2) * np.linalg.norm(W, axis=0).max())
 
 
 def test_ceiling_of_a_word_that_wins_every_corner_is_at_the_corner():
@@ -148,5 +152,5 @@ def test_output_weights_of_dense_and_tied_layers():
 
 def test_format_ceiling_names_the_floor():
     text = format_ceiling({"tokens": 10, "words": 4, "floor_loss": np.log(20), "p_min": 0.01,
-                           "p_median": 0.2})
-    assert "exp: 20" in text and "lowest 0.01" in text
+                           "p_median": 0.2, "low": 0.0, "high": 1.0})
+    assert "exp: 20" in text and "lowest 0.01" in text and "[0, 1]^d" in text

@@ -42,6 +42,7 @@ Wᵀ(diag p − p pᵀ)W ⪯ max_v ‖W_{:v}‖² I). The mean of
 −log p* over tokens of the text is a floor under the cross-entropy that *no* hidden
 activity can beat: if exp of it is, say, 80, the model cannot reach a perplexity of 80
 before its output weights grow. With weight tying, W is the embedding table (W = Eᵀ).
+The same holds for an LSTM's output layer with y ∈ [−1, 1]^d (its h = o tanh c).
 """
 
 from __future__ import annotations
@@ -221,11 +222,14 @@ def output_weights(net):
     return None
 
 
-def output_ceiling(W, b, targets, *, steps: int = 300) -> np.ndarray:
-    """log p*_w = max over y ∈ [0, 1]^d of log softmax(y W + b)_w, for each w in ``targets``.
+def output_ceiling(W, b, targets, *, low: float = 0.0, high: float = 1.0,
+                   steps: int = 300) -> np.ndarray:
+    """log p*_w = max over y ∈ [low, high]^d of log softmax(y W + b)_w, for each w in ``targets``.
 
-    Projected gradient ascent on log p_w(y) = z_w − log Σ_v exp z_v, whose gradient is
-    W_{:w} − W p (p the softmax), from y = 1[W_{:w} > 0]; every target is solved at
+    The box is [0, 1] for SNU outputs, [−1, 1] for the tanh-bounded outputs of an RNN,
+    LSTM or GRU. Projected gradient ascent on log p_w(y) = z_w − log Σ_v exp z_v, whose
+    gradient is W_{:w} − W p (p the softmax), from the corner y = high where W_{:w} > 0
+    and low elsewhere; every target is solved at
     once, one row each. Each row's step starts at 1 / max_v ‖W_{:v}‖² (see the module's
     notes), doubles after a step that gained and halves, the step undone, after one
     that lost: near p_w = 1 the gradient fades, and a fixed step would crawl.
@@ -235,11 +239,11 @@ def output_ceiling(W, b, targets, *, steps: int = 300) -> np.ndarray:
     b = np.zeros(W.shape[1]) if b is None else np.asarray(b, dtype=np.float64)
     targets = np.asarray(targets)
     Wt = W[:, targets].T                          # (n, d): the column of each target
-    y = (Wt > 0).astype(np.float64)
+    y = np.where(Wt > 0, high, low)
     log_p, p = _log_softmax_at(y @ W + b, targets)
     step = np.full(len(targets), 1.0 / max(float(np.max(np.sum(W * W, axis=0))), 1e-12))
     for _ in range(steps):
-        trial = np.clip(y + step[:, None] * (Wt - p @ W.T), 0.0, 1.0)
+        trial = np.clip(y + step[:, None] * (Wt - p @ W.T), low, high)
         trial_log_p, trial_p = _log_softmax_at(trial @ W + b, targets)
         gained = trial_log_p >= log_p
         y[gained], log_p[gained], p[gained] = trial[gained], trial_log_p[gained], trial_p[gained]
@@ -292,6 +296,7 @@ def format_reach(reach: dict) -> str:
 def format_ceiling(ceiling: dict) -> str:
     """One line: the floor under the loss that the output layer's weights set."""
     return (f"output ceiling over {ceiling['tokens']} target tokens ({ceiling['words']} distinct): "
-            f"the best any y in [0, 1]^d can do is a loss of {ceiling['floor_loss']:.3f} "
+            f"the best any y in [{ceiling['low']:g}, {ceiling['high']:g}]^d can do is a loss of "
+            f"{ceiling['floor_loss']:.3f} "
             f"(exp: {np.exp(ceiling['floor_loss']):.3g}); best probability of a target: "
             f"median {ceiling['p_median']:.3f}, lowest {ceiling['p_min']:.3g}")
