@@ -216,13 +216,15 @@ def test_resume_equals_the_uninterrupted_run_bit_for_bit(data, tmp_path, task, e
 def test_training_options_reach_the_model_and_the_optimizer(data, tmp_path, capsys):
     out = tmp_path / "run"
     assert train(data, "jsb", out, "--epochs", "2", "--lr", "0.02", "--lr-decay", "0.5",
-                 "--weight-decay", "0.01", "--dropout", "0.25", "--train-decay", "--detach-reset") == 0
+                 "--weight-decay", "0.01", "--dropout", "0.25", "--train-decay", "--detach-reset",
+                 "--g", "leaky_relu") == 0
     meta = Sequential.load_metadata(out / "checkpoint.npz")
     scalars = meta["optimizer"]["scalars"]
     assert scalars["lr"] == 0.02 * 0.5 and scalars["weight_decay"] == 0.01 and scalars["decoupled"]
     net = Sequential.load(out / "checkpoint.npz")
     assert [type(layer).__name__ for layer in net.layers] == ["SNU", "Dropout", "Dense"]
     assert net[0].train_decay and net[0].detach_reset and net[1].p == 0.25
+    assert net[0].g == "leaky_relu"
     assert train(data, "jsb", tmp_path / "lstm", "--model", "lstm", "--train-decay") == 1
     assert "--train-decay applies to --model snu or ssnu only, not to --model lstm" in capsys.readouterr().err
 

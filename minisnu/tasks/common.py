@@ -28,6 +28,7 @@ from ..layers.dropout import Dropout
 from ..training.loop import OPTIMIZERS
 from ..units.conv_snu import ConvSNU
 from ..units.snu import DECAY, SNU
+from ..units.snu_reference import G_FUNCTIONS
 from ..units.surrogate import SURROGATES
 
 MODELS = ("snu", "ssnu", "rnn", "lstm", "gru")
@@ -51,6 +52,9 @@ OPTIONS = (
     Option("hidden", "sizes", None, "hidden layer sizes, e.g. 150 or 256,256", metavar="SIZES",
            group=MODEL),
     Option("decay", float, DECAY, "SNU decay l", low=0, high=1, models=SNU_MODELS, group=MODEL),
+    Option("g", str, "relu", "the SNUs' activation g of s_t = g(W x_t + l s_{t-1} (1 - y_{t-1})): "
+           "relu (the paper's), leaky_relu (slope 0.01 below 0, so no unit is stuck at s = 0 "
+           "without a gradient) or identity", choices=G_FUNCTIONS, models=SNU_MODELS, group=MODEL),
     Option("surrogate", str, "tanh", "pseudo-derivative of the spike", choices=tuple(SURROGATES),
            models=("snu",), group=MODEL),
     Option("init_gain", float, 1.0, "multiply the SNU layers' initial Glorot-uniform weights by G",
@@ -142,8 +146,9 @@ def temporal_layer(options: dict, n_in: int, n_out: int, rng, *, stateful=False)
 
 
 def snu_layer(options: dict, n_in: int, n_out: int, rng, *, soft: bool, stateful=False,
-              g: str = "relu") -> SNU:
-    """A layer of SNUs with the run's decay, surrogate, recurrence and initial weight gain.
+              g: str | None = None) -> SNU:
+    """A layer of SNUs with the run's g, decay, surrogate, recurrence and initial weight gain
+    (``g`` given here overrides the run's: an output layer's own activation).
 
     ``options["recurrent"]`` adds the recurrent weights H (``SNU(..., recurrent=True)``)
     to every layer built here, hidden or output; a run saved before that option
@@ -151,7 +156,8 @@ def snu_layer(options: dict, n_in: int, n_out: int, rng, *, soft: bool, stateful
     """
     layer = SNU(n_in, n_out, soft=soft, decay=options["decay"], surrogate=options["surrogate"],
                 train_decay=options["train_decay"], recurrent=options.get("recurrent", False),
-                detach_reset=options.get("detach_reset", False), g=g, rng=rng, stateful=stateful)
+                detach_reset=options.get("detach_reset", False), g=g or options.get("g", "relu"),
+                rng=rng, stateful=stateful)
     return _scaled(layer, options)
 
 
@@ -162,7 +168,7 @@ def conv_layer(options: dict, in_channels: int, out_channels: int, kernel_size: 
     layer = ConvSNU(in_channels, out_channels, kernel_size, padding=padding,
                     soft=options["model"] in SOFT_MODELS, decay=options["decay"],
                     surrogate=options["surrogate"], train_decay=options["train_decay"],
-                    detach_reset=options.get("detach_reset", False), rng=rng)
+                    detach_reset=options.get("detach_reset", False), g=options.get("g", "relu"), rng=rng)
     return _scaled(layer, options)
 
 
