@@ -47,9 +47,11 @@ def test_activity_of_a_silent_and_an_always_on_layer():
     assert result["batches"] == 2 and [first["index"], second["index"]] == [0, 1]
     assert first["mean_output"] == 0 and first["silent_units"] == 1 and first["always_on_units"] == 0
     assert first["drive_p1"] == first["drive_p50"] == first["drive_p99"] == -3.0
+    assert first["closed"] == 1          # s = ReLU(0) = 0 at every step
     # the tanh surrogate at v = −3: 1 − tanh²(3)
     assert first["mean_derivative"] == pytest.approx(1 - np.tanh(3.0) ** 2)
     assert second["mean_output"] == 1 and second["always_on_units"] == 1 and second["silent_units"] == 0
+    assert second["closed"] == 1         # its input, the silent layer's spikes, is all 0
     out = result["output"]   # a constant input gives every row the same logits: z = b + 1·W
     z = np.ones(2) @ net[2].params["W"] + net[2].params["b"]
     assert out["logit_spread"] == pytest.approx(z.max() - z.mean())
@@ -64,6 +66,14 @@ def test_a_soft_layer_passes_back_sigma_prime_and_the_states_are_reset():
     row = layer_activity(net, [batch()], max_batches=1)["layers"][0]
     assert row["mean_output"] == pytest.approx(0.5) and row["mean_derivative"] == pytest.approx(0.25)
     assert net.layers[0].training   # back in training mode
+
+
+def test_closed_is_the_share_of_unit_steps_at_s_0():
+    layer = snu(4, 6, -0.5)
+    layer.params["W"][:] -= 0.3          # some inputs drive u below 0, some above
+    net = Sequential(layer, Dense(6, 5, dtype=np.float64, rng=2))
+    row = layer_activity(net, [batch()])["layers"][0]
+    assert 0 < row["closed"] < 1 and row["closed"] == np.mean(layer.membrane <= 0)
 
 
 def test_activity_counts_at_most_max_batches():

@@ -12,7 +12,9 @@ batches of a split (``minisnu inspect RUN``):
 - the silent units, which never output more than ½ (a spiking unit that never fires:
   it passes no signal and, far under threshold, almost no gradient), and the
   always-on units, which always do;
-- for an SNU, the drive v = s + b against the threshold at 0 (y = h(v): the unit fires
+- for an SNU, the share of unit-steps whose membrane s is at or below 0 (with g = ReLU the
+  unit is *closed* there: s_t = g(u_t) passes no gradient to W, to H or to the layer below),
+  the drive v = s + b against the threshold at 0 (y = h(v): the unit fires
   when v > 0), as its 1st, 50th and 99th percentiles, and the mean local derivative
   ∂y/∂v that backpropagation passes through the unit: the pseudo-derivative h'(v) of a
   spiking unit, σ(v)(1 − σ(v)) ≤ ¼ of a soft one;
@@ -70,7 +72,7 @@ def layer_activity(net, batches, *, max_batches: int | None = None) -> dict:
 
     Returns ``{"layers": [...], "output": {...}, "batches": n}``: one dict per temporal
     layer (``index``, ``layer``, ``mean_output``, ``silent_units``, ``always_on_units``,
-    and for SNUs ``drive_p1``, ``drive_p50``, ``drive_p99``, ``mean_derivative``, for LSTMs
+    and for SNUs ``closed``, ``drive_p1``, ``drive_p50``, ``drive_p99``, ``mean_derivative``, for LSTMs
     ``max_abs_cell``), and for logits ``logit_spread`` and ``top_probability``.
     """
     net.eval()
@@ -104,7 +106,7 @@ class _Tally:
         self.index, self.name = index, _short_name(layer)
         self.total, self.count = 0.0, 0
         self.ever_on = self.ever_off = None   # per unit: output > ½ at some step / ≤ ½ at some step
-        self.drive, self.derivative, self.cell = [], 0.0, 0.0
+        self.drive, self.derivative, self.closed, self.cell = [], 0.0, 0, 0.0
 
     def add(self, layer) -> None:
         y = layer.output.astype(np.float64)
@@ -115,6 +117,7 @@ class _Tally:
         self.ever_on = units_on if self.ever_on is None else self.ever_on | units_on
         self.ever_off = units_off if self.ever_off is None else self.ever_off | units_off
         if hasattr(layer, "membrane"):
+            self.closed += int(np.count_nonzero(layer.membrane <= 0))
             v = layer.membrane + _channel_bias(layer, y.ndim)   # v = s + b: above 0 it fires
             self.drive.append(v.ravel()[:: max(1, v.size // DRIVE_SAMPLES)].astype(np.float64))
             slope = (y * (1 - y) if layer.soft   # the sSNU's y = σ(v)
@@ -129,7 +132,8 @@ class _Tally:
                "always_on_units": float(np.mean(~self.ever_off))}
         if self.drive:
             p1, p50, p99 = np.percentile(np.concatenate(self.drive), [1, 50, 99])
-            row.update(drive_p1=float(p1), drive_p50=float(p50), drive_p99=float(p99),
+            row.update(closed=self.closed / self.count,
+                       drive_p1=float(p1), drive_p50=float(p50), drive_p99=float(p99),
                        mean_derivative=self.derivative / self.count)
         if self.cell:
             row["max_abs_cell"] = self.cell
@@ -266,14 +270,16 @@ def _log_softmax_at(z: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.
 
 def format_activity(activity: dict) -> str:
     """The activity as a table, one line per temporal layer, then the output's line."""
-    lines = [f"{'layer':<28} {'mean out':>8} {'silent':>7} {'always':>7}   "
+    lines = [f"{'layer':<28} {'mean out':>8} {'silent':>7} {'always':>7} {'s <= 0':>7}   "
              f"{'drive v = s + b: p1 / p50 / p99':>31}  {'dy/dv':>6}"]
     for row in activity["layers"]:
         drive = (f"{row['drive_p1']:9.2f} / {row['drive_p50']:6.2f} / {row['drive_p99']:6.2f}"
                  if "drive_p1" in row else "")
         slope = f"{row['mean_derivative']:6.3f}" if "mean_derivative" in row else ""
+        closed = f"{row['closed']:7.1%}" if "closed" in row else ""
         line = (f"{row['index']:>2} {row['layer']:<25} {row['mean_output']:8.3f} "
-                f"{row['silent_units']:7.1%} {row['always_on_units']:7.1%}   {drive:>31}  {slope:>6}")
+                f"{row['silent_units']:7.1%} {row['always_on_units']:7.1%} {closed:>7}   {drive:>31}  "
+                f"{slope:>6}")
         if "max_abs_cell" in row:
             line += f"  max |c| {row['max_abs_cell']:.1f}"
         lines.append(line)
