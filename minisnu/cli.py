@@ -1,5 +1,5 @@
-"""The command line: ``minisnu train``, ``eval``, ``download``, ``tutorials``, and the in-memory
-experiments ``pcm-train``, ``drift`` and ``robustness`` (:mod:`minisnu.experiments`).
+"""The command line: ``minisnu train``, ``eval``, ``inspect``, ``sweep``, ``download``, ``tutorials``,
+and the in-memory experiments ``pcm-train``, ``drift`` and ``robustness`` (:mod:`minisnu.experiments`).
 
 Examples::
 
@@ -8,6 +8,7 @@ Examples::
     minisnu train mnist --model ssnu --dataset mnist5k --quick
     minisnu train ptb --model lstm --dropout 0.3 --data ~/data/ptb
     minisnu eval runs/jsb-snu-seed0                         # test metric of its best epoch
+    minisnu inspect runs/ptb-snu-seed0                      # firing rates, gradient reach, output ceiling
     minisnu download jsb
     minisnu tutorials --quick                             # run every tutorial, figures to tutorials/output
     minisnu pcm-train --seeds 0 1 2                         # the 52,800-device network, in the loop
