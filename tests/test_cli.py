@@ -283,6 +283,16 @@ def test_tie_weights_and_recurrent_mistakes(data, tmp_path, capsys):
     with pytest.raises(SystemExit):  # --tie-weights is a ptb option only
         main(["train", "jsb", "--tie-weights"])
     capsys.readouterr()
+    assert train(data, "ptb", tmp_path / "c", "--output-scale") == 1
+    assert "--output-scale" in capsys.readouterr().err and not (tmp_path / "c").exists()
+
+
+def test_ptb_output_scale_is_learned_and_kept(data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(data, "ptb", out, "--model", "ssnu", "--tie-weights", "--output-scale", "--epochs", "1") == 0
+    assert "TiedDense(embedding=0, bias=True, scale=True)" in capsys.readouterr().out
+    net = Sequential.load(out / "checkpoint.npz")
+    assert net[-1].scale and net[-1].params["scale"][0] != 1.0   # trained
 
 
 def test_a_crash_while_saving_leaves_the_previous_checkpoint(data, tmp_path, monkeypatch, capsys):

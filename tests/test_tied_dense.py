@@ -20,16 +20,18 @@ from minisnu.training.testing import (
 )
 
 
-def tied_lm(vocab=7, dim=4, dtype=np.float64, rng=0, recurrent=True, dropout=False):
-    """Embedding -> SNU(soft) [-> Dropout] -> TiedDense."""
+def tied_lm(vocab=7, dim=4, dtype=np.float64, rng=0, recurrent=True, dropout=False, scale=False):
+    """Embedding -> SNU(soft) [-> Dropout] -> TiedDense (with a learned scale α ≠ 1 if ``scale``)."""
     rng = np.random.default_rng(rng)
     emb = ms.Embedding(vocab, dim, dtype=dtype, rng=rng)
     layers = [emb, ms.SNU(dim, dim, soft=True, recurrent=recurrent, g="identity", dtype=dtype, rng=rng)]
     if dropout:
         layers.append(ms.Dropout(0.3, rng=rng))
-    layers.append(ms.TiedDense(emb))
+    layers.append(ms.TiedDense(emb, scale=scale))
     net = ms.Sequential(*layers)
     net[-1].params["b"][:] = rng.standard_normal(vocab)  # not at the special point b = 0
+    if scale:
+        net[-1].params["scale"][:] = 1.5 + rng.random()   # nor at α = 1
     return net
 
 
@@ -39,11 +41,12 @@ def tied_lm(vocab=7, dim=4, dtype=np.float64, rng=0, recurrent=True, dropout=Fal
 
 @settings(max_examples=20, deadline=None)
 @given(T=st.integers(1, 6), B=st.integers(1, 3), seed=st.integers(0, 2**32 - 1),
-       recurrent=st.booleans(), dropout=st.booleans())
-def test_language_model_gradients(T, B, seed, recurrent, dropout):
-    """Embedding -> sSNU -> TiedDense -> per-step LM cross-entropy, against finite differences."""
+       recurrent=st.booleans(), dropout=st.booleans(), scale=st.booleans())
+def test_language_model_gradients(T, B, seed, recurrent, dropout, scale):
+    """Embedding -> sSNU -> TiedDense -> per-step LM cross-entropy, against finite differences
+    (α included when the layer learns it)."""
     rng = np.random.default_rng(seed)
-    net = tied_lm(rng=seed, recurrent=recurrent, dropout=dropout)
+    net = tied_lm(rng=seed, recurrent=recurrent, dropout=dropout, scale=scale)
     words = rng.integers(0, 7, (T, B))
     targets = rng.integers(0, 7, (T, B))
     report = assert_network_gradients(net, words, ms.losses.lm_cross_entropy, targets, rng=rng)
@@ -99,6 +102,30 @@ def test_layer_gradients_and_contract():
     np.testing.assert_allclose(emb.grads["W"], np.einsum("tbv,tbd->vd", dz, h))
     tied.backward(dz)  # adds: twice the gradient
     np.testing.assert_allclose(emb.grads["W"], 2 * np.einsum("tbv,tbd->vd", dz, h))
+
+
+def test_scale_multiplies_the_product_and_its_gradient_is_h_dot_delta_e(tmp_path):
+    rng = np.random.default_rng(5)
+    emb = ms.Embedding(6, 3, dtype=np.float64, rng=rng)
+    tied = ms.TiedDense(emb, scale=True)
+    assert tied.params["scale"].tolist() == [1.0]
+    tied.params["scale"][:] = 2.5
+    tied.params["b"][:] = rng.standard_normal(6)
+    h, dz = rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2, 6))
+    np.testing.assert_allclose(tied.forward(h), 2.5 * h @ emb.params["W"].T + tied.params["b"])
+    assert_layer_gradients(tied, h, rng=rng)            # α and b by finite differences
+    tied.zero_grad()
+    emb.zero_grad()
+    tied.forward(h)
+    dh = tied.backward(dz)
+    np.testing.assert_allclose(tied.grads["scale"], [np.sum(h * (dz @ emb.params["W"]))])
+    np.testing.assert_allclose(dh, 2.5 * dz @ emb.params["W"])
+    np.testing.assert_allclose(emb.grads["W"], 2.5 * np.einsum("tbv,tbd->vd", dz, h))
+    net = ms.Sequential(emb, tied)
+    net.save(tmp_path / "net.npz")
+    loaded = ms.Sequential.load(tmp_path / "net.npz")
+    assert loaded[1].scale and loaded[1].params["scale"].tolist() == [2.5]
+    assert "scale" not in ms.TiedDense(emb).config()     # old checkpoints rebuild unchanged
 
 
 def test_forward_is_h_times_e_transposed_plus_b_and_shares_e():

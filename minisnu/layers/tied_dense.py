@@ -44,12 +44,28 @@ class TiedDense(Layer):
     gradient of the tied parameter (the chain rule sums over every use). This
     layer's own ``params`` hold only ``b``, so E is never updated twice.
 
+    With ``scale=True`` a learned scalar α (starting at 1) multiplies the
+    product, z = α h Eᵀ + b, so the logits' range is no longer E's alone:
+
+    .. math::
+
+        \frac{\partial L}{\partial \alpha} = \sum_{n} h_n \cdot (\delta_n E), \qquad
+        \frac{\partial L}{\partial E} = \alpha\, \delta^\top H, \qquad
+        \frac{\partial L}{\partial H} = \alpha\, \delta E .
+
+    Why: E is also the input's word vectors, which the layers above the
+    embedding want small, while a sharp softmax over V words wants large
+    logits; fed by SNU outputs y ∈ [0, 1]^d, z = y Eᵀ is bounded by the rows of E
+    (``minisnu inspect`` measures that ceiling). α lets the two uses differ in
+    scale. It is not in the SNU paper; off by default.
+
     Parameters
     ----------
     embedding : the ``Embedding`` to tie to; or its index in the ``Sequential``
         that will hold both layers, resolved when that Sequential is built (how
         ``Sequential.load`` rebuilds the tie from ``config()``).
     bias : learn the bias b (otherwise z = h Eᵀ).
+    scale : learn the scalar α (otherwise α = 1).
 
     Notes
     -----
@@ -62,9 +78,9 @@ class TiedDense(Layer):
     ``backward``.
     """
 
-    def __init__(self, embedding, bias: bool = True):
+    def __init__(self, embedding, bias: bool = True, scale: bool = False):
         super().__init__()
-        self.bias = bool(bias)
+        self.bias, self.scale = bool(bias), bool(scale)
         self.embedding: Embedding | None = None
         self.index: int | None = None  # the Embedding's position in the Sequential, set by bind()
         if isinstance(embedding, (int, np.integer)) and not isinstance(embedding, bool):
@@ -83,6 +99,8 @@ class TiedDense(Layer):
         self.embedding = embedding
         if self.bias and "b" not in self.params:
             self.add_param("b", np.zeros(embedding.n_vocab, dtype=embedding.dtype))
+        if self.scale and "scale" not in self.params:
+            self.add_param("scale", np.ones(1, dtype=embedding.dtype))
 
     # ---- the tie ----------------------------------------------------------------
 
@@ -156,6 +174,8 @@ class TiedDense(Layer):
         check_params(emb)
         h2d = h.reshape(-1, emb.n_dim)
         z = h2d @ emb.params["W"].T  # E.T is a transposed view: no copy
+        if self.scale:
+            z *= self.params["scale"][0]
         if self.bias:
             z += self.params["b"]
         self._h2d = h2d
@@ -167,11 +187,16 @@ class TiedDense(Layer):
         emb = self._need_embedding()
         dz = check_gradient(self, dz, self._out_shape, emb.dtype, name="dz")
         dz2d = dz.reshape(-1, emb.n_vocab)
-        emb.grads["W"] += dz2d.T @ self._h2d  # the Embedding's own gradient is added there too
+        alpha = self.params["scale"][0] if self.scale else 1
+        emb.grads["W"] += alpha * (dz2d.T @ self._h2d)  # the Embedding's own gradient is added there too
         if self.bias:
             self.grads["b"] += dz2d.sum(axis=0)
-        dh = dz2d @ emb.params["W"]
-        return dh.reshape(self._out_shape[:-1] + (emb.n_dim,))
+        dz_e = dz2d @ emb.params["W"]                   # δ E, (N, d)
+        if self.scale:
+            self.grads["scale"] += np.sum(self._h2d * dz_e, dtype=np.float64)
+            dz_e *= alpha
+        return dz_e.reshape(self._out_shape[:-1] + (emb.n_dim,))
 
     def config(self) -> dict:
-        return {"embedding": self.index, "bias": self.bias}
+        # "scale" only when on: checkpoints written before it existed rebuild unchanged
+        return {"embedding": self.index, "bias": self.bias, **({"scale": True} if self.scale else {})}

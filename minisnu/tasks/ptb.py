@@ -34,7 +34,9 @@ Weight tying (the paper's best: recurrent sSNU with weight tying, 108.4)
 that computes the logits with the embedding's own table, z = h Eᵀ + b (Press &
 Wolf 2017; Inan et al. 2017): one matrix E learns from both uses, and the
 model has 10,000 × 200 fewer parameters. It needs the last hidden size to equal
-the embedding size (both 200 by default). The paper's recipe::
+the embedding size (both 200 by default). ``--output-scale`` adds a learned scalar,
+z = α h Eᵀ + b: fed by SNU outputs in [0, 1], the logits can be no larger than
+E's rows allow, and E is also the input's word vectors (not in the paper). The paper's recipe::
 
     minisnu train ptb --model ssnu --recurrent --tie-weights
 
@@ -93,6 +95,9 @@ OPTIONS = task_options(
     Option("embedding", int, 200, "size of the word vectors", low=1, group="ptb options"),
     Option("tie_weights", bool, False, "output logits from the embedding's own table (TiedDense) "
            "instead of a Dense layer; needs the last hidden size = the embedding size",
+           group="ptb options"),
+    Option("output_scale", bool, False, "learn a scalar α on the tied logits, z = α h Eᵀ + b "
+           "(TiedDense(scale=True)); not in the paper", needs=("tie_weights", True),
            group="ptb options"),
     epochs=10, batch_size=20, hidden=[200, 200], quick_limit=8,   # --quick: 8 BPTT windows per split
     init_gain=ByModel({"snu": 8.0}, other=1.0),
@@ -178,7 +183,7 @@ def build_model(options: dict, data: Corpus, rng) -> Sequential:
         layers.append(Dropout(options["dropout"], rng=rng))
     layers += hidden_layers(options, options["embedding"], rng, stateful=True)
     if tie:
-        layers.append(TiedDense(embedding))
+        layers.append(TiedDense(embedding, scale=options.get("output_scale", False)))
     else:
         layers.append(Dense(options["hidden"][-1], data.n_vocab, rng=rng))
     return Sequential(*layers)
