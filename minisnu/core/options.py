@@ -285,6 +285,8 @@ def resolve(options, given: dict) -> dict:
             name, value = option.needs
             if values[name] != value:
                 flag = "--" + name.replace("_", "-")
+                if value is True:       # a switch: say it is missing, not "True"
+                    raise OptionError(f"{option.flag} applies only with {flag}")
                 raise OptionError(f"{option.flag} applies with {flag} {value} only, not with {flag} "
                                   f"{values[name]}")
     return {option.name: values[option.name] for option in options}
