@@ -53,7 +53,7 @@ from .sweeps import report as sweeps_report
 from .sweeps import spec as sweeps_spec
 from .tasks import TASKS, get_task
 from .tasks.runs import check_resumable, data_difference, default_folder, resume, start
-from .training import run_folder
+from .training import diagnostics, run_folder
 from .training.run_folder import Run, RunFolder
 
 
@@ -191,7 +191,8 @@ def add_inspect_command(commands) -> None:
                     "and print, per temporal layer, its mean output (a firing rate), its silent and "
                     "always-on units, its drive against the threshold and the derivative it passes "
                     "back; how far back in the window the last step's gradient reaches; and, for a "
-                    "softmax fed by SNUs, the lowest loss its output layer can reach at all. Writes "
+                    "softmax fed by SNUs (or RNN, LSTM, GRU units), the most probability its output "
+                    "layer can give each target for the best possible hidden vector. Writes "
                     "inspect-SPLIT.json beside the checkpoint (see minisnu.training.diagnostics).")
     parser.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
     parser.add_argument("--split", choices=("train", "valid", "test"), default="valid",
@@ -483,8 +484,6 @@ def load_checkpoint(path: Path, meta: dict, args):
 
 def inspect_command(args) -> int:
     """Layer activity, gradient reach and output ceiling of a checkpoint (minisnu.training.diagnostics)."""
-    from .training import diagnostics
-
     path = checkpoint_path(Path(args.checkpoint))
     meta = run_folder.read_metadata(path, TASKS)
     task, options, data, net = load_checkpoint(path, meta, args)
@@ -492,7 +491,7 @@ def inspect_command(args) -> int:
     batches = list(itertools.islice(task.batches(data, args.split, options, rng), args.batches))
     activity = diagnostics.layer_activity(net, batches)
     reach = diagnostics.gradient_reach(net, batches[-1], lambda z, batch: task.loss(z, batch, options))
-    ceiling = output_ceiling(net, batches)
+    ceiling = diagnostics.target_ceiling(net, np.concatenate([np.ravel(b.target) for b in batches]))
     print(f"{path} (epoch {meta['epoch']}), the first {len(batches)} batches of the {args.split} split")
     print(diagnostics.format_activity(activity))
     if reach is not None:
@@ -505,27 +504,6 @@ def inspect_command(args) -> int:
                                 "output_ceiling": ceiling})
     print(f"wrote {out}")
     return 0
-
-
-def output_ceiling(net, batches) -> dict | None:
-    """The output ceiling over (up to 500 of) the batches' target tokens, when the output layer
-    is a softmax fed by SNUs (inputs in [0, 1]) or by RNN, LSTM or GRU units (in [−1, 1]);
-    None otherwise."""
-    from .training import diagnostics
-
-    weights = diagnostics.output_weights(net)
-    below = [layer for layer in net.layers[:-1] if type(layer).__name__ != "Dropout"]
-    targets = np.concatenate([np.ravel(batch.target) for batch in batches])
-    box = {"SNU": (0.0, 1.0), "RNN": (-1.0, 1.0), "LSTM": (-1.0, 1.0), "GRU": (-1.0, 1.0)}.get(
-        type(below[-1]).__name__ if below else None)
-    if weights is None or box is None or targets.dtype.kind not in "iu":
-        return None
-    tokens = targets[:: max(1, len(targets) // 500)]
-    words, counts = np.unique(tokens, return_counts=True)
-    log_p = diagnostics.output_ceiling(*weights, words, low=box[0], high=box[1])
-    return {"tokens": int(counts.sum()), "words": len(words), "low": box[0], "high": box[1],
-            "floor_loss": float(-(counts * log_p).sum() / counts.sum()),
-            "p_min": float(np.exp(log_p.min())), "p_median": float(np.exp(np.median(log_p)))}
 
 
 def eval_steps(task, net, data, options: dict, args, path: Path, meta: dict) -> int:

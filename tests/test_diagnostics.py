@@ -19,6 +19,7 @@ from minisnu.training.diagnostics import (
     layer_activity,
     output_ceiling,
     output_weights,
+    target_ceiling,
 )
 from minisnu.training.loop import Batch
 from minisnu.training.losses import lm_cross_entropy
@@ -164,3 +165,14 @@ def test_format_ceiling_names_the_floor():
     text = format_ceiling({"tokens": 10, "words": 4, "floor_loss": np.log(20), "p_min": 0.01,
                            "p_median": 0.2, "low": 0.0, "high": 1.0})
     assert "exp: 20" in text and "lowest 0.01" in text and "[0, 1]^d" in text
+
+
+def test_target_ceiling_needs_word_ids_and_a_bounded_layer_below_the_output():
+    net = Sequential(snu(4, 3, -1.0), Dense(3, 5, dtype=np.float64, rng=2))
+    report = target_ceiling(net, np.array([0, 1, 1, 4]))
+    assert (report["low"], report["high"], report["tokens"], report["words"]) == (0.0, 1.0, 4, 3)
+    log_p = output_ceiling(net[1].params["W"], net[1].params["b"], [0, 1, 4])
+    assert report["floor_loss"] == pytest.approx(-(log_p[0] + 2 * log_p[1] + log_p[2]) / 4)
+    assert target_ceiling(net, np.zeros(4)) is None                  # notes, not word ids
+    dense_below = Sequential(Dense(4, 3, dtype=np.float64, rng=1), Dense(3, 5, dtype=np.float64, rng=2))
+    assert target_ceiling(dense_below, np.array([0, 1])) is None      # unbounded inputs

@@ -255,6 +255,31 @@ def output_ceiling(W, b, targets, *, low: float = 0.0, high: float = 1.0,
     return log_p
 
 
+#: the box each kind of layer's outputs live in: SNUs [0, 1], the tanh-bounded baselines [−1, 1]
+OUTPUT_BOXES = {"SNU": (0.0, 1.0), "RNN": (-1.0, 1.0), "LSTM": (-1.0, 1.0), "GRU": (-1.0, 1.0)}
+#: target tokens the ceiling is computed for, evenly strided over the targets given
+CEILING_TOKENS = 500
+
+
+def target_ceiling(net, targets) -> dict | None:
+    """The output ceiling over (up to CEILING_TOKENS of) the integer ``targets``: the floor it
+    sets under the mean loss, and the median and lowest best probability of a distinct
+    target. None when the last layer is not a Dense or TiedDense fed (through dropout at
+    most) by SNUs or RNN, LSTM or GRU units, or the targets are not class or word ids."""
+    weights = output_weights(net)
+    below = [layer for layer in net.layers[:-1] if type(layer).__name__ != "Dropout"]
+    box = OUTPUT_BOXES.get(type(below[-1]).__name__) if below else None
+    targets = np.asarray(targets)
+    if weights is None or box is None or targets.dtype.kind not in "iu":
+        return None
+    tokens = targets[:: max(1, len(targets) // CEILING_TOKENS)]
+    words, counts = np.unique(tokens, return_counts=True)
+    log_p = output_ceiling(*weights, words, low=box[0], high=box[1])
+    return {"tokens": int(counts.sum()), "words": len(words), "low": box[0], "high": box[1],
+            "floor_loss": float(-(counts * log_p).sum() / counts.sum()),
+            "p_min": float(np.exp(log_p.min())), "p_median": float(np.exp(np.median(log_p)))}
+
+
 def _log_softmax_at(z: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(log softmax(z)_target per row, softmax(z))."""
     top = z.max(axis=1, keepdims=True)
