@@ -52,7 +52,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers.dense import Dense
+from ..layers.dropout import Dropout
+from ..layers.readout import Readout
 from ..layers.tied_dense import TiedDense
+from ..units.gru import GRU
+from ..units.lstm import LSTM
+from ..units.rnn import RNN
+from ..units.snu import SNU
 from ..units.surrogate import pseudo_derivative
 from ..units.temporal import TemporalLayer
 from .loop import reset_states
@@ -163,7 +169,7 @@ def _scores_classes(net, batch) -> bool:
     a Dense, TiedDense or Readout last layer (not JSB's independent notes)?"""
     target = getattr(batch, "target", None)
     return (isinstance(target, np.ndarray) and target.dtype.kind in "iu"
-            and type(net.layers[-1]).__name__ in ("Dense", "TiedDense", "Readout"))
+            and isinstance(net.layers[-1], (Dense, TiedDense, Readout)))
 
 
 def _add_logits(output: dict, z: np.ndarray) -> None:
@@ -193,18 +199,19 @@ def gradient_reach(net, batch, loss) -> dict | None:
         return None
     net.eval()
     reset_states(net)
-    z = net.forward(batch.x)
-    if z.ndim < 3:
+    try:
+        z = net.forward(batch.x)
+        if z.ndim < 3:
+            return None
+        grad = np.array(loss(z, batch)[1])
+        grad[:-1] = 0.0                              # only the last step's loss L_T
+        for layer in net.layers[:first:-1]:          # down to just above the first temporal layer
+            grad = layer.backward(grad)
+        dx = net.layers[first].backward(grad)        # ∂L_T/∂x_t, (T, B, n_in)
+    finally:
+        net.zero_grad()
+        reset_states(net)
         net.train()
-        return None
-    grad = np.array(loss(z, batch)[1])
-    grad[:-1] = 0.0                                  # only the last step's loss L_T
-    for layer in net.layers[:first:-1]:              # down to just above the first temporal layer
-        grad = layer.backward(grad)
-    dx = net.layers[first].backward(grad)            # ∂L_T/∂x_t, (T, B, n_in)
-    net.zero_grad()
-    reset_states(net)
-    net.train()
     norms = np.sqrt(np.sum(dx.astype(np.float64) ** 2, axis=tuple(range(1, dx.ndim))))
     norms = norms / norms[-1] if norms[-1] > 0 else norms
     alive = np.nonzero(norms >= REACH_FRACTION)[0]
@@ -233,10 +240,10 @@ def output_ceiling(W, b, targets, *, low: float = 0.0, high: float = 1.0,
     The box is [0, 1] for SNU outputs, [−1, 1] for the tanh-bounded outputs of an RNN,
     LSTM or GRU. Projected gradient ascent on log p_w(y) = z_w − log Σ_v exp z_v, whose
     gradient is W_{:w} − W p (p the softmax), from the corner y = high where W_{:w} > 0
-    and low elsewhere; every target is solved at
-    once, one row each. Each row's step starts at 1 / max_v ‖W_{:v}‖² (see the module's
-    notes), doubles after a step that gained and halves, the step undone, after one
-    that lost: near p_w = 1 the gradient fades, and a fixed step would crawl.
+    and low elsewhere; every target is solved at once, one row each. Each row's step
+    starts at 1 / max_v ‖W_{:v}‖² (see the module's notes), doubles after a step that
+    gained and halves, the step undone, after one that lost: near p_w = 1 the gradient
+    fades, and a fixed step would crawl.
     Returns log p*, one per target (float64).
     """
     W = np.asarray(W, dtype=np.float64)
@@ -256,7 +263,7 @@ def output_ceiling(W, b, targets, *, low: float = 0.0, high: float = 1.0,
 
 
 #: the box each kind of layer's outputs live in: SNUs [0, 1], the tanh-bounded baselines [−1, 1]
-OUTPUT_BOXES = {"SNU": (0.0, 1.0), "RNN": (-1.0, 1.0), "LSTM": (-1.0, 1.0), "GRU": (-1.0, 1.0)}
+OUTPUT_BOXES = {SNU: (0.0, 1.0), RNN: (-1.0, 1.0), LSTM: (-1.0, 1.0), GRU: (-1.0, 1.0)}
 #: target tokens the ceiling is computed for, evenly strided over the targets given
 CEILING_TOKENS = 500
 
@@ -267,8 +274,8 @@ def target_ceiling(net, targets) -> dict | None:
     target. None when the last layer is not a Dense or TiedDense fed (through dropout at
     most) by SNUs or RNN, LSTM or GRU units, or the targets are not class or word ids."""
     weights = output_weights(net)
-    below = [layer for layer in net.layers[:-1] if type(layer).__name__ != "Dropout"]
-    box = OUTPUT_BOXES.get(type(below[-1]).__name__) if below else None
+    below = [layer for layer in net.layers[:-1] if not isinstance(layer, Dropout)]
+    box = OUTPUT_BOXES.get(type(below[-1])) if below else None
     targets = np.asarray(targets)
     if weights is None or box is None or targets.dtype.kind not in "iu":
         return None
