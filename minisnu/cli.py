@@ -153,7 +153,8 @@ def add_sweep_command(commands) -> None:
                         help="search NAME among the VALUEs; repeatable")
     inline.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
                         help="the seeds of every setting (default 0)")
-    inline.add_argument("--trials", type=positive_int, metavar="N", help="the settings to try")
+    inline.add_argument("--trials", type=positive_int, metavar="N",
+                        help="the settings to try (with --resume: a new number of them)")
     inline.add_argument("--sampler", choices=sweeps_spec.SAMPLERS, help="(default tpe)")
     inline.add_argument("--pruner", choices=sweeps_spec.PRUNERS,
                         help="(default median when something is searched, none for seeds alone)")
@@ -325,9 +326,9 @@ def sweep_command(args) -> int:
     if args.report:
         return sweep_report(SweepFolder(args.report))
     if args.resume:
-        if args.file or inline_sweep_given(args):
-            raise OptionError("--resume goes on with the sweep as it was: give no sweep file or "
-                              "--task, --set, ... with it")
+        if args.file or inline_sweep_given(args, but_trials=True):
+            raise OptionError("--resume goes on with the sweep as it was (or with a new --trials): "
+                              "give no sweep file or --task, --set, ... with it")
         folder = SweepFolder(args.resume)
         folder.read()          # a clear error now if there is no sweep to go on with
     else:
@@ -335,14 +336,16 @@ def sweep_command(args) -> int:
         name = Path(args.file).stem if args.file else sweep.task
         folder = sweeps.start_folder(sweep, args.out or Path("sweeps") / name, args.storage)
     sweep = folder.read()[0]
-    print(f"sweep {folder.path}: task {sweep.task}, {sweep.trials} setting(s) × {len(sweep.seeds)} "
-          f"seed(s) = {sweep.runs} runs, {sweep.sampler} sampler, {sweep.pruner.kind} pruner, "
+    trials = args.trials if args.resume and args.trials else sweep.trials
+    print(f"sweep {folder.path}: task {sweep.task}, {trials} setting(s) × {len(sweep.seeds)} "
+          f"seed(s) = {trials * len(sweep.seeds)} runs, {sweep.sampler} sampler, {sweep.pruner.kind} pruner, "
           + (f"Dask cluster at {args.dask}" if args.dask else f"{args.jobs} local worker(s)"), flush=True)
     # SIGTERM (a cluster's job scheduler, `kill`) stops the sweep as Ctrl-C does: workers stopped,
     # the finished runs kept, the others resumable from their last saved epoch.
     previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         sweeps.run_sweep(folder.path, jobs=args.jobs, threads=args.threads, dask=args.dask,
+                         trials=args.trials if args.resume else None,
                          on_trial=lambda outcome, trial: print(trial_line(sweep, outcome, trial), flush=True))
     except KeyboardInterrupt:
         print(f"\ninterrupted: the finished runs are kept; go on with minisnu sweep --resume "
@@ -357,9 +360,10 @@ def stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
-def inline_sweep_given(args) -> bool:
+def inline_sweep_given(args, but_trials: bool = False) -> bool:
+    """Whether the command line describes a sweep (with ``but_trials``: other than by --trials)."""
     return bool(args.task or args.set or args.range or args.choices or args.seeds is not None
-                or args.trials or args.sampler or args.pruner)
+                or (args.trials and not but_trials) or args.sampler or args.pruner)
 
 
 def read_sweep(args):

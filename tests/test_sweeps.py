@@ -246,6 +246,32 @@ def test_a_killed_sweep_goes_on_without_repeating_finished_runs(tmp_path, jsb_fi
     assert curves(killed) == curves(whole)                       # bit for bit, the resumed run too
 
 
+def test_a_resumed_sweep_takes_a_new_number_of_trials(tmp_path, jsb_file, capsys):
+    """--resume DIR --trials N draws more settings (and keeps N in sweep.json); fewer than it has
+    started, another sweep option beside --resume, or a grid too small are one-line errors."""
+    path = sweep_file(tmp_path, jsb_file, sweep="trials = 2",
+                      search="lr = { low = 1e-3, high = 0.1, log = true }")
+    out = tmp_path / "sw"
+    assert main(["sweep", str(path), "--out", str(out)]) == 0
+    assert main(["sweep", "--resume", str(out), "--trials", "3"]) == 0
+    assert "3 setting(s) × 1 seed(s) = 3 runs" in capsys.readouterr().out
+    study, sweep = study_of(out)
+    assert sweep.trials == 3 and [t.state.name for t in study.get_trials()] == ["COMPLETE"] * 3
+    assert main(["sweep", "--resume", str(out), "--trials", "2"]) == 1
+    assert capsys.readouterr().err.strip().endswith(f"--trials 2: the sweep in {out} has already "
+                                                    "started 3 setting(s)")
+    assert main(["sweep", "--resume", str(out), "--seeds", "0", "1"]) == 1
+    assert "--resume goes on with the sweep as it was (or with a new --trials)" in capsys.readouterr().err
+    assert study_of(out)[1].trials == 3
+    grid = sweep_file(tmp_path, jsb_file, sweep='sampler = "grid"\ntrials = 1',
+                      search="lr = { choices = [0.01, 0.02] }")
+    assert main(["sweep", str(grid), "--out", str(tmp_path / "grid")]) == 0
+    assert main(["sweep", "--resume", str(tmp_path / "grid"), "--trials", "3"]) == 1
+    assert "--trials 3: the grid of" in capsys.readouterr().err
+    assert main(["sweep", "--resume", str(tmp_path / "grid"), "--trials", "2"]) == 0
+    assert len(study_of(tmp_path / "grid")[0].get_trials()) == 2
+
+
 def test_the_pruner_stops_a_run_worse_than_the_median(tmp_path, jsb_file):
     """A finished trial that reached NLL 0.1 at every epoch makes the median; the sweep's own run
     (NLL far above it at epoch 1) is stopped after that epoch, which its folder keeps."""

@@ -34,13 +34,17 @@ The sweep folder
 A sweep that was killed goes on with ``resume=True`` (``minisnu sweep --resume DIR``):
 the runs it had finished are kept, the ones it was running go on from their last saved
 epoch (in their run folders), and then it draws the settings it had not drawn yet.
+``trials=N`` (``--resume DIR --trials N``) gives it more settings, or fewer, down to the
+number it has started.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import json
+import math
 import multiprocessing
 import os
 from pathlib import Path
@@ -50,7 +54,8 @@ from ..core.folder_lock import folder_lock
 from ..core.io import atomic_write
 from . import report
 from .spec import Sweep
-from .study import next_trial, open_study, optuna, run_folder_name, sqlite_url, storage, trial_options
+from .study import (next_trial, open_study, optuna, run_folder_name, settings_started, sqlite_url, storage,
+                    trial_options)
 from .trial import TrialJob, run_trial
 
 
@@ -191,12 +196,13 @@ def start_folder(sweep: Sweep, folder, storage_url: str | None = None) -> SweepF
 
 
 def run_sweep(folder, *, jobs: int = 1, threads: int | None = None, dask: str | None = None,
-              on_trial=None) -> list[dict]:
+              trials: int | None = None, on_trial=None) -> list[dict]:
     """Run (or go on with) the sweep kept in ``folder`` until every run is done; the trials table.
 
     ``jobs`` local workers with ``threads`` BLAS threads each (default: the cores shared
-    among them), or the Dask cluster at ``dask``. ``on_trial(outcome, trial)`` is called
-    after each run (the command line prints it).
+    among them), or the Dask cluster at ``dask``. ``trials`` gives the sweep a new number of
+    settings (more, or fewer but not fewer than it has started), kept in ``sweep.json``.
+    ``on_trial(outcome, trial)`` is called after each run (the command line prints it).
     """
     folder = SweepFolder(folder)
     sweep, url, name = folder.read()
@@ -207,6 +213,8 @@ def run_sweep(folder, *, jobs: int = 1, threads: int | None = None, dask: str | 
         try:
             store = _store(url, dask, workers)
             study = open_study(sweep, name, storage(store) if isinstance(store, str) else store)
+            if trials is not None and trials != sweep.trials:
+                sweep = _retarget(folder, sweep, url, study, trials)
             _drive(sweep, folder, study, store, workers, on_trial)
             rows = report.trials_table(study, sweep)     # before closing: Dask's storage needs the client
         except BaseException:
@@ -237,6 +245,22 @@ def _store(url: str, dask: str | None, workers):
                 from None
         return DaskStorage(storage=url, client=workers.client)
     return url
+
+
+def _retarget(folder: SweepFolder, sweep: Sweep, url: str, study, trials: int) -> Sweep:
+    """The sweep with ``trials`` settings, written to ``sweep.json``; OptionError if it has
+    already started more, or (grid sampler) the grid has fewer."""
+    started = settings_started(study)
+    if trials < max(1, started):
+        raise OptionError(f"--trials {trials}: the sweep in {folder.path} has already started "
+                          f"{started} setting(s)")
+    if sweep.sampler == "grid":
+        size = math.prod(len(p.choices) for p in sweep.search)
+        if trials > size:
+            raise OptionError(f"--trials {trials}: the grid of {folder.path} has {size} settings")
+    sweep = dataclasses.replace(sweep, trials=trials)
+    folder.write(sweep, url)
+    return sweep
 
 
 def _drive(sweep: Sweep, folder: SweepFolder, study, store, workers, on_trial) -> None:
