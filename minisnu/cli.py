@@ -32,6 +32,7 @@ and shows its traceback. Ctrl-C ends a command with exit status 130 and, for
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import logging
 import signal
@@ -257,7 +258,8 @@ def add_experiment_command(commands, command: str) -> None:
 
 
 def train_command(args) -> int:
-    """Start or resume the run, holding its folder's lock; Ctrl-C says which epoch is saved."""
+    """Start or resume the run, holding its folder's lock; Ctrl-C or SIGTERM says which epoch is
+    saved."""
     task = get_task(args.task)
     given = given_values(args, task.OPTIONS)
     values = resolve(task.OPTIONS, given)
@@ -269,7 +271,7 @@ def train_command(args) -> int:
             check_resumable(folder)
         else:
             folder.check_new()
-        with folder.lock():
+        with sigterm_as_ctrl_c(), folder.lock():
             return train_locked(task, folder, given, values)
     except KeyboardInterrupt:
         epoch = folder.saved_epoch()
@@ -340,23 +342,33 @@ def sweep_command(args) -> int:
     print(f"sweep {folder.path}: task {sweep.task}, {trials} setting(s) × {len(sweep.seeds)} "
           f"seed(s) = {trials * len(sweep.seeds)} runs, {sweep.sampler} sampler, {sweep.pruner.kind} pruner, "
           + (f"Dask cluster at {args.dask}" if args.dask else f"{args.jobs} local worker(s)"), flush=True)
-    # SIGTERM (a cluster's job scheduler, `kill`) stops the sweep as Ctrl-C does: workers stopped,
-    # the finished runs kept, the others resumable from their last saved epoch.
-    previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
+    # SIGTERM stops the sweep as Ctrl-C does: workers stopped, the finished runs kept, the others
+    # resumable from their last saved epoch.
     try:
-        sweeps.run_sweep(folder.path, jobs=args.jobs, threads=args.threads, dask=args.dask,
-                         trials=args.trials if args.resume else None,
-                         on_trial=lambda outcome, trial: print(trial_line(sweep, outcome, trial), flush=True))
+        with sigterm_as_ctrl_c():
+            sweeps.run_sweep(folder.path, jobs=args.jobs, threads=args.threads, dask=args.dask,
+                             trials=args.trials if args.resume else None,
+                             on_trial=lambda outcome, trial: print(trial_line(sweep, outcome, trial),
+                                                                   flush=True))
     except KeyboardInterrupt:
         print(f"\ninterrupted: the finished runs are kept; go on with minisnu sweep --resume "
               f"{folder.path}", file=sys.stderr)
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     return sweep_report(folder)
 
 
-def stop_on_sigterm(signum, frame):
+@contextlib.contextmanager
+def sigterm_as_ctrl_c():
+    """For the ``with`` block, SIGTERM (a cluster's job scheduler, ``kill``, ``timeout``) raises
+    KeyboardInterrupt as Ctrl-C does, so that a stopped command says what is saved."""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 

@@ -13,9 +13,12 @@ import csv
 import gzip
 import io
 import json
+import os
+import signal
 import struct
 import subprocess
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -454,6 +457,25 @@ def test_python_dash_m_minisnu():
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0
     assert "jsb" in result.stdout and "mnist" in result.stdout and "ptb" in result.stdout
+
+
+def test_sigterm_stops_training_as_ctrl_c_does(data, tmp_path):
+    """SIGTERM (a job scheduler's stop, `timeout`) ends `minisnu train` with status 130 and the
+    saved epoch to resume from; the run folder's lock is free and its checkpoint resumes."""
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "minisnu", "train", "jsb", "--data", str(data["jsb"]),
+                                "--out", str(out), "--no-progress", "--epochs", "100000", *TASK_ARGS["jsb"]],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=os.environ | {"OPENBLAS_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    epoch = run_folder.RunFolder(out).saved_epoch()
+    assert process.returncode == 130 and 1 <= epoch < 100000
+    assert f"interrupted: epoch {epoch} is saved in {out}; continue with --resume --out {out}" in err
+    assert train(data, "jsb", out, "--resume", "--epochs", str(epoch + 1)) == 0
 
 
 def test_tutorials_command_runs_each_script(monkeypatch, capsys, tmp_path):
