@@ -247,8 +247,9 @@ def test_a_killed_sweep_goes_on_without_repeating_finished_runs(tmp_path, jsb_fi
 
 
 def test_a_resumed_sweep_takes_a_new_number_of_trials(tmp_path, jsb_file, capsys):
-    """--resume DIR --trials N draws more settings (and keeps N in sweep.json); fewer than it has
-    started, another sweep option beside --resume, or a grid too small are one-line errors."""
+    """--resume DIR --trials N draws more settings (and keeps N in sweep.json), not the ones it
+    drew before the resume again; fewer than it has started, another sweep option beside
+    --resume, or a grid too small are one-line errors."""
     path = sweep_file(tmp_path, jsb_file, sweep="trials = 2",
                       search="lr = { low = 1e-3, high = 0.1, log = true }")
     out = tmp_path / "sw"
@@ -257,6 +258,7 @@ def test_a_resumed_sweep_takes_a_new_number_of_trials(tmp_path, jsb_file, capsys
     assert "3 setting(s) × 1 seed(s) = 3 runs" in capsys.readouterr().out
     study, sweep = study_of(out)
     assert sweep.trials == 3 and [t.state.name for t in study.get_trials()] == ["COMPLETE"] * 3
+    assert len({t.params["lr"] for t in study.get_trials()}) == 3
     assert main(["sweep", "--resume", str(out), "--trials", "2"]) == 1
     assert capsys.readouterr().err.strip().endswith(f"--trials 2: the sweep in {out} has already "
                                                     "started 3 setting(s)")

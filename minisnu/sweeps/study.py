@@ -58,13 +58,13 @@ def storage(url: str):
     return optuna().storages.RDBStorage(url, engine_kwargs=engine)
 
 
-def sampler(sweep: Sweep):
+def sampler(sweep: Sweep, seed: int = 0):
     """The sweep's sampler, seeded (the same sweep draws the same settings). A grid's settings
     are all queued, so its sampler never draws."""
     samplers = optuna().samplers
     if sweep.sampler in ("random", "grid"):
-        return samplers.RandomSampler(seed=0)
-    return samplers.TPESampler(seed=0)
+        return samplers.RandomSampler(seed=seed)
+    return samplers.TPESampler(seed=seed)
 
 
 def pruner(sweep: Sweep):
@@ -85,9 +85,17 @@ def pruner(sweep: Sweep):
 
 
 def open_study(sweep: Sweep, name: str, store):
-    """The sweep's study in ``store`` (a storage or a URL), created on first use."""
-    return optuna().create_study(study_name=name, storage=store, sampler=sampler(sweep),
-                                 pruner=pruner(sweep), direction=sweep.direction, load_if_exists=True)
+    """The sweep's study in ``store`` (a storage or a URL), created on first use.
+
+    A sampler seeded as at the start would, on resuming, draw its first settings again; so a
+    study that already holds trials gets a sampler seeded with their number (still the same
+    settings for the same history)."""
+    study = optuna().create_study(study_name=name, storage=store, sampler=sampler(sweep),
+                                  pruner=pruner(sweep), direction=sweep.direction, load_if_exists=True)
+    drawn = len(study.get_trials(deepcopy=False))
+    if drawn:
+        study.sampler = sampler(sweep, seed=drawn)
+    return study
 
 
 def settings_started(study) -> int:
