@@ -23,7 +23,11 @@ What the base does
 - **The input product before the loop.** The input enters every step as the
   matrix product x_t W. It does not depend on the state, so the compiled
   engine makes it for all t at once, one product of T·B rows
-  (``_input_products``): much faster than T small ones.
+  (``_input_products``): much faster than T small ones. When the input is
+  sparse, as the spikes of an SNU layer below are, the product is
+  event-driven (``minisnu.core.events``): the rows of W of the active inputs,
+  summed. Forward decides once from the input's density and keeps the list
+  of active inputs for ∂L/∂W.
 - **The gradients after the loop.** Once backpropagation through time has
   given δ_t = ∂L/∂(x_t W) for every step, the weight gradients and ∂L/∂x are
   again single products over all T·B rows (``_gradients_after_loop``):
@@ -71,6 +75,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.errors import InputError
+from ..core.events import add_outer, events_of, matmul
 from ..core.init import glorot_uniform, orthogonal
 from ..core.layer import Layer
 from ..core.validate import (
@@ -104,6 +109,8 @@ class TemporalLayer(Layer):
     #: False when the input is data (a network's first layer): backward then skips ∂L/∂x, a
     #: product as large as the forward one, and returns None. Parameter gradients are unchanged.
     input_gradient = True
+    #: False: the compiled engine multiplies every input densely (BLAS), however sparse.
+    event_driven = True
 
     def __init__(self, n_in, n_out, *, stateful, dtype, engine):
         super().__init__()
@@ -113,6 +120,7 @@ class TemporalLayer(Layer):
         self.dtype = as_dtype(dtype)
         self._state = None            # the carried state, a tuple like state_names
         self._cache = None            # (x, padded states, what backward needs), from forward
+        self._active = None           # the active inputs of forward's x (events), or None: BLAS
 
     def _add_gated_params(self, rng, n_gates):
         """W, U and b of a unit whose gates read x_t W + h_{t-1} U + b (the RNN, LSTM, GRU).
@@ -185,9 +193,12 @@ class TemporalLayer(Layer):
         x = check_array("x", x, ndim=3, last=self.n_in, dtype=self.dtype)
         check_params(self)
         initial = self._initial_state(x.shape[1])
+        self._cache = self._active = None
         if self.engine == "reference":
             states, saved = self._forward_reference(x, initial)
         else:
+            if self.event_driven:           # sparse x: event-driven x W and xᵀ δ (None: BLAS)
+                self._active = events_of(x.reshape(-1, self.n_in))
             states, saved = self._forward_numba(x, initial)
         self._cache = (x, states, saved)
         self._recorded = tuple(s[1:] for s in states)    # steps 1..T, without the initial state
@@ -198,7 +209,7 @@ class TemporalLayer(Layer):
     def _input_products(self, x):
         """x_t W for every t at once: (T, B, n_in) -> (T, B, width of W)."""
         T, B, _ = x.shape
-        return (x.reshape(T * B, self.n_in) @ self.params["W"]).reshape(T, B, -1)
+        return matmul(x.reshape(T * B, self.n_in), self.params["W"], self._active).reshape(T, B, -1)
 
     def _record(self, name):
         """The state ``name`` (one of ``state_names``) of every step of the last forward pass."""
@@ -234,7 +245,7 @@ class TemporalLayer(Layer):
         """
         T, B, _ = x.shape
         d = delta.reshape(T * B, -1)
-        self.grads["W"] += x.reshape(T * B, self.n_in).T @ d                  # Σ_t x_tᵀ δ_t
+        add_outer(self.grads["W"], x.reshape(T * B, self.n_in), d, self._active)   # Σ_t x_tᵀ δ_t
         if self.recurrent_weight in self.params:
             previous = states[self.state_names.index(self.output_state)][:-1]    # every y_{t-1}
             dq = d if delta_recurrent is None else delta_recurrent.reshape(T * B, -1)

@@ -1,0 +1,148 @@
+"""Event-driven products: a layer's input current x W and its weight gradient xᵀ δ, computed
+from the input's nonzero entries (its events) only.
+
+A spiking layer's input is the spikes of the layer below: 0 or 1, and mostly 0. For a row x
+of the input (one sample at one step) with active inputs A = {i : x_i ≠ 0},
+
+    (x W)_j  = Σ_{i ∈ A} x_i W_ij             (the rows of W of the active inputs, summed)
+    (xᵀ δ)_i = x_i δ       for i ∈ A,  0 else   (δ scattered into the active rows of ∂L/∂W)
+
+so both cost |A| · n_out multiply-adds instead of n_in · n_out: at 2 % firing, a fiftieth.
+(For spikes x_i = 1 and the products are plain sums; the kernels keep the factor x_i so that
+they are exact for any sparse input, e.g. spikes scaled by dropout's 1/(1 − p).)
+
+A dense matrix product runs near the core's peak (BLAS), and the loops here do not, so events
+pay only below a crossover density. A layer calls ``events_of(x)`` once per forward pass: it
+estimates x's density from an eighth of its rows and, below ``EVENT_DENSITY``, lists the
+nonzero entries; then ``matmul`` and ``add_outer`` take that list (event-driven) or None
+(BLAS). A dense input costs a glance at an eighth of it more than a dense product.
+
+Each product exists twice, as everywhere in minisnu: ``*_reference`` is the NumPy textbook
+version (read it first), the ``*_events`` kernels are the compiled engine, and the tests prove
+they agree with each other and with the dense product, to rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Below this share of nonzero inputs the event-driven kernels beat BLAS's dense product;
+# measured by benchmarks/bench_events.py on this project's 2-core machine (see the README).
+EVENT_DENSITY = 0.1
+
+
+def density(x: np.ndarray) -> float:
+    """The share of nonzero entries of ``x`` (0 for an empty array)."""
+    return np.count_nonzero(x) / x.size if x.size else 0.0
+
+
+def events_of(x: np.ndarray, threshold: float | None = None):
+    """``active_inputs(x)`` for the event-driven kernels when x (R, n_in) is sparse, its
+    density at most ``threshold`` (default ``EVENT_DENSITY``); None when BLAS should multiply
+    it. The density is estimated on every 8th row: the choice only decides the speed (both
+    ways give the same products), and a dense input should cost no more than a glance."""
+    limit = EVENT_DENSITY if threshold is None else threshold
+    if x.size == 0 or density(x[::8]) > limit:
+        return None
+    return active_inputs(x)
+
+
+# -- references: the sums above, in NumPy ----------------------------------------------------
+
+
+def matmul_reference(x: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """x W for x (R, n_in), W (n_in, n_out): row r is Σ_{i ∈ A_r} x_ri W_i."""
+    out = np.zeros((x.shape[0], W.shape[1]), np.result_type(x, W))
+    for r in range(x.shape[0]):
+        active = np.flatnonzero(x[r])                       # A_r, the inputs that spiked
+        out[r] = x[r, active] @ W[active]                   # Σ_{i ∈ A_r} x_ri W_i
+    return out
+
+
+def add_outer_reference(grad: np.ndarray, x: np.ndarray, delta: np.ndarray) -> None:
+    """grad += xᵀ δ for x (R, n_in), δ (R, n_out): each row's δ_r scattered into the rows
+    A_r of ``grad``, times x_ri."""
+    for r in range(x.shape[0]):
+        active = np.flatnonzero(x[r])
+        grad[active] += np.outer(x[r, active], delta[r])    # x_ri δ_r for each i ∈ A_r
+
+
+# -- the engine -----------------------------------------------------------------------------
+# The kernels first list each row's active inputs (compressed sparse rows: the inputs of row r
+# are indices[indptr[r]:indptr[r + 1]]), then loop over those lists only. Listing them once
+# serves the forward product and the gradient both (the layer keeps the lists), and the
+# listing itself is branch-free: a test per entry would cost a mispredicted branch per spike.
+
+
+def active_inputs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The nonzero entries of each row of x (R, n_in), as compressed sparse rows
+    ``(indptr, indices)``: row r's active inputs are ``indices[indptr[r]:indptr[r + 1]]``."""
+    x = np.ascontiguousarray(x)
+    indptr = np.empty(x.shape[0] + 1, np.int64)
+    # Room for every entry, + 1 for the slot a row's last store may use; only the pages the
+    # active inputs reach are ever touched.
+    indices = np.empty(x.size + 1, np.int32)
+    list_active(x, indptr, indices)
+    return indptr, indices[:indptr[-1]]
+
+
+@njit(cache=True)
+def list_active(x, indptr, indices):
+    """Write the column of every nonzero entry of x, row after row, into ``indices``, and
+    where each row's list starts into ``indptr``."""
+    k = 0
+    for r in range(x.shape[0]):
+        indptr[r] = k
+        for i in range(x.shape[1]):
+            indices[k] = i                  # always stored, kept only if x_ri ≠ 0:
+            k += x[r, i] != 0               # no branch on the data
+    indptr[x.shape[0]] = k
+
+
+@njit(cache=True, error_model="numpy")
+def matmul_events(indptr, indices, x, W, out):
+    """out = x W from the active inputs: out_r = Σ_{i ∈ A_r} x_ri W_i. ``out`` is overwritten."""
+    for r in range(x.shape[0]):
+        row = out[r]
+        row[:] = 0
+        for k in range(indptr[r], indptr[r + 1]):
+            i = indices[k]
+            v = x[r, i]
+            w = W[i]
+            for j in range(row.shape[0]):       # contiguous rows: this loop vectorizes
+                row[j] += v * w[j]
+
+
+@njit(cache=True, error_model="numpy")
+def add_outer_events(grad, indptr, indices, x, delta):
+    """grad += xᵀ δ from the active inputs: grad_i += x_ri δ_r for each r and i ∈ A_r."""
+    for r in range(x.shape[0]):
+        d = delta[r]
+        for k in range(indptr[r], indptr[r + 1]):
+            i = indices[k]
+            v = x[r, i]
+            g = grad[i]
+            for j in range(d.shape[0]):
+                g[j] += v * d[j]
+
+
+# -- what the layers call -------------------------------------------------------------------
+
+
+def matmul(x: np.ndarray, W: np.ndarray, active=None) -> np.ndarray:
+    """x W for x (R, n_in), from ``active = active_inputs(x)`` when given, else by BLAS."""
+    if active is None:
+        return x @ W
+    out = np.empty((x.shape[0], W.shape[1]), np.result_type(x, W))
+    matmul_events(*active, np.ascontiguousarray(x), np.ascontiguousarray(W), out)
+    return out
+
+
+def add_outer(grad: np.ndarray, x: np.ndarray, delta: np.ndarray, active=None) -> None:
+    """grad += xᵀ δ for x (R, n_in), δ (R, n_out), grad (n_in, n_out) C-contiguous: from
+    ``active = active_inputs(x)`` when given, else by BLAS."""
+    if active is None:
+        grad += x.T @ delta
+        return
+    add_outer_events(grad, *active, np.ascontiguousarray(x), np.ascontiguousarray(delta))
