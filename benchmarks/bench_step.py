@@ -34,6 +34,7 @@ T, BATCH, DENSITY = 20, 128, 0.2
 def build(engine: str, seed: int = 0):
     rng = np.random.default_rng(seed)
     layers = [ms.SNU(n_in, n_out, rng=rng, engine=engine) for n_in, n_out in pairwise(SIZES)]
+    layers[0].input_gradient = False     # the input spikes are data, as in training
     net = ms.Sequential(*layers, ms.Readout("mean"))
     return net, ms.optim.Adam(net, lr=1e-3)
 

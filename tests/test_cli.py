@@ -159,6 +159,7 @@ def test_default_architectures_are_the_papers():
     shapes, net = layers(jsb, "snu")
     assert shapes == [("SNU", 88, 150), ("Dense", 150, 88)]
     assert not net[0].soft and net[0].decay[0] == np.float32(0.8)
+    assert not net[0].input_gradient and net[1].input_gradient    # the notes are data
     assert layers(jsb, "lstm")[0] == [("LSTM", 88, 150), ("Dense", 150, 88)]
 
     pixels = mnist.Images({"train": (np.zeros((1, 784), np.uint8), np.zeros(1, np.int64))}, 255.0)
@@ -166,6 +167,7 @@ def test_default_architectures_are_the_papers():
     assert shapes == [("SNU", 784, 256)] + [("SNU", 256, 256)] * 4 + [("SNU", 256, 10),
                                                                        ("Readout", None, None)]
     assert net[-1].mode == "sum" and not any(layer.soft for layer in net.layers[:-1])
+    assert not net[0].input_gradient and all(layer.input_gradient for layer in net.layers[1:-1])
     shapes, net = layers(mnist, "ssnu", pixels)
     assert shapes == [("SNU", 784, 256), ("SNU", 256, 256), ("SNU", 256, 10), ("Readout", None, None)]
     assert all(layer.soft for layer in net.layers[:-1])

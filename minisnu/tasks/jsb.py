@@ -141,6 +141,7 @@ def build_model(options: dict, data, rng) -> Sequential:
         layers.append(snu_layer(options, n_last, N_NOTES, rng, soft=True))
     else:
         layers.append(Dense(n_last, N_NOTES, rng=rng))  # logits: the loss applies the sigmoid
+    layers[0].input_gradient = False    # the chorale's notes are data: no ∂L/∂x to compute
     return Sequential(*layers)
 
 
