@@ -346,6 +346,7 @@ def test_sigterm_stops_the_sweep_and_its_workers(tmp_path, jsb_file):
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and f"go on with minisnu sweep --resume {out}" in err
+    assert "leaked" not in err, err                     # the stopped workers were cleaned up
     for run in runs:                   # each worker was stopped: its run's lock is free
         with RunFolder(run).lock():
             assert 1 <= RunFolder(run).saved_epoch() < 400

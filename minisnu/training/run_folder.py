@@ -575,8 +575,11 @@ def train_task_epoch(run: Run, epoch: int, progress: bool) -> dict:
     def loss(output, batch):
         return task.loss(output, batch, options)
 
-    bar = tqdm(total=task.count_batches(run.data, "train", options), disable=not progress,
-               desc=f"epoch {epoch}/{options['epochs']}", unit="batch", leave=False)
+    # No tqdm at all without a bar: even a disabled one makes a multiprocessing lock, which a
+    # sweep's worker stopped mid-run would leave behind (Python warns of it at exit).
+    bar = (tqdm(total=task.count_batches(run.data, "train", options),
+                desc=f"epoch {epoch}/{options['epochs']}", unit="batch", leave=False)
+           if progress else contextlib.nullcontext())
     with bar:
         def show(totals):
             bar.set_postfix_str(f"loss {task.summarize(totals)['loss']:.4f}", refresh=False)
