@@ -191,7 +191,7 @@ def test_default_architectures_are_the_papers():
 
 
 @pytest.mark.parametrize("task, extra", [
-    ("jsb", ["--lr-decay", "0.5", "--dropout", "0.2", "--weight-decay", "0.01"]),  # a schedule
+    ("jsb", ["--lr-decay", "0.5", "--lr-plateau", "0.5", "--dropout", "0.2", "--weight-decay", "0.01"]),
     ("mnist", []),  # random spike trains and shuffling
     ("ptb", ["--dropout", "0.3"]),  # random dropout masks and a carried state
     ("ptb", ["--model", "ssnu", "--recurrent", "--tie-weights"]),  # the paper's best PTB model

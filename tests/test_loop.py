@@ -12,7 +12,7 @@ from helpers import write_jsb
 from minisnu import Dense, Dropout, Sequential, losses
 from minisnu.cli import main
 from minisnu.core.errors import RunError
-from minisnu.training import loop, optim
+from minisnu.training import loop, optim, run_folder
 
 
 def mse_loss(output, batch):
@@ -195,6 +195,20 @@ def test_each_epoch_steps_with_its_scheduled_learning_rate(tmp_path, watched_ste
         lr = 0.5 * 0.5 ** (i // 2)
         np.testing.assert_allclose(step["step"], lr * step["grad"], rtol=1e-3, atol=1e-7,
                                    err_msg=f"step {i + 1}")
+
+
+def test_the_learning_rate_falls_after_each_epoch_that_did_not_improve(tmp_path, watched_steps,
+                                                                         monkeypatch):
+    """--lr-plateau ρ: epoch e's step is lr·ρ^k·g, k the earlier epochs whose validation metric
+    was not a new best (here epochs 2 and 3, as the validation outcome is made so)."""
+    improved = iter([True, False, False, True])
+    monkeypatch.setattr(run_folder, "is_better", lambda task, value, best: next(improved))
+    train_jsb(tmp_path, "--epochs", "4", "--lr-plateau", "0.25", "--batch-size", "6")
+    assert len(watched_steps) == 4
+    for step, lr in zip(watched_steps, [0.5, 0.5, 0.5 * 0.25, 0.5 * 0.25 ** 2]):
+        np.testing.assert_allclose(step["step"], lr * step["grad"], rtol=1e-3, atol=1e-7)
+    assert loop.learning_rate(1.0, 0.5, 3, plateaus=2, lr_plateau=0.1) == pytest.approx(0.25 * 0.01)
+    assert loop.learning_rate(1.0, 0.5, 3, plateaus=2) == 0.25               # no ρ: plateaus ignored
 
 
 def test_a_tiny_clip_norm_barely_moves_the_weights(tmp_path, watched_steps):

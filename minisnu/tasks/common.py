@@ -80,6 +80,9 @@ OPTIONS = (
            metavar="NORM", none="no clipping", group=TRAINING),
     Option("lr_decay", float, 1.0, "multiply the learning rate by GAMMA after every epoch", low=0,
            open_low=True, metavar="GAMMA", group=TRAINING),
+    Option("lr_plateau", float, None, "multiply the learning rate by RHO after every epoch whose "
+           "validation metric is not the best so far (0.25: the LSTM language models' recipe)",
+           low=0, high=1, open_low=True, metavar="RHO", none="never", group=TRAINING),
     Option("weight_decay", float, 0.0, "weight decay (AdamW's decoupled one for adam)", low=0,
            metavar="LAMBDA", group=TRAINING),
     Option("limit", int, None, "use only the first N examples of each split: chorales, images or "

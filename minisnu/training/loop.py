@@ -72,12 +72,16 @@ def make_optimizer(name: str, net, *, lr: float, weight_decay: float = 0.0) -> o
     return optim.SGD(net, lr=lr, weight_decay=weight_decay)
 
 
-def learning_rate(lr: float, lr_decay: float, epoch: int) -> float:
-    """The learning rate of epoch 1, 2, ...: lr · γ^(epoch − 1), γ = ``lr_decay``.
+def learning_rate(lr: float, lr_decay: float, epoch: int, plateaus: int = 0,
+                  lr_plateau: float | None = None) -> float:
+    """The learning rate of epoch 1, 2, ...: lr · γ^(epoch − 1) · ρ^plateaus, γ = ``lr_decay``,
+    ρ = ``lr_plateau`` (1 when None), ``plateaus`` = the earlier epochs whose validation metric
+    was not the best so far.
 
-    A function of the epoch alone, so a resumed run continues the same schedule.
+    A function of the epoch and the run's history, so a resumed run continues the same schedule.
     """
-    return lr * lr_decay ** (epoch - 1)
+    rate = lr * lr_decay ** (epoch - 1)
+    return rate if lr_plateau is None else rate * lr_plateau ** plateaus
 
 
 def train_step(net, optimizer, batch, loss, *, clip: float | None = None) -> tuple[float, dict]:
