@@ -328,6 +328,14 @@ def test_the_readmes_sweep_file_is_valid(tmp_path):
     assert sweep.search[1].choices == ([150], [300])
 
 
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.toml")),
+                         ids=lambda path: path.name)
+def test_the_sweep_files_of_results_are_valid(path):
+    """The sweeps RESULTS.md reports (sweeps/*.toml) are checked like any other."""
+    sweep = load(path)
+    assert sweep.search and sweep.trials >= 1
+
+
 def test_sigterm_stops_the_sweep_and_its_workers(tmp_path, jsb_file):
     """SIGTERM to the driver alone (a job scheduler's stop) ends it as Ctrl-C does: exit status
     130, the advice to resume, and no worker left training (their run folders are free)."""

@@ -54,8 +54,16 @@ from ..core.folder_lock import folder_lock
 from ..core.io import atomic_write
 from . import report
 from .spec import Sweep
-from .study import (next_trial, open_study, optuna, run_folder_name, settings_started, sqlite_url, storage,
-                    trial_options)
+from .study import (
+    next_trial,
+    open_study,
+    optuna,
+    run_folder_name,
+    settings_started,
+    sqlite_url,
+    storage,
+    trial_options,
+)
 from .trial import TrialJob, run_trial
 
 
