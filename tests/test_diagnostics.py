@@ -158,6 +158,9 @@ def test_output_weights_of_dense_and_tied_layers():
     tied = Sequential(embedding, snu(3, 3, -1.0), TiedDense(embedding))
     W, b = output_weights(tied)
     assert W.shape == (3, 5) and np.shares_memory(W, embedding.params["W"])
+    scaled = Sequential(embedding, snu(3, 3, -1.0), TiedDense(embedding, scale=True))
+    scaled[2].params["scale"][:] = 2.5                     # z = α y Eᵀ + b: the ceiling's W is α Eᵀ
+    np.testing.assert_array_equal(output_weights(scaled)[0], 2.5 * embedding.params["W"].T)
     assert output_weights(Sequential(snu(4, 3, -1.0))) is None
 
 

@@ -224,10 +224,12 @@ def gradient_reach(net, batch, loss) -> dict | None:
 
 def output_weights(net):
     """(W, b) of the output layer as z = y W + b with W of shape (d, V): a Dense layer's own,
-    or a TiedDense's embedding table transposed; None for any other last layer."""
+    or a TiedDense's embedding table transposed (times its learned scale α, if it has one);
+    None for any other last layer."""
     last = net.layers[-1]
     if isinstance(last, TiedDense):
-        return last.embedding.params["W"].T, last.params.get("b")
+        W = last.embedding.params["W"].T
+        return (last.params["scale"][0] * W if last.scale else W), last.params.get("b")
     if isinstance(last, Dense):
         return last.params["W"], last.params.get("b")
     return None
