@@ -195,6 +195,7 @@ def test_default_architectures_are_the_papers():
     ("mnist", []),  # random spike trains and shuffling
     ("ptb", ["--dropout", "0.3"]),  # random dropout masks and a carried state
     ("ptb", ["--model", "ssnu", "--recurrent", "--tie-weights"]),  # the paper's best PTB model
+    ("ptb", ["--model", "lstm"]),  # plain SGD: an optimizer file with no arrays at all
 ])
 def test_resume_equals_the_uninterrupted_run_bit_for_bit(data, tmp_path, task, extra):
     whole, halves = tmp_path / "whole", tmp_path / "halves"

@@ -44,7 +44,9 @@ META_KEY = "__meta__"
 # MemoryError: a header whose shape claims more than the machine has.
 _DAMAGED_FILE_ERRORS = (OSError, EOFError, ValueError, RuntimeError, zipfile.BadZipFile, zlib.error,
                         struct.error, MemoryError, KeyError)
-_ZIP_MAGIC = b"PK\x03\x04"  # every .npz archive (a zip file) starts so
+# an .npz archive is a zip file: it starts with a member's header, or, with no
+# member at all (the state of plain SGD, which has none), with the end record
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 class Sequential(Layer):
@@ -263,7 +265,7 @@ def _read_npz(path, with_arrays: bool):
     the file unsafely is not passed on.
     """
     with open(path, "rb") as f:
-        if f.read(len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+        if f.read(4) not in _ZIP_MAGIC:
             raise CheckpointError(f"{path} is not a minisnu checkpoint (not an .npz archive)")
         f.seek(0)
         try:
