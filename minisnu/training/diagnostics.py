@@ -38,9 +38,8 @@ ever give w is
     p*_w = max over y ∈ [0, 1]^d of softmax(y W + b)_w,
 
 a concave maximisation of log p_w (z_w is linear in y, log Σ_v exp z_v convex), solved by
-projected gradient ascent from the corner y_k = 1[W_kw > 0]. The first step is
-1 / max_v ‖W_{:v}‖², the largest curvature of log Σ exp z (its Hessian is
-Wᵀ(diag p − p pᵀ)W ⪯ max_v ‖W_{:v}‖² I). The mean of
+spectral projected gradient ascent from the corner y_k = 1[W_kw > 0] until a certificate
+(the Frank–Wolfe gap, below) proves it within 1e-8 of the maximum. The mean of
 −log p* over tokens of the text is a floor under the cross-entropy that *no* hidden
 activity can beat: if exp of it is, say, 80, the model cannot reach a perplexity of 80
 before its output weights grow. With weight tying, W is the embedding table (W = Eᵀ).
@@ -235,33 +234,98 @@ def output_weights(net):
     return None
 
 
-def output_ceiling(W, b, targets, *, low: float = 0.0, high: float = 1.0,
-                   steps: int = 300) -> np.ndarray:
-    """log p*_w = max over y ∈ [low, high]^d of log softmax(y W + b)_w, for each w in ``targets``.
+def output_ceiling(W, b, targets, *, low: float = 0.0, high: float = 1.0, tol: float = 1e-8,
+                   steps: int = 1000, return_gap: bool = False):
+    r"""log p*_w = max over y ∈ [low, high]^d of log softmax(y W + b)_w, for each w in ``targets``.
 
     The box is [0, 1] for SNU outputs, [−1, 1] for the tanh-bounded outputs of an RNN,
-    LSTM or GRU. Projected gradient ascent on log p_w(y) = z_w − log Σ_v exp z_v, whose
-    gradient is W_{:w} − W p (p the softmax), from the corner y = high where W_{:w} > 0
-    and low elsewhere; every target is solved at once, one row each. Each row's step
-    starts at 1 / max_v ‖W_{:v}‖² (see the module's notes), doubles after a step that
-    gained and halves, the step undone, after one that lost: near p_w = 1 the gradient
-    fades, and a fixed step would crawl.
-    Returns log p*, one per target (float64).
+    LSTM or GRU. f(y) = log p_w(y) = z_w − log Σ_v exp z_v is concave, with gradient
+
+    .. math:: \nabla f(y) = W_{:w} - W p, \qquad p = \mathrm{softmax}(y W + b).
+
+    Spectral projected gradient ascent (Birgin, Martínez & Raydan 2000), every target at
+    once, one row each, from the corner y = high where W_{:w} > 0 and low elsewhere:
+
+    .. math:: d = \Pi(y + \lambda \nabla f) - y, \qquad y \leftarrow y + t\,d,
+
+    Π the clip to the box, t halved from 1 until f gains at least 10⁻⁴ t ∇f·d (Armijo),
+    λ the Barzilai–Borwein step Δyᵀ Δy / (−Δyᵀ Δ∇f) of the last move: the curvature along
+    it, so flat directions near p_w = 1 get long steps and steep ones short.
+
+    A row stops when its Frank–Wolfe gap, the most any point of the box could gain over
+    the linearisation,
+
+    .. math:: \text{gap}(y) = \max_{u \in \text{box}} \nabla f(y)^\top (u - y)
+              = \sum_k \max\big(\partial_k f\,(\text{high} - y_k),\ \partial_k f\,(\text{low} - y_k)\big),
+
+    is at most ``tol``: by concavity f* ≤ f(y) + gap(y), so the answer is certified, not
+    just a value where the steps ran out. Returns log p* per target (float64), and with
+    ``return_gap`` the gaps too (each ≤ ``tol`` unless ``steps`` ran out or float64
+    rounding stopped the row first).
     """
     W = np.asarray(W, dtype=np.float64)
     b = np.zeros(W.shape[1]) if b is None else np.asarray(b, dtype=np.float64)
     targets = np.asarray(targets)
     Wt = W[:, targets].T                          # (n, d): the column of each target
     y = np.where(Wt > 0, high, low)
-    log_p, p = _log_softmax_at(y @ W + b, targets)
-    step = np.full(len(targets), 1.0 / max(float(np.max(np.sum(W * W, axis=0))), 1e-12))
+    f, g = _ceiling_objective(W, b, Wt, targets, y)
+    lam = np.full(len(targets), 1.0 / max(float(np.max(np.sum(W * W, axis=0))), 1e-12))
+    gap = _box_gap(y, g, low, high)
+    rows = np.flatnonzero(gap > tol)              # the rows still moving
     for _ in range(steps):
-        trial = np.clip(y + step[:, None] * (Wt - p @ W.T), low, high)
-        trial_log_p, trial_p = _log_softmax_at(trial @ W + b, targets)
-        gained = trial_log_p >= log_p
-        y[gained], log_p[gained], p[gained] = trial[gained], trial_log_p[gained], trial_p[gained]
-        step = np.where(gained, 2.0 * step, 0.5 * step)
-    return log_p
+        if len(rows) == 0:
+            break
+        d = np.clip(y[rows] + lam[rows, None] * g[rows], low, high) - y[rows]
+        moved, y_new, f_new, g_new = _armijo(W, b, Wt[rows], targets[rows], y[rows], f[rows], g[rows], d)
+        step, change = y_new - y[rows], g_new - g[rows]
+        curvature = -np.sum(step * change, axis=1)   # > 0 along any move of a concave f
+        lam[rows] = np.where(curvature > 0, np.sum(step * step, axis=1) / np.maximum(curvature, 1e-300),
+                             LAMBDA_MAX)
+        lam[rows] = np.clip(lam[rows], LAMBDA_MIN, LAMBDA_MAX)
+        y[rows], f[rows], g[rows] = y_new, f_new, g_new
+        gap[rows] = _box_gap(y_new, g_new, low, high)
+        rows = rows[moved & (gap[rows] > tol)]      # a row that cannot gain in float64 stops too
+    return (f, gap) if return_gap else f
+
+
+#: bounds on the spectral step λ, which a vanishing curvature would send to infinity
+LAMBDA_MIN, LAMBDA_MAX = 1e-10, 1e10
+
+
+def _ceiling_objective(W, b, Wt, targets, y):
+    """f = log softmax(y W + b)_w per row, and its gradient W_{:w} − W p."""
+    f, p = _log_softmax_at(y @ W + b, targets)
+    return f, Wt - p @ W.T
+
+
+def _box_gap(y, g, low, high):
+    """The Frank–Wolfe gap of each row: max over the box of g·(u − y), ≥ 0, 0 at the optimum."""
+    return np.sum(np.maximum(g * (high - y), g * (low - y)), axis=1)
+
+
+def _armijo(W, b, Wt, targets, y, f, g, d, halvings: int = 60):
+    """Backtrack along d, each row on its own: t = 1, ½, ¼, … until f(y + t d) ≥ f + 10⁻⁴ t g·d.
+
+    Returns (moved, y, f, g) with moved False for a row no t satisfied (its gain is below
+    float64 rounding); such a row keeps its point.
+    """
+    y, f, g = y.copy(), f.copy(), g.copy()
+    slope = np.sum(g * d, axis=1)                  # ≥ 0: d points uphill within the box
+    t = np.ones(len(y))
+    todo = np.arange(len(y))
+    for _ in range(halvings):
+        trial = y[todo] + t[todo, None] * d[todo]
+        f_trial, g_trial = _ceiling_objective(W, b, Wt[todo], targets[todo], trial)
+        ok = f_trial >= f[todo] + 1e-4 * t[todo] * slope[todo]
+        done = todo[ok]
+        y[done], f[done], g[done] = trial[ok], f_trial[ok], g_trial[ok]
+        todo = todo[~ok]
+        if len(todo) == 0:
+            break
+        t[todo] *= 0.5
+    moved = np.ones(len(y), dtype=bool)
+    moved[todo] = False
+    return moved, y, f, g
 
 
 #: the box each kind of layer's outputs live in: SNUs [0, 1], the tanh-bounded baselines [−1, 1]
