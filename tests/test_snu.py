@@ -12,6 +12,8 @@ What is proven here:
 5. edge cases, bad input and the layer contract.
 """
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from helpers import ENGINES
@@ -27,7 +29,7 @@ from minisnu.training.testing import (
     sequence_shapes,
     snu_settings,
 )
-from minisnu.units import snu_reference
+from minisnu.units import snu_engine, snu_reference
 from minisnu.units.snu import SNU
 from minisnu.units.surrogate import primitive
 
@@ -227,8 +229,16 @@ def dyadic(layer, rng):
 
 @settings(max_examples=60, deadline=None)
 @given(shape=sequence_shapes(), options=snu_settings(), seed=seeds,
-       dtype=st.sampled_from([np.float32, np.float64]))
-def test_engine_equals_reference(shape, options, seed, dtype):
+       dtype=st.sampled_from([np.float32, np.float64]), compiled=st.booleans())
+def test_engine_equals_reference(shape, options, seed, dtype, compiled):
+    """Both ways the engine runs a recurrent layer agree with the reference: the whole loop
+    compiled (small layers) and the loop in Python around BLAS (large ones)."""
+    limit = snu_engine.COMPILED_RECURRENCE if compiled else -1
+    with mock.patch.object(snu_engine, "COMPILED_RECURRENCE", limit):
+        check_engine_equals_reference(shape, options, seed, dtype)
+
+
+def check_engine_equals_reference(shape, options, seed, dtype):
     T, B, n_in, n_out = shape
     rng = np.random.default_rng(seed)
     options["decay"] = rng.choice([0.0, 0.5, 1.0])

@@ -27,7 +27,14 @@ from ..core.init import glorot_uniform
 from ..core.registry import register_layer
 from ..core.validate import as_rng, check_choice, check_params
 from . import snu_reference
-from .snu_engine import negative_slope, snu_backward_loop, snu_forward_loop
+from .snu_engine import (
+    compiled_recurrence,
+    negative_slope,
+    snu_backward_loop,
+    snu_backward_recurrent,
+    snu_forward_loop,
+    snu_forward_recurrent,
+)
 from .surrogate import surrogate_code
 from .temporal import TemporalLayer
 
@@ -154,7 +161,9 @@ class SNU(TemporalLayer):
         shared_gate[0] = 1 - y[0].max(axis=1, initial=0)
         step = (self.params["b"], self.decay, self.soft, negative_slope(self.g, self.g_slope),
                 self.lateral_inhibition, s, y, shared_gate)
-        if self.recurrent:                     # a product per step: the loop runs here
+        if self.recurrent and compiled_recurrence(x.shape[1], self.n_out):   # small: all compiled
+            snu_forward_recurrent(a, self.params["H"], *step)
+        elif self.recurrent:                   # large: BLAS's product per step, the loop here
             for t in range(T):
                 a[t] += y[t] @ self.params["H"]                        # + y_{t-1} H
                 snu_forward_loop(a, *step, t, t + 1)
@@ -186,7 +195,10 @@ class SNU(TemporalLayer):
         step = (s, y, shared_gate, self.params["b"], self.soft, self._surrogate_code,
                 self.surrogate_k, self.decay, negative_slope(self.g, self.g_slope),
                 self.detach_reset, self.lateral_inhibition, du, self.grads["b"])
-        if self.recurrent:                     # a product per step: the loop runs here
+        if self.recurrent and compiled_recurrence(B, self.n_out):   # small: all compiled
+            HT = np.ascontiguousarray(self.params["H"].T)
+            snu_backward_recurrent(dy.copy(), HT, *step)   # a copy: dy is the caller's
+        elif self.recurrent:                   # large: BLAS's product per step, the loop here
             dy = dy.copy()                     # the caller's dy stays as it was
             HT = self.params["H"].T
             for t in reversed(range(T)):
