@@ -197,18 +197,55 @@ def test_each_epoch_steps_with_its_scheduled_learning_rate(tmp_path, watched_ste
                                    err_msg=f"step {i + 1}")
 
 
+def scripted_validation(monkeypatch, values):
+    """Make the runs' validation NLLs ``values``, in order (the test split scores what it scores)."""
+    values, evaluate = iter(values), run_folder.evaluate_split
+
+    def fake(task, net, data, split, options):
+        real = evaluate(task, net, data, split, options)
+        return {**real, "nll": next(values)} if split == "valid" else real
+    monkeypatch.setattr(run_folder, "evaluate_split", fake)
+
+
 def test_the_learning_rate_falls_after_each_epoch_that_did_not_improve(tmp_path, watched_steps,
                                                                          monkeypatch):
     """--lr-plateau ρ: epoch e's step is lr·ρ^k·g, k the earlier epochs whose validation metric
     was not a new best (here epochs 2 and 3, as the validation outcome is made so)."""
-    improved = iter([True, False, False, True])
-    monkeypatch.setattr(run_folder, "is_better", lambda task, value, best: next(improved))
+    scripted_validation(monkeypatch, [9.0, 9.5, 9.0, 8.0])
     train_jsb(tmp_path, "--epochs", "4", "--lr-plateau", "0.25", "--batch-size", "6")
     assert len(watched_steps) == 4
     for step, lr in zip(watched_steps, [0.5, 0.5, 0.5 * 0.25, 0.5 * 0.25 ** 2]):
         np.testing.assert_allclose(step["step"], lr * step["grad"], rtol=1e-3, atol=1e-7)
     assert loop.learning_rate(1.0, 0.5, 3, plateaus=2, lr_plateau=0.1) == pytest.approx(0.25 * 0.01)
     assert loop.learning_rate(1.0, 0.5, 3, plateaus=2) == 0.25               # no ρ: plateaus ignored
+
+
+def test_a_small_gain_is_a_plateau_with_a_threshold(tmp_path, watched_steps, monkeypatch):
+    """--plateau-threshold 0.05: epoch 2 (9.0 → 8.8, 2 % better) is a new best but a plateau;
+    epoch 3 (8.8 → 8.0, 9 %) is not."""
+    scripted_validation(monkeypatch, [9.0, 8.8, 8.0, 8.0])
+    train_jsb(tmp_path, "--epochs", "4", "--lr-plateau", "0.25", "--plateau-threshold", "0.05",
+              "--batch-size", "6")
+    for step, lr in zip(watched_steps, [0.5, 0.5, 0.5 * 0.25, 0.5 * 0.25]):
+        np.testing.assert_allclose(step["step"], lr * step["grad"], rtol=1e-3, atol=1e-7)
+
+
+@pytest.mark.parametrize("values, lower, threshold, plateaus", [
+    ([5, 4, 4, 6, 3], True, 0.0, 2),             # 4 → 4 and 6 did not better 4
+    ([5, 4.9, 4, 3.99], True, 0.01, 1),          # 4.9 (2 % of 5: enough), 3.99 (0.25 % of 4: not)
+    ([5, 4.9, 4, 3.99], True, 0.03, 2),          # 4.9 is 2 %: a plateau; 4 is 18 %: not
+    ([float("nan"), 5, float("inf"), 4], True, 0.0, 2),   # not finite: a plateau, even the first
+    ([0.5, 0.6, 0.6, 0.61], False, 0.0, 1),      # accuracy: higher is better
+    ([0.5, 0.6, 0.6, 0.61], False, 0.05, 2),     # 0.61 is 1.7 % above 0.6
+])
+def test_plateau_epochs(values, lower, threshold, plateaus):
+    assert loop.plateau_epochs(values, lower_is_better=lower, threshold=threshold) == plateaus
+    if threshold == 0:   # then it counts exactly the epochs the run does not mark as a new best
+        best, new_bests = None, 0
+        for value in values:
+            if (math.isfinite(value) and (best is None or (value < best if lower else value > best))):
+                best, new_bests = value, new_bests + 1
+        assert plateaus == len(values) - new_bests
 
 
 def test_a_tiny_clip_norm_barely_moves_the_weights(tmp_path, watched_steps):

@@ -83,6 +83,9 @@ OPTIONS = (
     Option("lr_plateau", float, None, "multiply the learning rate by RHO after every epoch whose "
            "validation metric is not the best so far (0.25: the LSTM language models' recipe)",
            low=0, high=1, open_low=True, metavar="RHO", none="never", group=TRAINING),
+    Option("plateau_threshold", float, 0.0, "for --lr-plateau, an epoch is a plateau unless its "
+           "validation metric betters the best so far by more than this fraction (0.01: 1 %%)",
+           low=0, high=1, open_high=True, metavar="FRAC", group=TRAINING),
     Option("weight_decay", float, 0.0, "weight decay (AdamW's decoupled one for adam)", low=0,
            metavar="LAMBDA", group=TRAINING),
     Option("limit", int, None, "use only the first N examples of each split: chorales, images or "

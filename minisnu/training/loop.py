@@ -84,6 +84,32 @@ def learning_rate(lr: float, lr_decay: float, epoch: int, plateaus: int = 0,
     return rate if lr_plateau is None else rate * lr_plateau ** plateaus
 
 
+def plateau_epochs(values, *, lower_is_better: bool = True, threshold: float = 0.0) -> int:
+    """How many epochs, given their validation metrics in order, were plateaus for
+    ``--lr-plateau``: a metric that did not better the best before it by more than the
+    fraction ``threshold``,
+
+        plateau ⇔ not v < best · (1 − threshold)    (lower is better; v > best · (1 + threshold)
+                                                     when higher is)
+
+    The first finite value is a best, never a plateau; a value that is not finite is always a
+    plateau. With threshold 0 an epoch is a plateau exactly when it is not a new best.
+    """
+    count, best = 0, None
+    for value in values:
+        finite = value is not None and math.isfinite(value)
+        if finite and best is None:
+            best = value
+            continue
+        if lower_is_better:
+            enough, better = finite and value < best * (1 - threshold), finite and value < best
+        else:
+            enough, better = finite and value > best * (1 + threshold), finite and value > best
+        count += not enough
+        best = value if better else best
+    return count
+
+
 def train_step(net, optimizer, batch, loss, *, clip: float | None = None) -> tuple[float, dict]:
     """Forward, loss, backward (hand-derived BPTT), optional clipping, update: (loss, totals)."""
     optimizer.zero_grad()

@@ -546,7 +546,9 @@ def run_epoch(run: Run, epoch: int, *, progress: bool = False) -> dict:
     """Train one epoch, evaluate, save everything; return the epoch's metrics row."""
     task, metric = run.task, run.task.METRIC
     start = time.perf_counter()
-    plateaus = sum(not row["best"] for row in run.history)       # epochs that did not improve
+    plateaus = loop.plateau_epochs([row[f"valid_{metric}"] for row in run.history],  # (older runs: 0)
+                                   lower_is_better=task.LOWER_IS_BETTER,
+                                   threshold=run.options.get("plateau_threshold", 0.0))
     run.optimizer.lr = loop.learning_rate(run.options["lr"], run.options["lr_decay"], epoch,
                                           plateaus, run.options.get("lr_plateau"))  # (older runs: none)
     train = train_task_epoch(run, epoch, progress)
