@@ -1,13 +1,13 @@
-"""Time a recurrent SNU / sSNU layer's forward and backward, its loop compiled against its loop in
-Python around BLAS, by size.
+"""Time a recurrent layer's forward and backward (SNU, sSNU, LSTM), its loop compiled against its
+loop in Python around BLAS, by size.
 
 A recurrent layer needs a matrix product at every step: y_{t-1} H going forward, δu_{t+1} Hᵀ
 going back. The engine runs the whole time loop compiled, those products included (spiking
-units add only the rows of H of the units that fired), when batch × units² is at most
-``minisnu.units.snu_engine.COMPILED_RECURRENCE``; above it, the loop runs in Python and BLAS
+units add only the rows of H of the units that fired), when batch × (size of H) is at most
+``minisnu.units.recurrence.COMPILED_RECURRENCE``; above it, the loop runs in Python and BLAS
 does each step's product. Here each size runs both ways, interleaved, with the bare products
 of the Python way (x W once, one y H and one δu Hᵀ per step, the three weight-gradient and
-input-gradient products) as the floor. The B·n² where the ratio compiled / Python crosses 1
+input-gradient products) as the floor. The B·|H| where the ratio compiled / Python crosses 1
 is what ``COMPILED_RECURRENCE`` should be on this machine. Usage::
 
     python benchmarks/bench_recurrent.py [--rounds 21] [--steps 20]
@@ -23,7 +23,7 @@ import numpy as np
 from timing import median_ms  # benchmarks/timing.py
 
 import minisnu as ms
-from minisnu.units import snu_engine
+from minisnu.units import recurrence
 
 # (batch, units): JSB's hidden layer at batch 1 and the range up to the feed-forward benchmark's
 SIZES = [(1, 150), (1, 256), (4, 150), (8, 256), (16, 256), (32, 256), (128, 256)]
@@ -32,6 +32,11 @@ SIZES = [(1, 150), (1, 256), (4, 150), (8, 256), (16, 256), (32, 256), (128, 256
 def layer_step(layer, x, dy) -> None:
     layer.forward(x)
     layer.backward(dy)
+
+
+UNITS = {"SNU": lambda n: ms.SNU(n, n, recurrent=True, rng=0),
+         "sSNU": lambda n: ms.SNU(n, n, recurrent=True, soft=True, rng=0),
+         "LSTM": lambda n: ms.LSTM(n, n, rng=0)}
 
 
 def bare_products(x, W, H, y, du) -> None:
@@ -47,13 +52,13 @@ def bare_products(x, W, H, y, du) -> None:
     x.reshape(T * B, n).T @ d2, y.reshape(T * B, -1).T @ d2, d2 @ W.T
 
 
-def time_size(batch, n, steps, rounds, soft, rng) -> dict:
-    layer = ms.SNU(n, n, recurrent=True, soft=soft, rng=0)
+def time_size(unit, batch, n, steps, rounds, rng) -> dict:
+    layer = UNITS[unit](n)
     x = (rng.random((steps, batch, n)) < 0.2).astype(np.float32)
     dy = rng.standard_normal((steps, batch, n)).astype(np.float32)
     y = layer.forward(x)
-    W, H = layer.params["W"], layer.params["H"]
-    du = rng.standard_normal((steps, batch, n)).astype(np.float32)
+    W, H = layer.params["W"], layer.params[layer.recurrent_weight]
+    du = rng.standard_normal((steps, batch, H.shape[1])).astype(np.float32)
     variants = {
         "compiled": (np.inf, (layer_step, layer, x, dy)),
         "python": (-1, (layer_step, layer, x, dy)),
@@ -62,7 +67,7 @@ def time_size(batch, n, steps, rounds, soft, rng) -> dict:
     times = {name: [] for name in variants}
     for warm_up in [True] + [False] * rounds:
         for name, (limit, (run, *inputs)) in variants.items():
-            with mock.patch.object(snu_engine, "COMPILED_RECURRENCE", limit):
+            with mock.patch.object(recurrence, "COMPILED_RECURRENCE", limit):
                 start = time.perf_counter()
                 run(*inputs)
                 if not warm_up:
@@ -78,17 +83,18 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print(f"recurrent layer n → n, T = {args.steps}, input density 0.2, float32; {args.rounds} rounds; "
           "median ms of forward + backward")
-    print(f"{'unit':>5} {'batch':>6} {'n':>5} {'B·n²':>9} {'compiled':>9} {'python':>8} {'products':>9} "
+    print(f"{'unit':>5} {'batch':>6} {'n':>5} {'B·|H|':>10} {'compiled':>9} {'python':>8} {'products':>9} "
           f"{'compiled/python':>16} {'best/products':>14}")
-    for soft in (False, True):
+    for unit in UNITS:
         for batch, n in SIZES:
-            ms_ = time_size(batch, n, args.steps, args.rounds, soft, rng)
+            ms_ = time_size(unit, batch, n, args.steps, args.rounds, rng)
             best = min(ms_["compiled"], ms_["python"])
-            print(f"{'sSNU' if soft else 'SNU':>5} {batch:>6} {n:>5} {batch * n * n:>9,} "
+            size = batch * n * n * (4 if unit == "LSTM" else 1)
+            print(f"{unit:>5} {batch:>6} {n:>5} {size:>10,} "
                   f"{ms_['compiled']:>9.2f} {ms_['python']:>8.2f} {ms_['products']:>9.2f} "
                   f"{ms_['compiled'] / ms_['python']:>16.2f} {best / ms_['products']:>14.2f}")
-    print(f"the engine compiles the whole loop up to B·n² = COMPILED_RECURRENCE = "
-          f"{snu_engine.COMPILED_RECURRENCE:,}")
+    print(f"the engine compiles the whole loop up to B·|H| = COMPILED_RECURRENCE = "
+          f"{recurrence.COMPILED_RECURRENCE:,}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ SNU's gradients, engines, options and edge cases are in test_snu.py.
 
 import ast
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -46,7 +47,7 @@ from minisnu.training.testing import (
     random_input,
     sequence_shapes,
 )
-from minisnu.units import temporal
+from minisnu.units import recurrence, temporal
 from minisnu.units.gru import GRU
 from minisnu.units.lstm import LSTM
 from minisnu.units.rnn import RNN
@@ -128,8 +129,16 @@ test_lstm_options_by_the_ready_made_property_test = layer_gradient_test(
 @by_layer
 @settings(max_examples=30, deadline=None)
 @given(shape=sequence_shapes(), seed=seeds, dtype=st.sampled_from([np.float32, np.float64]),
-       stateful=st.booleans())
-def test_engine_equals_reference(cls, shape, seed, dtype, stateful):
+       stateful=st.booleans(), compiled=st.booleans())
+def test_engine_equals_reference(cls, shape, seed, dtype, stateful, compiled):
+    """Both ways the engine runs the loop agree with the reference: wholly compiled (small
+    layers) and in Python around BLAS's per-step products (large ones)."""
+    limit = recurrence.COMPILED_RECURRENCE if compiled else -1
+    with mock.patch.object(recurrence, "COMPILED_RECURRENCE", limit):
+        check_engine_equals_reference(cls, shape, seed, dtype, stateful)
+
+
+def check_engine_equals_reference(cls, shape, seed, dtype, stateful):
     T, B, n_in, n_out = shape
     rng = np.random.default_rng(seed)
     layers = [cls(n_in, n_out, stateful=stateful, dtype=dtype, rng=seed, engine=engine)
@@ -328,12 +337,14 @@ UNIT_MODULES = {"snu": {"snu", "conv_snu", "snu_reference", "snu_engine", "surro
 
 def test_every_unit_is_a_temporal_layer_and_imports_no_other_unit():
     """The carried state, the engines and the products outside the loop are written once,
-    in the base; a unit's modules import the base, the core and their own modules only."""
+    in the base (with the per-step product of the compiled loops, ``recurrence``); a unit's
+    modules import those, the core and their own modules only."""
     assert all(issubclass(cls, TemporalLayer) for cls in UNITS)
     assert {cls.__module__.rsplit(".", 1)[1] for cls in UNITS} == set(UNIT_MODULES)
     folder = Path(temporal.__file__).parent
     owner = {module: unit for unit, modules in UNIT_MODULES.items() for module in modules}
-    assert {p.stem for p in folder.glob("*.py")} == set(owner) | {"__init__", "temporal"}
+    shared = {"temporal", "recurrence"}
+    assert {p.stem for p in folder.glob("*.py")} == set(owner) | {"__init__"} | shared
     for module, unit in owner.items():
         for node in ast.walk(ast.parse((folder / f"{module}.py").read_text())):
             if not isinstance(node, ast.ImportFrom) or node.level == 0:
@@ -343,4 +354,4 @@ def test_every_unit_is_a_temporal_layer_and_imports_no_other_unit():
                 continue
             targets = [node.module] if node.module else [alias.name for alias in node.names]
             for target in targets:
-                assert target in UNIT_MODULES[unit] | {"temporal"}, f"{module}.py imports .{target}"
+                assert target in UNIT_MODULES[unit] | shared, f"{module}.py imports .{target}"

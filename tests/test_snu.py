@@ -29,7 +29,7 @@ from minisnu.training.testing import (
     sequence_shapes,
     snu_settings,
 )
-from minisnu.units import snu_engine, snu_reference
+from minisnu.units import recurrence, snu_reference
 from minisnu.units.snu import SNU
 from minisnu.units.surrogate import primitive
 
@@ -233,8 +233,8 @@ def dyadic(layer, rng):
 def test_engine_equals_reference(shape, options, seed, dtype, compiled):
     """Both ways the engine runs a recurrent layer agree with the reference: the whole loop
     compiled (small layers) and the loop in Python around BLAS (large ones)."""
-    limit = snu_engine.COMPILED_RECURRENCE if compiled else -1
-    with mock.patch.object(snu_engine, "COMPILED_RECURRENCE", limit):
+    limit = recurrence.COMPILED_RECURRENCE if compiled else -1
+    with mock.patch.object(recurrence, "COMPILED_RECURRENCE", limit):
         check_engine_equals_reference(shape, options, seed, dtype)
 
 

@@ -74,6 +74,7 @@ from numba import njit
 from ..core.functions import sigmoid, sigmoid_scalar, tanh_scalar
 from ..core.registry import register_layer
 from ..core.validate import as_rng
+from .recurrence import compiled_recurrence, row_product
 from .temporal import TemporalLayer, padded
 
 # -- the reference: NumPy, one step at a time ------------------------------------------
@@ -194,6 +195,26 @@ def gru_step_backward(dy, dh_mix, dh_rec, gates, h_prev, qn, da, dq):
             dh_mix[s, j] = dh[j] * z[j]
 
 
+@njit(cache=True, error_model="numpy")
+def gru_forward_loop(gates, U, b, h, qn):
+    """All T steps compiled, for small layers (``recurrence.py``): q = h_{t-1} U, then the step."""
+    q = np.empty_like(gates[0])
+    for t in range(gates.shape[0]):                       # reads h[t], writes h[t + 1]
+        row_product(q, h[t], U)                           # h_{t-1} U, all three blocks
+        gru_step_forward(gates[t], q, b, h[t], h[t + 1], qn[t])
+
+
+@njit(cache=True, error_model="numpy")
+def gru_backward_loop(dy, UT, gates, h, qn, da, dq):
+    """All T steps of BPTT compiled; UT is Uᵀ, contiguous."""
+    dh_mix = np.zeros_like(h[0])                          # dh_{t+1} ⊙ z_{t+1}
+    dh_rec = np.zeros_like(h[0])                          # δq_{t+1} Uᵀ
+    for t in range(dy.shape[0] - 1, -1, -1):
+        gru_step_backward(dy[t], dh_mix, dh_rec, gates[t], h[t], qn[t], da[t], dq[t])
+        if t > 0:                                         # h_0 is a constant
+            row_product(dh_rec, dq[t], UT)
+
+
 # -- the layer -----------------------------------------------------------------------
 
 
@@ -232,6 +253,9 @@ class GRU(TemporalLayer):
         gates = self._input_products(x)                   # x_t W, all t; the kernel makes them gates
         (h,) = self._padded_states(len(x), initial)
         qn = np.empty_like(h[1:])
+        if compiled_recurrence(x.shape[1], U):             # small: the whole loop compiled
+            gru_forward_loop(gates, U, b, h, qn)
+            return (h,), (gates, qn)
         q = np.empty_like(gates[0])
         for t in range(len(x)):                           # reads h[t], writes h[t + 1]
             np.matmul(h[t], U, out=q)                     # h_{t-1} U, all three blocks
@@ -247,6 +271,9 @@ class GRU(TemporalLayer):
         (h,), (gates, qn) = states, saved
         UT = self.params["U"].T
         da, dq = np.empty_like(gates), np.empty_like(gates)
+        if compiled_recurrence(x.shape[1], UT):           # small: the whole loop compiled
+            gru_backward_loop(dy, np.ascontiguousarray(UT), gates, h, qn, da, dq)
+            return self._gradients_after_loop(x, states, da, dq)
         dh_mix = np.zeros_like(h[0])                      # dh_{t+1} ⊙ z_{t+1}
         dh_rec = np.zeros_like(h[0])                      # δq_{t+1} Uᵀ
         for t in reversed(range(len(x))):

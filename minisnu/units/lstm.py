@@ -63,6 +63,7 @@ from numba import njit
 from ..core.functions import sigmoid, sigmoid_scalar, tanh_scalar
 from ..core.registry import register_layer
 from ..core.validate import as_rng
+from .recurrence import compiled_recurrence, row_product
 from .temporal import TemporalLayer, padded
 
 # -- the reference: NumPy, one step at a time ------------------------------------------
@@ -196,6 +197,26 @@ def lstm_step_backward(dy, dh_next, dc_next, gates, c_prev, tanh_c, dz):
             dc_next[s, j] = dc[j] * f[j]
 
 
+@njit(cache=True, error_model="numpy")
+def lstm_forward_loop(gates, U, b, h, c, tanh_c):
+    """All T steps compiled, for small layers (``recurrence.py``): q = h_{t-1} U, then the step."""
+    q = np.empty_like(gates[0])
+    for t in range(gates.shape[0]):                       # reads h[t], c[t], writes h[t + 1], c[t + 1]
+        row_product(q, h[t], U)                           # h_{t-1} U
+        lstm_step_forward(gates[t], q, b, c[t], c[t + 1], tanh_c[t], h[t + 1])
+
+
+@njit(cache=True, error_model="numpy")
+def lstm_backward_loop(dy, UT, gates, c, tanh_c, dz):
+    """All T steps of BPTT compiled; UT is Uᵀ, contiguous."""
+    dh_next = np.zeros_like(c[0])                         # δz_{t+1} Uᵀ
+    dc_next = np.zeros_like(c[0])                         # dc_{t+1} ⊙ f_{t+1}
+    for t in range(dy.shape[0] - 1, -1, -1):
+        lstm_step_backward(dy[t], dh_next, dc_next, gates[t], c[t], tanh_c[t], dz[t])
+        if t > 0:                                         # (h_0, c_0) is a constant
+            row_product(dh_next, dz[t], UT)
+
+
 # -- the layer -----------------------------------------------------------------------
 
 
@@ -251,6 +272,9 @@ class LSTM(TemporalLayer):
         gates = self._input_products(x)                   # x_t W, all t; the kernel makes them gates
         h, c = self._padded_states(len(x), initial)
         tanh_c = np.empty_like(h[1:])
+        if compiled_recurrence(x.shape[1], U):             # small: the whole loop compiled
+            lstm_forward_loop(gates, U, b, h, c, tanh_c)
+            return (h, c), (gates, tanh_c)
         q = np.empty_like(gates[0])
         for t in range(len(x)):                           # reads h[t], c[t], writes h[t + 1], c[t + 1]
             np.matmul(h[t], U, out=q)                     # h_{t-1} U
@@ -266,6 +290,9 @@ class LSTM(TemporalLayer):
         (h, c), (gates, tanh_c) = states, saved
         UT = self.params["U"].T
         dz = np.empty_like(gates)
+        if compiled_recurrence(x.shape[1], UT):           # small: the whole loop compiled
+            lstm_backward_loop(dy, np.ascontiguousarray(UT), gates, c, tanh_c, dz)
+            return self._gradients_after_loop(x, states, dz)
         dh_next = np.zeros_like(h[0])                     # δz_{t+1} Uᵀ
         dc_next = np.zeros_like(c[0])                     # dc_{t+1} ⊙ f_{t+1}
         for t in reversed(range(len(x))):

@@ -62,6 +62,7 @@ from numba import njit
 from ..core.functions import tanh_scalar
 from ..core.registry import register_layer
 from ..core.validate import as_rng
+from .recurrence import compiled_recurrence, row_product
 from .temporal import TemporalLayer, padded
 
 # -- the reference: NumPy, one step at a time ------------------------------------------
@@ -128,6 +129,25 @@ def rnn_step_backward(dy, dh_next, h, da):
             da[s, j] = (dy[s, j] + dh_next[s, j]) * (one - h[s, j] * h[s, j])
 
 
+@njit(cache=True, error_model="numpy")
+def rnn_forward_loop(a, U, b, h):
+    """All T steps compiled, for small layers (``recurrence.py``): q = h_{t-1} U, then the step."""
+    q = np.empty_like(h[0])
+    for t in range(a.shape[0]):                           # reads h[t], writes h[t + 1]
+        row_product(q, h[t], U)                           # h_{t-1} U
+        rnn_step_forward(a[t], q, b, h[t + 1])
+
+
+@njit(cache=True, error_model="numpy")
+def rnn_backward_loop(dy, UT, h, da):
+    """All T steps of BPTT compiled; UT is Uᵀ, contiguous."""
+    dh_next = np.zeros_like(h[0])                         # δa_{t+1} Uᵀ, zero after the last step
+    for t in range(dy.shape[0] - 1, -1, -1):
+        rnn_step_backward(dy[t], dh_next, h[t + 1], da[t])
+        if t > 0:                                         # h_0 is a constant
+            row_product(dh_next, da[t], UT)
+
+
 # -- the layer -----------------------------------------------------------------------
 
 
@@ -165,6 +185,9 @@ class RNN(TemporalLayer):
         U, b = self.params["U"], self.params["b"]
         a = self._input_products(x)                       # x_t W, all t in one product
         (h,) = self._padded_states(len(x), initial)
+        if compiled_recurrence(x.shape[1], U):             # small: the whole loop compiled
+            rnn_forward_loop(a, U, b, h)
+            return (h,), None
         q = np.empty_like(h[0])
         for t in range(len(x)):                           # reads h[t], writes h[t + 1]
             np.matmul(h[t], U, out=q)                     # h_{t-1} U
@@ -179,6 +202,9 @@ class RNN(TemporalLayer):
         (h,) = states
         UT = self.params["U"].T
         da = np.empty_like(dy)
+        if compiled_recurrence(x.shape[1], UT):           # small: the whole loop compiled
+            rnn_backward_loop(dy, np.ascontiguousarray(UT), h, da)
+            return self._gradients_after_loop(x, states, da)
         dh_next = np.zeros_like(h[0])                     # δa_{t+1} Uᵀ, zero after the last step
         for t in reversed(range(len(x))):
             rnn_step_backward(dy[t], dh_next, h[t + 1], da[t])

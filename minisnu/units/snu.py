@@ -27,8 +27,8 @@ from ..core.init import glorot_uniform
 from ..core.registry import register_layer
 from ..core.validate import as_rng, check_choice, check_params
 from . import snu_reference
+from .recurrence import compiled_recurrence
 from .snu_engine import (
-    compiled_recurrence,
     negative_slope,
     snu_backward_loop,
     snu_backward_recurrent,
@@ -161,7 +161,7 @@ class SNU(TemporalLayer):
         shared_gate[0] = 1 - y[0].max(axis=1, initial=0)
         step = (self.params["b"], self.decay, self.soft, negative_slope(self.g, self.g_slope),
                 self.lateral_inhibition, s, y, shared_gate)
-        if self.recurrent and compiled_recurrence(x.shape[1], self.n_out):   # small: all compiled
+        if self.recurrent and compiled_recurrence(x.shape[1], self.params["H"]):   # small: all compiled
             snu_forward_recurrent(a, self.params["H"], *step)
         elif self.recurrent:                   # large: BLAS's product per step, the loop here
             for t in range(T):
@@ -195,7 +195,7 @@ class SNU(TemporalLayer):
         step = (s, y, shared_gate, self.params["b"], self.soft, self._surrogate_code,
                 self.surrogate_k, self.decay, negative_slope(self.g, self.g_slope),
                 self.detach_reset, self.lateral_inhibition, du, self.grads["b"])
-        if self.recurrent and compiled_recurrence(B, self.n_out):   # small: all compiled
+        if self.recurrent and compiled_recurrence(B, self.params["H"]):   # small: all compiled
             HT = np.ascontiguousarray(self.params["H"].T)
             snu_backward_recurrent(dy.copy(), HT, *step)   # a copy: dy is the caller's
         elif self.recurrent:                   # large: BLAS's product per step, the loop here

@@ -9,15 +9,11 @@ and the derivation), arranged for speed:
 - The kernels run any range of steps [t_start, t_end). A feed-forward layer
   calls each once for the whole sequence. The recurrent unit needs a matrix
   product at every step (y_{t-1} H going forward, δu_{t+1} Hᵀ going back).
-  For a small layer (B·n² up to ``COMPILED_RECURRENCE``: JSB's 150 units at
-  batch 1, say) the whole loop runs compiled, products included
-  (``snu_forward_recurrent``, ``snu_backward_recurrent``), and y_{t-1} H of
-  spiking units sums only the rows of H of the units that fired. For a large
-  one BLAS's product beats any loop written here, so the layer loops over t
-  in Python, calls the kernels one step at a time and leaves the products to
-  NumPy. (Calling BLAS from inside Numba goes through SciPy's own OpenBLAS,
-  whose threads then fight NumPy's for the cores: that ran 2.5× slower here
-  than the step-by-step loop.)
+  For a small layer (see ``recurrence.py``) the whole loop runs compiled,
+  products included (``snu_forward_recurrent``, ``snu_backward_recurrent``),
+  and y_{t-1} H of spiking units sums only the rows of H of the units that
+  fired. For a large one the layer loops over t in Python, calls the kernels
+  one step at a time and leaves the products to BLAS.
 - State arrays are padded in time: ``s[0]``, ``y[0]`` hold the initial state
   (zeros), so step t reads its previous state at index t and writes at t + 1,
   without a special case for the first step.
@@ -40,17 +36,8 @@ import numpy as np
 from numba import njit
 
 from ..core.functions import tanh_float32
+from .recurrence import add_row_product
 from .surrogate import pseudo_derivative_scalar
-
-# The largest B·n² (batch × units²) whose recurrent time loop runs compiled, per-step
-# products included; above it the loop runs in Python around BLAS's products. Measured by
-# benchmarks/bench_recurrent.py on this project's 2-core machine (see the README).
-COMPILED_RECURRENCE = 2 ** 18
-
-
-def compiled_recurrence(batch: int, n: int) -> bool:
-    """Whether a recurrent layer of n units at this batch size runs its whole loop compiled."""
-    return batch * n * n <= COMPILED_RECURRENCE
 
 
 def negative_slope(g: str, g_slope: float) -> float:
@@ -163,25 +150,6 @@ def snu_backward_loop(dy, s, y, shared_gate, b, soft, surrogate_code, surrogate_
 
 
 # -- the recurrent unit's whole loop, products included (small layers) -------------------------
-
-
-@njit(cache=True, error_model="numpy")
-def add_row_product(a_t, y_prev, H):
-    """a_t += y_prev H, row by row: a_t,i += Σ_k y_prev,ik H_k (H_k the k-th row of H).
-
-    Only the rows of H whose y_prev,ik ≠ 0 are added: for spiking units, the units that
-    fired (the event-driven product of ``core/events.py``); for the sSNU's rates, all of
-    them. The inner loop runs along a row of H and vectorizes (a dot product would not:
-    without fastmath, Numba keeps a float sum in its order, one term at a time).
-    """
-    B, m = y_prev.shape
-    n = H.shape[1]
-    for i in range(B):
-        for k in range(m):
-            yk = y_prev[i, k]
-            if yk != 0:
-                for j in range(n):
-                    a_t[i, j] += yk * H[k, j]
 
 
 @njit(cache=True, error_model="numpy")
