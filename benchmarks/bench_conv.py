@@ -20,7 +20,9 @@ arrays made beforehand:
 (the last for the second convolution only: the first one's input is data, and neither
 the network nor the baseline computes a gradient for it).
 
-The variants are interleaved round by round and the median reported. A step takes
+When PyTorch is installed its eager peer with the same weights runs too (``torch_peers.py``:
+conv2d for all steps at once, the SNU's time loop in Python with autograd), with the ratio
+PyTorch / minisnu. The variants are interleaved round by round and the median reported. A step takes
 seconds, so the default is 5 rounds. Usage::
 
     python benchmarks/bench_conv.py [--rounds 5] [--profile]
@@ -35,6 +37,7 @@ import time
 
 import numpy as np
 from timing import median_ms, print_ratios, training_step  # benchmarks/timing.py
+from torch_peers import SKIPPED, classifier_step, sequential_module, torch_or_none
 
 import minisnu as ms
 
@@ -103,7 +106,15 @@ def main() -> None:
     labels = rng.integers(0, 10, BATCH)
     net, opt = build()
     operands = gemm_operands(rng)
-    training_step(net, opt, x, labels)          # warm-up: Numba compilation, allocator
+    torch = torch_or_none()
+    peer = None
+    if torch is not None:                       # built before any step: the same initial weights
+        model = sequential_module(torch, net)
+        peer = (model, torch.optim.Adam(model.parameters(), lr=1e-3), torch.from_numpy(x),
+                torch.from_numpy(labels))
+    first = {"conv-SNU step": training_step(net, opt, x, labels)}   # warm-up: compilation, allocator
+    if peer is not None:
+        first["pytorch eager"] = classifier_step(torch, *peer)
     bare_gemms(operands)
 
     times = {"bare im2col GEMMs": [], "conv-SNU step": []}
@@ -114,10 +125,22 @@ def main() -> None:
         start = time.perf_counter()
         training_step(net, opt, x, labels)
         times["conv-SNU step"].append(time.perf_counter() - start)
+        if peer is not None:
+            start = time.perf_counter()
+            classifier_step(torch, *peer)
+            times.setdefault("pytorch eager", []).append(time.perf_counter() - start)
 
     print(f"one training step, conv 5x5 1->32, pool 2, conv 5x5 32->64, pool 2, SNU 1024->10; "
           f"T={T}, batch {BATCH}, float32, {DENSITY:.0%} input density ({args.rounds} rounds, median)")
+    print("first loss (same weights, same batch): " +
+          ", ".join(f"{name} {loss:.6f}" for name, loss in first.items()))
     print_ratios(times, "bare im2col GEMMs", digits=1)
+    if peer is None:
+        print(SKIPPED)
+    else:
+        ratio = median_ms(times["pytorch eager"]) / median_ms(times["conv-SNU step"])
+        print(f"pytorch eager / minisnu: {ratio:.2f}x (PyTorch {torch.__version__}, "
+              f"{torch.get_num_threads()} threads)")
     ratio = median_ms(times["conv-SNU step"]) / median_ms(times["bare im2col GEMMs"])
     print(f"ratio {ratio:.2f}x (target <= 1.3x)")
     if args.profile:

@@ -7,8 +7,10 @@ units add only the rows of H of the units that fired), when batch × (size of H)
 ``minisnu.units.recurrence.COMPILED_RECURRENCE``; above it, the loop runs in Python and BLAS
 does each step's product. Here each size runs both ways, interleaved, with the bare products
 of the Python way (x W once, one y H and one δu Hᵀ per step, the three weight-gradient and
-input-gradient products) as the floor. The B·|H| where the ratio compiled / Python crosses 1
-is what ``COMPILED_RECURRENCE`` should be on this machine. Usage::
+input-gradient products) as the floor, and, when PyTorch is installed, its peer with the same
+weights (the SNUs as an eager loop, ``torch_peers.py``; the LSTM as ``torch.nn.LSTM``). The B·|H|
+where the ratio compiled / Python crosses 1 is what ``COMPILED_RECURRENCE`` should be on this
+machine. Usage::
 
     python benchmarks/bench_recurrent.py [--rounds 21] [--steps 20]
 """
@@ -21,6 +23,7 @@ from unittest import mock
 
 import numpy as np
 from timing import median_ms  # benchmarks/timing.py
+from torch_peers import SKIPPED, forward_backward, lstm_module, snu_module, torch_or_none
 
 import minisnu as ms
 from minisnu.units import recurrence
@@ -52,7 +55,15 @@ def bare_products(x, W, H, y, du) -> None:
     x.reshape(T * B, n).T @ d2, y.reshape(T * B, -1).T @ d2, d2 @ W.T
 
 
-def time_size(unit, batch, n, steps, rounds, rng) -> dict:
+def peer(torch, unit, layer, x, dy):
+    """The PyTorch variant's (run, *inputs), or None without PyTorch."""
+    if torch is None:
+        return None
+    model = lstm_module(torch, layer) if unit == "LSTM" else snu_module(torch, layer)
+    return forward_backward, model, torch.from_numpy(x), torch.from_numpy(dy)
+
+
+def time_size(torch, unit, batch, n, steps, rounds, rng) -> dict:
     layer = UNITS[unit](n)
     x = (rng.random((steps, batch, n)) < 0.2).astype(np.float32)
     dy = rng.standard_normal((steps, batch, n)).astype(np.float32)
@@ -64,6 +75,8 @@ def time_size(unit, batch, n, steps, rounds, rng) -> dict:
         "python": (-1, (layer_step, layer, x, dy)),
         "products": (-1, (bare_products, x, W, H, y, du)),
     }
+    if torch is not None:
+        variants["pytorch"] = (-1, peer(torch, unit, layer, x, dy))
     times = {name: [] for name in variants}
     for warm_up in [True] + [False] * rounds:
         for name, (limit, (run, *inputs)) in variants.items():
@@ -81,18 +94,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="time steps T")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
+    torch = torch_or_none()
     print(f"recurrent layer n → n, T = {args.steps}, input density 0.2, float32; {args.rounds} rounds; "
           "median ms of forward + backward")
     print(f"{'unit':>5} {'batch':>6} {'n':>5} {'B·|H|':>10} {'compiled':>9} {'python':>8} {'products':>9} "
-          f"{'compiled/python':>16} {'best/products':>14}")
+          f"{'compiled/python':>16} {'best/products':>14} {'pytorch':>8} {'pytorch/best':>13}")
     for unit in UNITS:
         for batch, n in SIZES:
-            ms_ = time_size(unit, batch, n, args.steps, args.rounds, rng)
+            ms_ = time_size(torch, unit, batch, n, args.steps, args.rounds, rng)
             best = min(ms_["compiled"], ms_["python"])
             size = batch * n * n * (4 if unit == "LSTM" else 1)
             print(f"{unit:>5} {batch:>6} {n:>5} {size:>10,} "
                   f"{ms_['compiled']:>9.2f} {ms_['python']:>8.2f} {ms_['products']:>9.2f} "
-                  f"{ms_['compiled'] / ms_['python']:>16.2f} {best / ms_['products']:>14.2f}")
+                  f"{ms_['compiled'] / ms_['python']:>16.2f} {best / ms_['products']:>14.2f}"
+                  + (f" {ms_['pytorch']:>8.2f} {ms_['pytorch'] / best:>13.2f}" if torch else ""))
+    if torch is None:
+        print(SKIPPED)
     print(f"the engine compiles the whole loop up to B·|H| = COMPILED_RECURRENCE = "
           f"{recurrence.COMPILED_RECURRENCE:,}")
 

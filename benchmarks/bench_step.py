@@ -7,7 +7,10 @@ float32, binary inputs at 20 % density. It is timed for
 - the NumPy reference (``engine="reference"``, one Python step per time step),
 - the bare matrix products that any implementation of the same step must do:
   per layer the forward product X W, the input gradient dA Wᵀ and the weight
-  gradient Xᵀ dA, as plain NumPy matmuls of the same shapes.
+  gradient Xᵀ dA, as plain NumPy matmuls of the same shapes;
+- its PyTorch peer (eager, autograd; ``torch_peers.py``) with the same weights,
+  when PyTorch is installed. Its first loss is printed beside minisnu's: the two
+  compute the same function.
 
 The machines this runs on are noisy, so the variants are interleaved round by
 round and the median of each is reported, with the ratio to the matmuls of the
@@ -24,6 +27,7 @@ from itertools import pairwise
 
 import numpy as np
 from timing import print_ratios, training_step  # benchmarks/timing.py
+from torch_peers import SKIPPED, classifier_step, sequential_module, torch_or_none
 
 import minisnu as ms
 
@@ -66,8 +70,19 @@ def main() -> None:
     das = [rng.standard_normal((rows, n)).astype(np.float32) for n in SIZES[1:]]
     weights = [layer.params["W"] for layer in variants["numba engine"][0].layers[:-1]]
 
-    for net, opt in variants.values():      # warm-up: Numba compilation, allocator
-        training_step(net, opt, x, labels)
+    torch = torch_or_none()
+    peer = None
+    if torch is not None:                    # built before any step: the same initial weights
+        model = sequential_module(torch, variants["numba engine"][0])
+        peer = (model, torch.optim.Adam(model.parameters(), lr=1e-3),
+                torch.from_numpy(x), torch.from_numpy(labels))
+
+    first = {name: training_step(net, opt, x, labels)    # warm-up: Numba compilation, allocator
+             for name, (net, opt) in variants.items()}
+    if peer is not None:
+        first["pytorch eager"] = classifier_step(torch, *peer)
+        ours, theirs = variants["numba engine"][0].layers[0].grads["W"], peer[0][0].W.grad.numpy()
+        gradient_gap = np.abs(ours - theirs).max() / np.abs(ours).max()
     bare_matmuls(xs, das, weights)
 
     times = {name: [] for name in ["bare matmuls", *variants]}
@@ -81,10 +96,24 @@ def main() -> None:
             start = time.perf_counter()
             training_step(net, opt, x, labels)
             times[name].append(time.perf_counter() - start)
+        if peer is not None:
+            start = time.perf_counter()
+            classifier_step(torch, *peer)
+            times.setdefault("pytorch eager", []).append(time.perf_counter() - start)
 
     print(f"one training step, {'-'.join(map(str, SIZES))} SNU, T={T}, batch {BATCH}, float32, "
           f"{DENSITY:.0%} input density ({args.rounds} rounds, median)")
+    print("first loss (same weights, same batch): " +
+          ", ".join(f"{name} {loss:.6f}" for name, loss in first.items()))
+    if peer is not None:
+        print(f"first layer's ∂L/∂W, max |minisnu − pytorch| / max |minisnu|: {gradient_gap:.1e}")
     print_ratios(times, "bare matmuls", digits=1)
+    if peer is None:
+        print(SKIPPED)
+    else:
+        ratio = np.median(times["pytorch eager"]) / np.median(times["numba engine"])
+        print(f"pytorch eager / minisnu numba engine: {ratio:.2f}x "
+              f"(PyTorch {torch.__version__}, {torch.get_num_threads()} threads)")
 
 
 if __name__ == "__main__":
