@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import tracemalloc
 from itertools import pairwise
 
 import numpy as np
@@ -41,6 +42,17 @@ def build(engine: str, seed: int = 0):
     layers[0].input_gradient = False     # the input spikes are data, as in training
     net = ms.Sequential(*layers, ms.Readout("mean"))
     return net, ms.optim.Adam(net, lr=1e-3)
+
+
+def peak_memory(net, opt, x, labels) -> tuple[float, float]:
+    """(peak bytes NumPy allocates during one training step, bytes of the states BPTT must
+    keep: s_t and y_t of every layer, every step), by tracemalloc."""
+    tracemalloc.start()
+    training_step(net, opt, x, labels)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    kept = sum(2 * (T + 1) * BATCH * n * np.dtype(np.float32).itemsize for n in SIZES[1:])
+    return peak, kept
 
 
 def bare_matmuls(xs, das, weights):
@@ -103,6 +115,9 @@ def main() -> None:
 
     print(f"one training step, {'-'.join(map(str, SIZES))} SNU, T={T}, batch {BATCH}, float32, "
           f"{DENSITY:.0%} input density ({args.rounds} rounds, median)")
+    peak, kept = peak_memory(*variants["numba engine"], x, labels)
+    print(f"peak memory of a step (tracemalloc) {peak / 1e6:.1f} MB, the states BPTT keeps "
+          f"{kept / 1e6:.1f} MB: {peak / kept:.2f}x")
     print("first loss (same weights, same batch): " +
           ", ".join(f"{name} {loss:.6f}" for name, loss in first.items()))
     if peer is not None:
