@@ -81,10 +81,11 @@ def active_inputs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.ascontiguousarray(x)
     indptr = np.empty(x.shape[0] + 1, np.int64)
     # Room for every entry, + 1 for the slot a row's last store may use; only the pages the
-    # active inputs reach are ever touched.
+    # active inputs reach are ever touched. The layer keeps the lists until its backward pass,
+    # so they are copied out of that room, which is then freed.
     indices = np.empty(x.size + 1, np.int32)
     list_active(x, indptr, indices)
-    return indptr, indices[:indptr[-1]]
+    return indptr, indices[:indptr[-1]].copy()
 
 
 @njit(cache=True)
