@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 from timing import median_ms, print_ratios, training_step  # benchmarks/timing.py
-from torch_peers import SKIPPED, classifier_step, sequential_module, torch_or_none
+from torch_peers import classifier_peer, classifier_step, peer_ratio, torch_or_none
 
 import minisnu as ms
 
@@ -107,11 +107,7 @@ def main() -> None:
     net, opt = build()
     operands = gemm_operands(rng)
     torch = torch_or_none()
-    peer = None
-    if torch is not None:                       # built before any step: the same initial weights
-        model = sequential_module(torch, net)
-        peer = (model, torch.optim.Adam(model.parameters(), lr=1e-3), torch.from_numpy(x),
-                torch.from_numpy(labels))
+    peer = classifier_peer(torch, net, x, labels)   # built before any step: the initial weights
     first = {"conv-SNU step": training_step(net, opt, x, labels)}   # warm-up: compilation, allocator
     if peer is not None:
         first["pytorch eager"] = classifier_step(torch, *peer)
@@ -135,12 +131,7 @@ def main() -> None:
     print("first loss (same weights, same batch): " +
           ", ".join(f"{name} {loss:.6f}" for name, loss in first.items()))
     print_ratios(times, "bare im2col GEMMs", digits=1)
-    if peer is None:
-        print(SKIPPED)
-    else:
-        ratio = median_ms(times["pytorch eager"]) / median_ms(times["conv-SNU step"])
-        print(f"pytorch eager / minisnu: {ratio:.2f}x (PyTorch {torch.__version__}, "
-              f"{torch.get_num_threads()} threads)")
+    print(peer_ratio(torch, times, "conv-SNU step"))
     ratio = median_ms(times["conv-SNU step"]) / median_ms(times["bare im2col GEMMs"])
     print(f"ratio {ratio:.2f}x (target <= 1.3x)")
     if args.profile:

@@ -28,7 +28,7 @@ from itertools import pairwise
 
 import numpy as np
 from timing import print_ratios, training_step  # benchmarks/timing.py
-from torch_peers import SKIPPED, classifier_step, sequential_module, torch_or_none
+from torch_peers import classifier_peer, classifier_step, peer_ratio, torch_or_none
 
 import minisnu as ms
 
@@ -83,11 +83,7 @@ def main() -> None:
     weights = [layer.params["W"] for layer in variants["numba engine"][0].layers[:-1]]
 
     torch = torch_or_none()
-    peer = None
-    if torch is not None:                    # built before any step: the same initial weights
-        model = sequential_module(torch, variants["numba engine"][0])
-        peer = (model, torch.optim.Adam(model.parameters(), lr=1e-3),
-                torch.from_numpy(x), torch.from_numpy(labels))
+    peer = classifier_peer(torch, variants["numba engine"][0], x, labels)   # the initial weights
 
     first = {name: training_step(net, opt, x, labels)    # warm-up: Numba compilation, allocator
              for name, (net, opt) in variants.items()}
@@ -123,12 +119,7 @@ def main() -> None:
     if peer is not None:
         print(f"first layer's ∂L/∂W, max |minisnu − pytorch| / max |minisnu|: {gradient_gap:.1e}")
     print_ratios(times, "bare matmuls", digits=1)
-    if peer is None:
-        print(SKIPPED)
-    else:
-        ratio = np.median(times["pytorch eager"]) / np.median(times["numba engine"])
-        print(f"pytorch eager / minisnu numba engine: {ratio:.2f}x "
-              f"(PyTorch {torch.__version__}, {torch.get_num_threads()} threads)")
+    print(peer_ratio(torch, times, "numba engine"))
 
 
 if __name__ == "__main__":

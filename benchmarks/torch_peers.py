@@ -55,6 +55,20 @@ def _spike_function(torch):
     return Spike.apply
 
 
+def _snu_time_loop(torch, spike, a, decay, b, soft, H=None):
+    """s_t, y_t for every t from the currents a (T, ...) of all steps; y_{t-1} H added when H is given."""
+    s = y = torch.zeros(a.shape[1:], dtype=a.dtype)
+    out = []
+    for t in range(a.shape[0]):
+        u = a[t] + decay * s * (1 - y)
+        if H is not None:
+            u = u + y @ H
+        s = torch.relu(u)
+        y = torch.sigmoid(s + b) if soft else spike(s + b)
+        out.append(y)
+    return torch.stack(out)
+
+
 def snu_module(torch, layer):
     """An eager PyTorch module computing the minisnu ``SNU`` ``layer`` (its weights copied):
     (T, B, n_in) -> (T, B, n_out)."""
@@ -73,18 +87,27 @@ def snu_module(torch, layer):
         def forward(self, x):
             T, B, _ = x.shape
             a = (x.reshape(T * B, -1) @ self.W).reshape(T, B, -1)     # x_t W, all t at once
-            s = y = torch.zeros(B, a.shape[2], dtype=a.dtype)
-            out = []
-            for t in range(T):
-                u = a[t] + self.decay * s * (1 - y)
-                if self.H is not None:
-                    u = u + y @ self.H
-                s = torch.relu(u)
-                y = torch.sigmoid(s + self.b) if self.soft else spike(s + self.b)
-                out.append(y)
-            return torch.stack(out)
+            return _snu_time_loop(torch, spike, a, self.decay, self.b, self.soft, self.H)
 
     return TorchSNU()
+
+
+def classifier_peer(torch, net, x, labels):
+    """(model, Adam, x, labels) in PyTorch for a minisnu classifier ``net`` with its weights as they
+    are now (build it before the first step), or None without PyTorch."""
+    if torch is None:
+        return None
+    model = sequential_module(torch, net)
+    return model, torch.optim.Adam(model.parameters(), lr=1e-3), torch.from_numpy(x), torch.from_numpy(labels)
+
+
+def peer_ratio(torch, times: dict, ours: str) -> str:
+    """The line that ends a benchmark: PyTorch's median time over ``ours``, or that it was skipped."""
+    if "pytorch eager" not in times:
+        return SKIPPED
+    ratio = np.median(times["pytorch eager"]) / np.median(times[ours])
+    return (f"pytorch eager / minisnu: {ratio:.2f}x "
+            f"(PyTorch {torch.__version__}, {torch.get_num_threads()} threads)")
 
 
 def classifier_step(torch, model, optimizer, x, labels) -> float:
@@ -130,13 +153,7 @@ def conv_snu_module(torch, layer):
             T, B = x.shape[:2]
             a = torch.nn.functional.conv2d(x.reshape(T * B, *x.shape[2:]), self.W)   # all t at once
             a = a.reshape(T, B, *a.shape[1:])
-            s = y = torch.zeros(a.shape[1:], dtype=a.dtype)
-            out = []
-            for t in range(T):
-                s = torch.relu(a[t] + self.decay * s * (1 - y))
-                y = torch.sigmoid(s + self.b) if self.soft else spike(s + self.b)
-                out.append(y)
-            return torch.stack(out)
+            return _snu_time_loop(torch, spike, a, self.decay, self.b, self.soft)
 
     return TorchConvSNU()
 
