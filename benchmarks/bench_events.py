@@ -15,11 +15,10 @@ products crosses 1 is what ``minisnu.core.events.EVENT_DENSITY`` should be on th
 from __future__ import annotations
 
 import argparse
-import time
 from unittest import mock
 
 import numpy as np
-from timing import median_ms  # benchmarks/timing.py
+from timing import interleaved  # benchmarks/timing.py
 
 import minisnu as ms
 from minisnu.core import events
@@ -69,15 +68,7 @@ def main() -> None:
                         "layer dense": (layer_step, layers["dense"], x, dy),
                         "products events": (products_events, x2, W, delta, grad),
                         "products dense": (products_dense, x2, W, delta, grad)}
-            for run, *inputs in variants.values():       # warm-up: compilation, allocator
-                run(*inputs)
-            times = {name: [] for name in variants}
-            for _ in range(args.rounds):
-                for name, (run, *inputs) in variants.items():
-                    start = time.perf_counter()
-                    run(*inputs)
-                    times[name].append(time.perf_counter() - start)
-            ms_ = {name: median_ms(ts) for name, ts in times.items()}
+            ms_ = interleaved(variants, args.rounds)    # after a warm-up: compilation, allocator
             print(f"{density:>8.2f} {ms_['layer events']:>13.2f} {ms_['layer dense']:>12.2f} "
                   f"{ms_['layer events'] / ms_['layer dense']:>6.2f}   {ms_['products events']:>16.2f} "
                   f"{ms_['products dense']:>15.2f} {ms_['products events'] / ms_['products dense']:>6.2f}")

@@ -21,11 +21,10 @@ medians are reported with the ratio PyTorch / minisnu. Usage::
 from __future__ import annotations
 
 import argparse
-import time
 from types import SimpleNamespace
 
 import numpy as np
-from timing import median_ms  # benchmarks/timing.py
+from timing import interleaved  # benchmarks/timing.py
 from torch_peers import SKIPPED, sequential_module, torch_or_none
 
 import minisnu as ms
@@ -80,18 +79,6 @@ def ptb_window_torch(torch, model, optimizer, words, targets) -> None:
     z = model(words)
     torch.nn.functional.cross_entropy(z.reshape(-1, PTB_VOCAB), targets.reshape(-1)).backward()
     optimizer.step()
-
-
-def interleaved(variants: dict, rounds: int) -> dict:
-    """Median ms of each variant (name -> (run, *inputs)), rounds interleaved, after a warm-up."""
-    times = {name: [] for name in variants}
-    for warm_up in [True] + [False] * rounds:
-        for name, (run, *inputs) in variants.items():
-            start = time.perf_counter()
-            run(*inputs)
-            if not warm_up:
-                times[name].append(time.perf_counter() - start)
-    return {name: median_ms(ts) for name, ts in times.items()}
 
 
 def report(title: str, result: dict) -> None:

@@ -1,6 +1,9 @@
-"""Shared by the benchmark scripts: a classifier's training step, medians, the table of ms and ratios."""
+"""Shared by the benchmark scripts: a classifier's training step, interleaved rounds, medians,
+the table of ms and ratios."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -10,6 +13,18 @@ import minisnu as ms
 def median_ms(times) -> float:
     """The median of a list of durations in seconds, in milliseconds."""
     return 1e3 * float(np.median(times))
+
+
+def interleaved(variants: dict, rounds: int) -> dict:
+    """Median ms of each variant (name -> (run, *inputs)), rounds interleaved, after a warm-up."""
+    times = {name: [] for name in variants}
+    for warm_up in [True] + [False] * rounds:
+        for name, (run, *inputs) in variants.items():
+            start = time.perf_counter()
+            run(*inputs)
+            if not warm_up:
+                times[name].append(time.perf_counter() - start)
+    return {name: median_ms(ts) for name, ts in times.items()}
 
 
 def print_ratios(times: dict, base: str, *, digits: int = 1) -> None:

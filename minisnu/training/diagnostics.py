@@ -315,10 +315,10 @@ def _armijo(W, b, Wt, targets, y, f, g, d, halvings: int = 60):
     todo = np.arange(len(y))
     for _ in range(halvings):
         trial = y[todo] + t[todo, None] * d[todo]
-        f_trial, g_trial = _ceiling_objective(W, b, Wt[todo], targets[todo], trial)
+        f_trial, p_trial = _log_softmax_at(trial @ W + b, targets[todo])
         ok = f_trial >= f[todo] + 1e-4 * t[todo] * slope[todo]
-        done = todo[ok]
-        y[done], f[done], g[done] = trial[ok], f_trial[ok], g_trial[ok]
+        done = todo[ok]            # the gradient W_{:w} − W p only where the step is taken
+        y[done], f[done], g[done] = trial[ok], f_trial[ok], Wt[done] - p_trial[ok] @ W.T
         todo = todo[~ok]
         if len(todo) == 0:
             break
