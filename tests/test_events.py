@@ -75,6 +75,15 @@ def test_float32_spikes_give_the_dense_products_to_rounding(dtype):
     np.testing.assert_allclose(grad, x.T @ delta, rtol=tol, atol=tol)
 
 
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 40), n_in=st.integers(1, 30), p=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+       stride=st.integers(1, 9), seed=st.integers(0, 2**16))
+def test_the_sampled_density_counts_every_strideth_row(rows, n_in, p, stride, seed):
+    x = sparse_input(np.random.default_rng(seed), rows, n_in, p, "normal", np.float32)
+    sample = x[::stride]
+    assert events.sampled_density(x, stride) == np.count_nonzero(sample) / sample.size
+
+
 def test_the_switch_lists_sparse_inputs_and_leaves_dense_ones_to_blas():
     rng = np.random.default_rng(2)
     sparse = sparse_input(rng, 400, 64, 0.02, "spikes", np.float32)

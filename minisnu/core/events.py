@@ -13,7 +13,8 @@ they are exact for any sparse input, e.g. spikes scaled by dropout's 1/(1 − p)
 
 A dense matrix product runs near the core's peak (BLAS), and the loops here do not, so events
 pay only below a crossover density. A layer calls ``events_of(x)`` once per forward pass: it
-estimates x's density from an eighth of its rows and, below ``EVENT_DENSITY``, lists the
+counts the nonzero entries of every eighth row of x (``sampled_density``) and, when that
+share is at most ``EVENT_DENSITY``, lists the
 nonzero entries; then ``matmul`` and ``add_outer`` take that list (event-driven) or None
 (BLAS). A dense input costs a glance at an eighth of it more than a dense product.
 
@@ -32,20 +33,27 @@ from numba import njit
 EVENT_DENSITY = 0.1
 
 
-def density(x: np.ndarray) -> float:
-    """The share of nonzero entries of ``x`` (0 for an empty array)."""
-    return np.count_nonzero(x) / x.size if x.size else 0.0
-
-
 def events_of(x: np.ndarray, threshold: float | None = None):
     """``active_inputs(x)`` for the event-driven kernels when x (R, n_in) is sparse, its
     density at most ``threshold`` (default ``EVENT_DENSITY``); None when BLAS should multiply
     it. The density is estimated on every 8th row: the choice only decides the speed (both
     ways give the same products), and a dense input should cost no more than a glance."""
     limit = EVENT_DENSITY if threshold is None else threshold
-    if x.size == 0 or density(x[::8]) > limit:
+    if x.size == 0 or sampled_density(np.ascontiguousarray(x), 8) > limit:
         return None
     return active_inputs(x)
+
+
+@njit(cache=True)
+def sampled_density(x, stride):
+    """The share of nonzero entries in the rows 0, stride, 2·stride, ... of x (R, n), R, n > 0.
+    (NumPy's count_nonzero on the strided view x[::stride] took ten times as long.)"""
+    count = 0
+    for r in range(0, x.shape[0], stride):
+        for i in range(x.shape[1]):
+            count += x[r, i] != 0
+    rows = (x.shape[0] + stride - 1) // stride
+    return count / (rows * x.shape[1])
 
 
 # -- references: the sums above, in NumPy ----------------------------------------------------
@@ -103,15 +111,27 @@ def list_active(x, indptr, indices):
 
 @njit(cache=True, error_model="numpy")
 def matmul_events(indptr, indices, x, W, out):
-    """out = x W from the active inputs: out_r = Σ_{i ∈ A_r} x_ri W_i. ``out`` is overwritten."""
+    """out = x W from the active inputs: out_r = Σ_{i ∈ A_r} x_ri W_i. ``out`` is overwritten.
+
+    The rows of W are added four at a time: each pass over out_r then loads and stores it once
+    for four inputs instead of once per input (a quarter of the memory traffic on out, which
+    is what limits this loop), then the last one to three one at a time."""
     for r in range(x.shape[0]):
         row = out[r]
         row[:] = 0
-        for k in range(indptr[r], indptr[r + 1]):
-            i = indices[k]
+        k, end = indptr[r], indptr[r + 1]
+        while k + 4 <= end:
+            i0, i1, i2, i3 = indices[k], indices[k + 1], indices[k + 2], indices[k + 3]
+            v0, v1, v2, v3 = x[r, i0], x[r, i1], x[r, i2], x[r, i3]
+            w0, w1, w2, w3 = W[i0], W[i1], W[i2], W[i3]
+            for j in range(row.shape[0]):       # contiguous rows: this loop vectorizes
+                row[j] += (v0 * w0[j] + v1 * w1[j]) + (v2 * w2[j] + v3 * w3[j])
+            k += 4
+        for rest in range(k, end):
+            i = indices[rest]
             v = x[r, i]
             w = W[i]
-            for j in range(row.shape[0]):       # contiguous rows: this loop vectorizes
+            for j in range(row.shape[0]):
                 row[j] += v * w[j]
 
 
