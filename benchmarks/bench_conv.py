@@ -36,7 +36,7 @@ import argparse
 import time
 
 import numpy as np
-from timing import median_ms, print_ratios, training_step  # benchmarks/timing.py
+from timing import interleaved_times, median_ms, print_ratios, training_step  # benchmarks/timing.py
 from torch_peers import classifier_peer, classifier_step, peer_ratio, torch_or_none
 
 import minisnu as ms
@@ -113,18 +113,11 @@ def main() -> None:
         first["pytorch eager"] = classifier_step(torch, *peer)
     bare_gemms(operands)
 
-    times = {"bare im2col GEMMs": [], "conv-SNU step": []}
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        bare_gemms(operands)
-        times["bare im2col GEMMs"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        training_step(net, opt, x, labels)
-        times["conv-SNU step"].append(time.perf_counter() - start)
-        if peer is not None:
-            start = time.perf_counter()
-            classifier_step(torch, *peer)
-            times.setdefault("pytorch eager", []).append(time.perf_counter() - start)
+    timed = {"bare im2col GEMMs": (bare_gemms, operands),
+             "conv-SNU step": (training_step, net, opt, x, labels)}
+    if peer is not None:
+        timed["pytorch eager"] = (classifier_step, torch, *peer)
+    times = interleaved_times(timed, args.rounds)
 
     print(f"one training step, conv 5x5 1->32, pool 2, conv 5x5 32->64, pool 2, SNU 1024->10; "
           f"T={T}, batch {BATCH}, float32, {DENSITY:.0%} input density ({args.rounds} rounds, median)")

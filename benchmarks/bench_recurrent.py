@@ -18,11 +18,9 @@ machine. Usage::
 from __future__ import annotations
 
 import argparse
-import time
-from unittest import mock
 
 import numpy as np
-from timing import median_ms  # benchmarks/timing.py
+from timing import interleaved_times, median_ms  # benchmarks/timing.py
 from torch_peers import SKIPPED, forward_backward, lstm_module, snu_module, torch_or_none
 
 import minisnu as ms
@@ -40,6 +38,12 @@ def layer_step(layer, x, dy) -> None:
 UNITS = {"SNU": lambda n: ms.SNU(n, n, recurrent=True, rng=0),
          "sSNU": lambda n: ms.SNU(n, n, recurrent=True, soft=True, rng=0),
          "LSTM": lambda n: ms.LSTM(n, n, rng=0)}
+
+
+def with_limit(limit, run, *inputs) -> None:
+    """run(*inputs) with the compiled loop up to B·|H| = limit (inf: always, −1: never)."""
+    recurrence.COMPILED_RECURRENCE = limit
+    run(*inputs)
 
 
 def bare_products(x, W, H, y, du) -> None:
@@ -71,20 +75,17 @@ def time_size(torch, unit, batch, n, steps, rounds, rng) -> dict:
     W, H = layer.params["W"], layer.params[layer.recurrent_weight]
     du = rng.standard_normal((steps, batch, H.shape[1])).astype(np.float32)
     variants = {
-        "compiled": (np.inf, (layer_step, layer, x, dy)),
-        "python": (-1, (layer_step, layer, x, dy)),
-        "products": (-1, (bare_products, x, W, H, y, du)),
+        "compiled": (with_limit, np.inf, layer_step, layer, x, dy),
+        "python": (with_limit, -1, layer_step, layer, x, dy),
+        "products": (bare_products, x, W, H, y, du),
     }
     if torch is not None:
-        variants["pytorch"] = (-1, peer(torch, unit, layer, x, dy))
-    times = {name: [] for name in variants}
-    for warm_up in [True] + [False] * rounds:
-        for name, (limit, (run, *inputs)) in variants.items():
-            with mock.patch.object(recurrence, "COMPILED_RECURRENCE", limit):
-                start = time.perf_counter()
-                run(*inputs)
-                if not warm_up:
-                    times[name].append(time.perf_counter() - start)
+        variants["pytorch"] = peer(torch, unit, layer, x, dy)
+    saved = recurrence.COMPILED_RECURRENCE
+    try:
+        times = interleaved_times(variants, rounds)
+    finally:
+        recurrence.COMPILED_RECURRENCE = saved
     return {name: median_ms(ts) for name, ts in times.items()}
 
 

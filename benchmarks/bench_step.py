@@ -13,8 +13,8 @@ float32, binary inputs at 20 % density. It is timed for
   compute the same function.
 
 The machines this runs on are noisy, so the variants are interleaved round by
-round and the median of each is reported, with the ratio to the matmuls of the
-same run. Usage::
+round (``timing.interleaved_times``) and the median of each is reported, with the
+ratio to the matmuls of the same run. Usage::
 
     python benchmarks/bench_step.py [--rounds 15] [--no-reference]
 """
@@ -22,12 +22,11 @@ same run. Usage::
 from __future__ import annotations
 
 import argparse
-import time
 import tracemalloc
 from itertools import pairwise
 
 import numpy as np
-from timing import print_ratios, training_step  # benchmarks/timing.py
+from timing import interleaved_times, print_ratios, training_step  # benchmarks/timing.py
 from torch_peers import classifier_peer, classifier_step, peer_ratio, torch_or_none
 
 import minisnu as ms
@@ -85,29 +84,17 @@ def main() -> None:
     torch = torch_or_none()
     peer = classifier_peer(torch, variants["numba engine"][0], x, labels)   # the initial weights
 
-    first = {name: training_step(net, opt, x, labels)    # warm-up: Numba compilation, allocator
+    first = {name: training_step(net, opt, x, labels)    # the first step of each: the loss
              for name, (net, opt) in variants.items()}
+    timed = {"bare matmuls": (bare_matmuls, xs, das, weights)}
+    timed.update({name: (training_step, net, opt, x, labels) for name, (net, opt) in variants.items()})
     if peer is not None:
         first["pytorch eager"] = classifier_step(torch, *peer)
         ours, theirs = variants["numba engine"][0].layers[0].grads["W"], peer[0][0].W.grad.numpy()
         gradient_gap = np.abs(ours - theirs).max() / np.abs(ours).max()
-    bare_matmuls(xs, das, weights)
-
-    times = {name: [] for name in ["bare matmuls", *variants]}
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        bare_matmuls(xs, das, weights)
-        times["bare matmuls"].append(time.perf_counter() - start)
-        for name, (net, opt) in variants.items():
-            if name == "numpy reference" and len(times[name]) >= 3:
-                continue                     # slow and not the point: 3 rounds suffice
-            start = time.perf_counter()
-            training_step(net, opt, x, labels)
-            times[name].append(time.perf_counter() - start)
-        if peer is not None:
-            start = time.perf_counter()
-            classifier_step(torch, *peer)
-            times.setdefault("pytorch eager", []).append(time.perf_counter() - start)
+        timed["pytorch eager"] = (classifier_step, torch, *peer)
+    # the reference is slow and not the point: 3 rounds suffice
+    times = interleaved_times(timed, args.rounds, at_most={"numpy reference": 3})
 
     print(f"one training step, {'-'.join(map(str, SIZES))} SNU, T={T}, batch {BATCH}, float32, "
           f"{DENSITY:.0%} input density ({args.rounds} rounds, median)")

