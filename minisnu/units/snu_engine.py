@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..core.functions import tanh_float32
+from ..core.functions import sigmoid_scalar, tanh_float32
 from .recurrence import add_row_product
 from .surrogate import pseudo_derivative_scalar
 
@@ -82,6 +82,7 @@ def snu_forward_loop(a, b, decay, soft, neg_slope, lateral, s, y, shared_gate, t
     _, B, n = a.shape
     zero, one = s.dtype.type(0), s.dtype.type(1)
     neg = s.dtype.type(neg_slope)
+    f32 = s.itemsize == 4          # σ through the fast tanh (``sigmoid_scalar``): it vectorizes
     for t in range(t_start, t_end):
         for i in range(B):
             for j in range(n):
@@ -92,7 +93,7 @@ def snu_forward_loop(a, b, decay, soft, neg_slope, lateral, s, y, shared_gate, t
                 y[t + 1, i, j] = one if st + b[j] > zero else zero   # y_t = step(s_t + b)
             if soft:
                 for j in range(n):                        # y_t = σ(s_t + b)
-                    y[t + 1, i, j] = one / (one + np.exp(-(s[t + 1, i, j] + b[j])))
+                    y[t + 1, i, j] = sigmoid_scalar(s[t + 1, i, j] + b[j], one, f32)
             if lateral:
                 shared_gate[t + 1, i] = one - np.max(y[t + 1, i])
 
@@ -116,11 +117,15 @@ def snu_backward_loop(dy, s, y, shared_gate, b, soft, surrogate_code, surrogate_
     fast_tanh = surrogate_code == 0 and not soft and s.itemsize == 4
     # the reset path of unit j reaches y_t,j (its own gate), unless detached or lateral
     own_reset = zero if detach_reset or lateral else one
-    db_sum = np.zeros(n)         # float64 sum: no float32 round-off over T·B terms
+    # ∂L/∂b sums T·B terms: each step's B terms in the arrays' dtype (a float64 sum per
+    # element stops the loop below from vectorizing: twice as slow), the steps in float64.
+    db_sum = np.zeros(n)
+    db_step = np.empty(n, s.dtype)
     du_next = np.zeros((B, n), s.dtype)                   # δu_{T+1} = 0
     for t in range(t_end - 1, t_start - 1, -1):
         if t < T - 1:
             du_next = du[t + 1]
+        db_step[:] = 0
         for i in range(B):
             for j in range(n):
                 st, yt, dn = s[t + 1, i, j], y[t + 1, i, j], du_next[i, j]
@@ -131,7 +136,7 @@ def snu_backward_loop(dy, s, y, shared_gate, b, soft, surrogate_code, surrogate_
                 gs = gv + dn * decay[j] * keep            # ∂L/∂s_t
                 d = gs * (one if st > zero else neg)      # δu_t = gs ⊙ g'(u_t)
                 du[t, i, j] = d
-                db_sum[j] += gv
+                db_step[j] += gv
         if lateral and not detach_reset:   # a loop of its own, so that the one above vectorizes
             for i in range(B):
                 # The shared gate 1 − max_j y_t,j passes its reset-path gradient,
@@ -145,7 +150,9 @@ def snu_backward_loop(dy, s, y, shared_gate, b, soft, surrogate_code, surrogate_
                                                 surrogate_code, k, one)
                 d = gv * (one if st > zero else neg)
                 du[t, i, jmax] += d
-                db_sum[jmax] += gv
+                db_step[jmax] += gv
+        for j in range(n):
+            db_sum[j] += db_step[j]
     db += db_sum.astype(db.dtype)
 
 
