@@ -7,7 +7,8 @@ x W and xᵀ δ summed over them) and dense (``layer.event_driven = False``: BLA
 products alone are timed the same way. Rounds interleave the variants; medians are reported,
 with the ratio event-driven / dense of the same run. The density where the ratio of the
 products crosses 1 is what ``minisnu.core.events.EVENT_DENSITY`` should be on this machine
-(below it ``events_of`` picks the event-driven kernels, above it BLAS). Usage::
+with this many BLAS threads (below it ``events_of`` picks the event-driven kernels, above it
+BLAS; it is ``CROSSOVER_ONE_THREAD`` divided by the threads). Usage::
 
     python benchmarks/bench_events.py [--rounds 21] [--densities 0.02 0.05 0.1 0.2 0.5]
 """
@@ -73,7 +74,8 @@ def main() -> None:
                   f"{ms_['layer events'] / ms_['layer dense']:>6.2f}   {ms_['products events']:>16.2f} "
                   f"{ms_['products dense']:>15.2f} {ms_['products events'] / ms_['products dense']:>6.2f}")
     print(f"events_of picks the event-driven kernels at densities up to EVENT_DENSITY = "
-          f"{events.EVENT_DENSITY}")
+          f"{events.EVENT_DENSITY:.3g} (CROSSOVER_ONE_THREAD = {events.CROSSOVER_ONE_THREAD} "
+          f"/ {events.blas_threads()} BLAS threads)")
 
 
 if __name__ == "__main__":

@@ -84,6 +84,19 @@ def test_the_sampled_density_counts_every_strideth_row(rows, n_in, p, stride, se
     assert events.sampled_density(x, stride) == np.count_nonzero(sample) / sample.size
 
 
+def test_blas_threads_are_read_as_openblas_reads_them(monkeypatch):
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    cores = events.blas_threads()
+    assert cores >= 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "4,2")          # OpenMP's nested form: the outer level
+    assert events.blas_threads() == 4
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")       # OpenBLAS's own variable comes first
+    assert events.blas_threads() == 3
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "many")    # unreadable: the next one
+    assert events.blas_threads() == 4
+
+
 def test_the_switch_lists_sparse_inputs_and_leaves_dense_ones_to_blas():
     rng = np.random.default_rng(2)
     sparse = sparse_input(rng, 400, 64, 0.02, "spikes", np.float32)

@@ -25,12 +25,30 @@ they agree with each other and with the dense product, to rounding.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from numba import njit
 
-# Below this share of nonzero inputs the event-driven kernels beat BLAS's dense product;
-# measured by benchmarks/bench_events.py on this project's 2-core machine (see the README).
-EVENT_DENSITY = 0.1
+
+def blas_threads() -> int:
+    """The threads NumPy's OpenBLAS multiplies with: the first of OPENBLAS_NUM_THREADS,
+    GOTO_NUM_THREADS, OMP_NUM_THREADS that is set (as OpenBLAS reads them when it loads), else
+    the cores this process may run on."""
+    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").split(",")[0].strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# Below EVENT_DENSITY (a share of nonzero inputs) the event-driven kernels beat BLAS's dense
+# product. They run on one core and BLAS on all its threads, so the crossover falls as BLAS's
+# threads grow: benchmarks/bench_events.py measured it at 0.16 with one thread and 0.075 with
+# two on this project's 2-core machine (see the README). 0.14 per thread keeps a margin, so
+# that a layer never runs slower event-driven than dense. Set EVENT_DENSITY to move it.
+CROSSOVER_ONE_THREAD = 0.14
+EVENT_DENSITY = CROSSOVER_ONE_THREAD / blas_threads()
 
 
 def events_of(x: np.ndarray, threshold: float | None = None):
