@@ -47,12 +47,13 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    """``ms.testing`` (needs hypothesis) and ``ms.viz`` (needs matplotlib) load on first use."""
-    if name in ("testing", "viz", "pcm"):
+    """``ms.testing`` (needs hypothesis), ``ms.viz`` (needs matplotlib) and ``ms.nir`` (NIR
+    export and import; needs nir when called) load on first use."""
+    if name in ("testing", "viz", "pcm", "nir"):
         import importlib
 
-        return importlib.import_module(f"{__name__}.training.testing" if name == "testing"
-                                       else f"{__name__}.{name}")
+        path = {"testing": "training.testing", "nir": "exchange.nir"}.get(name, name)
+        return importlib.import_module(f"{__name__}.{path}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [

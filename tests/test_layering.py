@@ -1,8 +1,8 @@
 """The folder tree is the architecture: no module imports one above it, and no unit imports another.
 
-The layers, from the bottom: core → units and layers → training → pcm and data → tasks →
-experiments and sweeps → the command line and the plots. A module may import its own layer and the
-ones below it. The package's ``__init__`` (the public names) may import anything.
+The layers, from the bottom: core → units and layers → training → pcm and data → tasks and
+exchange (NIR) → experiments and sweeps → the command line and the plots. A module may import its
+own layer and the ones below it. The package's ``__init__`` (the public names) may import anything.
 """
 
 import ast
@@ -13,7 +13,8 @@ import pytest
 import minisnu
 
 PACKAGE = Path(minisnu.__file__).resolve().parent
-LEVEL = {"core": 0, "units": 1, "layers": 1, "training": 2, "pcm": 3, "data": 3, "memristive": 3, "tasks": 4,
+LEVEL = {"core": 0, "units": 1, "layers": 1, "training": 2, "pcm": 3, "data": 3, "memristive": 3,
+         "tasks": 4, "exchange": 4,
          "experiments": 5, "sweeps": 5, "cli": 6, "viz": 6, "__main__": 6}
 # The SNU family (the dense and the convolutional layer) shares the SNU's reference and kernels.
 UNITS = {"snu": {"conv_snu", "snu_reference", "snu_engine"}, "rnn": set(), "lstm": set(), "gru": set()}

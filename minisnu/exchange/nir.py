@@ -1,0 +1,400 @@
+r"""SNU networks to and from NIR, the Neuromorphic Intermediate Representation.
+
+NIR (Pedersen et al., Nature Communications 2024; the package ``nir``) is the exchange format of
+the spiking-network tools (snnTorch, Norse, SpikingJelly, Sinabs, Rockpool, Lava) and of the
+neuromorphic chips and simulators they feed. ::
+
+    graph = ms.nir.export(net, dt=1e-4)    # a nir.NIRGraph; nir.write(path, graph) saves it
+    net2 = ms.nir.load(graph)              # or ms.nir.load(path): a minisnu Sequential
+
+The SNU is a leaky integrate-and-fire neuron
+---------------------------------------------
+A spiking SNU with g = identity computes, for every unit (``units/snu_reference.py``)
+
+    s_t = x_t W + l ⊙ s_{t-1} ⊙ (1 − y_{t-1}),      y_t = step(s_t + b).
+
+NIR's LIF node is the continuous neuron
+
+    τ dv/dt = (v_leak − v) + R I,    z = 1 if v > v_threshold,    v ← v_reset when z = 1.
+
+Stepped forward with Euler's rule over a step dt, with v_leak = 0 and I_t = x_t W,
+
+    v_t = v_{t-1} + (dt/τ) (−v_{t-1} + R I_t) = (1 − dt/τ) v_{t-1} + (dt R / τ) I_t.
+
+This is the SNU's membrane when
+
+    1 − dt/τ = l      ⇒  τ = dt / (1 − l),
+    dt R / τ = 1      ⇒  R = τ / dt             (the input enters with coefficient 1),
+    v_reset = 0                                 (the factor 1 − y_{t-1} empties s after a spike),
+    v > v_threshold  ⇔  s_t + b > 0             ⇒  v_threshold = −b.
+
+So ``export`` writes each SNU layer as a ``Linear`` node (the weights, Wᵀ in NIR's
+output-by-input order) into a ``LIF`` node with those parameters; a recurrent SNU's H is a
+``Linear`` node from the LIF's output back into its input (the previous step's spikes, as
+snnTorch's RLeaky reads it). ``load`` inverts the mapping for any graph, given dt: l = 1 − dt/τ,
+and an input coefficient κ = dt R / τ other than 1 is folded into the incoming weights
+(v_t = l v_{t-1} + κ I_t is the SNU with κ W). dt comes from the ``dt=`` argument or from the
+graph's metadata, which ``export`` writes.
+
+What maps exactly, what is approximated, what is refused
+--------------------------------------------------------
+- exactly: ``Dense`` (``Affine``, or ``Linear`` without bias); a spiking ``SNU`` with g =
+  identity, feed-forward or recurrent, per-unit decay and threshold; a final ``Readout``
+  (NIR describes one step, so the readout over time is kept in the graph's metadata and
+  restored by ``load``).
+- approximated, when asked for (``approximate_g=True``): g = ReLU or leaky ReLU. An SNU clamps
+  its membrane at zero (s = max(0, u)); NIR's LIF does not, so a unit driven below zero stays
+  below zero and needs more input to reach its threshold again. Outputs are the same until a
+  membrane first goes negative; ``load`` restores g from the metadata, so a round trip
+  through minisnu is exact.
+- refused, with the reason: the sSNU (its output is a sigmoid rate, not a spike), lateral
+  inhibition (a reset shared by all units of a layer), a decay of 1 (τ would be infinite),
+  a threshold of zero or below with ``normalize_thresholds`` (it cannot be scaled to 1), any
+  other layer.
+
+Tools that need one threshold for all units (snnTorch's importer does) get it with
+``normalize_thresholds=True``: each unit's incoming weights are divided by its threshold −b_j > 0,
+which divides its membrane by the same positive number (the dynamics are linear in s and reset to
+zero), so every threshold becomes 1 and the spikes stay the same, up to rounding.
+
+Metadata
+--------
+``export`` also stores each layer's own values (decay, b, g, the training options) in the
+node's metadata. ``load`` uses them when they agree with the NIR parameters (to 1e-6), so
+that minisnu → NIR → file → NIR → minisnu gives the same outputs bit for bit (deriving l and b
+back from τ, R and v_threshold would change their last bits); a graph from another tool has
+no such metadata and is read from its NIR parameters alone.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import InputError, InputTypeError
+from ..data.errors import MissingPackageError
+from ..layers.dense import Dense
+from ..layers.readout import Readout
+from ..layers.sequential import Sequential
+from ..units.snu import SNU
+
+AGREE = 1e-6        # how closely the metadata must match the NIR parameters to be used
+
+
+def _nir():
+    """The ``nir`` package, or a MissingPackageError saying how to install it."""
+    try:
+        import nir
+    except ImportError:
+        raise MissingPackageError('NIR export and import need the optional package nir: '
+                                  'pip install "minisnu[nir]"') from None
+    return nir
+
+
+def _check_dt(dt) -> float:
+    if isinstance(dt, bool) or not isinstance(dt, numbers.Real) or not np.isfinite(dt) or dt <= 0:
+        raise InputError(f"dt must be a positive number of seconds, got {dt!r}")
+    return float(dt)
+
+
+# -- export ------------------------------------------------------------------------------
+
+
+def export(net, dt: float, *, approximate_g: bool = False, normalize_thresholds: bool = False):
+    """The network as a ``nir.NIRGraph`` (module docstring: what maps how).
+
+    net : a ``Sequential`` of Dense and SNU layers (a final Readout allowed), or one layer.
+    dt : the time step, in seconds, that one minisnu step stands for (snnTorch's importer
+        assumes 1e-4).
+    approximate_g : export SNUs with g = ReLU or leaky ReLU as LIF neurons, whose membrane is
+        not clamped at zero (refused otherwise).
+    normalize_thresholds : scale each SNU unit's incoming weights so that all thresholds are 1.
+    """
+    nir = _nir()
+    dt = _check_dt(dt)
+    layers = list(net.layers) if isinstance(net, Sequential) else [net]
+    if not layers:
+        raise InputError("cannot export an empty network")
+    readout = None
+    if isinstance(layers[-1], Readout):
+        readout = layers.pop().mode
+    for i, layer in enumerate(layers):
+        if isinstance(layer, Readout):
+            raise InputError(f"layer {i} (Readout): only the last layer may be a Readout")
+        if not isinstance(layer, (Dense, SNU)):
+            raise InputError(f"layer {i} ({type(layer).__name__}) has no NIR node; exportable "
+                             "layers: Dense, SNU (and a final Readout)")
+    nodes = {"input": nir.Input(input_type={"input": np.array([layers[0].n_in])})}
+    edges, previous = [], "input"
+    for i, layer in enumerate(layers):
+        if isinstance(layer, Dense):
+            new_nodes, new_edges, first, last = _export_dense(nir, i, layer)
+        else:
+            new_nodes, new_edges, first, last = _export_snu(nir, i, layer, dt, approximate_g,
+                                                            normalize_thresholds)
+        nodes.update(new_nodes)
+        edges += [(previous, first), *new_edges]
+        previous = last
+    nodes["output"] = nir.Output(output_type={"output": np.array([layers[-1].n_out])})
+    edges.append((previous, "output"))
+    metadata = {"minisnu": {"dt": dt, "readout": readout or ""}}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def _export_dense(nir, i, layer):
+    W = layer.params["W"].T.copy()                      # NIR: (outputs, inputs)
+    if "b" in layer.params:
+        node = nir.Affine(weight=W, bias=layer.params["b"].copy())
+    else:
+        node = nir.Linear(weight=W)
+    name = f"{i}.dense"
+    return {name: node}, [], name, name
+
+
+def _export_snu(nir, i, layer, dt, approximate_g, normalize_thresholds):
+    where = f"layer {i} (SNU)"
+    if layer.soft:
+        raise InputError(f"{where} is an sSNU: its output is a sigmoid rate, and NIR's neurons "
+                         "only spike; export a spiking SNU")
+    if layer.lateral_inhibition:
+        raise InputError(f"{where} has lateral inhibition, a reset shared by all its units, "
+                         "which NIR has no node for")
+    if layer.g != "identity" and not approximate_g:
+        raise InputError(f"{where} has g = {layer.g}, which clamps the membrane at zero; NIR's "
+                         "LIF does not: pass approximate_g=True to export it without the clamp")
+    decay = np.asarray(layer.decay, np.float64)
+    if np.any(decay >= 1):
+        raise InputError(f"{where} has a decay of 1 (no leak): τ = dt / (1 − l) would be "
+                         "infinite")
+    b = layer.params["b"]
+    threshold = -b.astype(np.float64)
+    W, H = layer.params["W"], layer.params.get("H")
+    if normalize_thresholds:
+        if np.any(threshold <= 0):
+            raise InputError(f"{where} has a threshold −b ≤ 0 in {int(np.sum(threshold <= 0))} "
+                             "unit(s): normalize_thresholds cannot scale it to 1")
+        W = W / threshold.astype(W.dtype)                # unit j's inputs ÷ its threshold
+        H = None if H is None else H / threshold.astype(H.dtype)
+        threshold = np.ones_like(threshold)
+    tau = dt / (1 - decay)                                # 1 − dt/τ = l
+    lif = nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros_like(tau), v_threshold=threshold,
+                  v_reset=np.zeros_like(tau),
+                  metadata={"minisnu": _snu_metadata(layer, normalize_thresholds)})
+    weights, neuron = f"{i}.weights", f"{i}.lif"
+    nodes = {weights: nir.Linear(weight=W.T.copy()), neuron: lif}
+    edges = [(weights, neuron)]
+    if H is not None:
+        recurrent = f"{i}.recurrent"
+        nodes[recurrent] = nir.Linear(weight=H.T.copy())
+        edges += [(neuron, recurrent), (recurrent, neuron)]
+    return nodes, edges, weights, neuron
+
+
+def _snu_metadata(layer, normalized) -> dict:
+    """The layer's exact values and options, for a lossless round trip through minisnu."""
+    config = layer.config()
+    options = {name: config[name] for name in ("g", "g_slope", "surrogate", "detach_reset",
+                                                "train_decay", "bias_init", "dtype")}
+    options["surrogate_k"] = config["surrogate_k"] if config["surrogate_k"] is not None else ""
+    return {"decay": np.asarray(config["decay"], np.float64), "b": layer.params["b"].copy(),
+            "normalized": bool(normalized), **options}
+
+
+# -- load --------------------------------------------------------------------------------
+
+
+def load(source, dt: float | None = None) -> Sequential:
+    """A minisnu ``Sequential`` from a ``nir.NIRGraph`` or a NIR file (module docstring).
+
+    dt : the time step that one minisnu step stands for; by default the one ``export`` stored
+        in the graph. A graph from another tool needs it.
+    """
+    nir = _nir()
+    graph = _read(nir, source)
+    meta = dict(graph.metadata.get("minisnu", {})) if isinstance(graph.metadata, dict) else {}
+    if dt is None:
+        if "dt" not in meta:
+            raise InputError("this NIR graph does not say its time step: pass dt= (the step "
+                             "one minisnu step stands for, in seconds)")
+        dt = float(np.asarray(meta["dt"]))
+    dt = _check_dt(dt)
+    chain = _chain(nir, graph)
+    layers, k = [], 0
+    while k < len(chain):
+        name, node = chain[k]
+        following = chain[k + 1][1] if k + 1 < len(chain) else None
+        if isinstance(node, (nir.Linear, nir.Affine)) and isinstance(following, nir.LIF):
+            recurrent = _recurrent_node(nir, graph, chain[k + 1][0])
+            layers.append(_load_snu(name, node, chain[k + 1][0], following, recurrent, dt))
+            k += 2
+        elif isinstance(node, (nir.Linear, nir.Affine)):
+            layers.append(_load_dense(node))
+            k += 1
+        else:
+            raise InputError(f"NIR node {name!r} ({type(node).__name__}) has no minisnu layer; "
+                             "loadable: Linear or Affine, alone or into a LIF (reset to zero, "
+                             "no leak voltage)")
+    readout = str(np.asarray(meta.get("readout", "")))
+    if readout:
+        layers.append(Readout(readout))
+    return Sequential(*layers)
+
+
+def _read(nir, source):
+    if isinstance(source, nir.NIRGraph):
+        return source
+    if not isinstance(source, (str, os.PathLike)):
+        raise InputTypeError(f"load takes a nir.NIRGraph or the path of a NIR file, got "
+                             f"{type(source).__name__}")
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"{path}: no such NIR file")
+    try:
+        return nir.read(path)
+    except Exception as err:              # h5py and nir raise many kinds on a damaged file
+        raise InputError(f"{path}: not a readable NIR file ({type(err).__name__}: {err})") from None
+
+
+def _chain(nir, graph) -> list:
+    """The graph's nodes from input to output as [(name, node)], without Input and Output,
+    recurrent loops (a Linear node from a LIF back into it) left aside; or an error saying
+    why the graph is not a chain."""
+    successors = {}
+    for source, target in graph.edges:
+        successors.setdefault(source, []).append(target)
+    inputs = [name for name, node in graph.nodes.items() if isinstance(node, nir.Input)]
+    if len(inputs) != 1:
+        raise InputError(f"a loadable NIR graph has one Input node, this one has {len(inputs)}")
+    chain, name, seen = [], inputs[0], set()
+    while True:
+        seen.add(name)
+        nexts = [t for t in successors.get(name, []) if not _is_loop_back(nir, graph, name, t)]
+        if not nexts:
+            raise InputError(f"NIR node {name!r} leads nowhere: the graph does not reach an "
+                             "Output node")
+        if len(nexts) > 1:
+            raise InputError(f"NIR node {name!r} feeds {len(nexts)} nodes ({', '.join(nexts)}); "
+                             "minisnu loads chains of layers")
+        name = nexts[0]
+        if name in seen:
+            raise InputError(f"NIR node {name!r} is reached twice: a loop minisnu cannot load")
+        node = graph.nodes[name]
+        if isinstance(node, nir.Output):
+            return chain
+        if isinstance(node, nir.NIRGraph):
+            raise InputError(f"NIR node {name!r} is a subgraph; minisnu loads flat graphs")
+        chain.append((name, node))
+
+
+def _is_loop_back(nir, graph, neuron, target) -> bool:
+    """Whether ``target`` is the recurrent weight of the LIF ``neuron``: a Linear or Affine
+    node whose only input is the neuron and whose only output goes back into it."""
+    if not isinstance(graph.nodes.get(neuron), nir.LIF):
+        return False
+    node = graph.nodes.get(target)
+    if not isinstance(node, (nir.Linear, nir.Affine)):
+        return False
+    into = [s for s, t in graph.edges if t == target]
+    out_of = [t for s, t in graph.edges if s == target]
+    return into == [neuron] and out_of == [neuron]
+
+
+def _recurrent_node(nir, graph, neuron):
+    loops = [t for s, t in graph.edges if s == neuron and _is_loop_back(nir, graph, neuron, t)]
+    if len(loops) > 1:
+        raise InputError(f"NIR node {neuron!r} has {len(loops)} recurrent weights; an SNU has one")
+    return (loops[0], graph.nodes[loops[0]]) if loops else None
+
+
+def _load_dense(node) -> Dense:
+    W = np.asarray(node.weight)
+    dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    bias = getattr(node, "bias", None)
+    layer = Dense(W.shape[1], W.shape[0], bias=bias is not None, dtype=dtype)
+    layer.params["W"][...] = W.T
+    if bias is not None:
+        layer.params["b"][...] = np.broadcast_to(np.asarray(bias), W.shape[:1])
+    return layer
+
+
+def _per_unit(name, node, field, n) -> np.ndarray:
+    """A LIF parameter as one float64 value per unit (NIR allows a scalar for all)."""
+    value = np.asarray(getattr(node, field), np.float64)
+    if value.size == 1:
+        return np.full(n, value.reshape(-1)[0])
+    if value.shape != (n,):
+        raise InputError(f"NIR node {name!r}: {field} has shape {value.shape}, but the layer has "
+                         f"{n} units")
+    return value
+
+
+def _load_snu(weights_name, weights, name, lif, recurrent, dt) -> SNU:
+    """The SNU of a Linear node into a LIF node (and a recurrent Linear node, if any)."""
+    W = np.asarray(weights.weight).T                      # (inputs, outputs)
+    n_in, n = W.shape
+    for node_name, node in [(weights_name, weights), *([recurrent] if recurrent else [])]:
+        bias = getattr(node, "bias", None)
+        if bias is not None and np.any(np.asarray(bias) != 0):
+            raise InputError(f"NIR node {node_name!r} adds a bias into the LIF {name!r}: a "
+                             "constant input current, which an SNU does not have")
+    H = None if recurrent is None else np.asarray(recurrent[1].weight).T
+    decay, kappa, v_threshold = _lif_as_snu(name, lif, n, dt)
+    meta = _own_metadata(lif, decay, kappa, v_threshold)
+    dtype = np.dtype(str(meta["dtype"])) if meta else (
+        W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float32))
+    if meta:                              # minisnu's own export: its exact values and options
+        given = np.asarray(meta["decay"], np.float64)
+        decay = float(given) if given.ndim == 0 else given
+        b = -v_threshold if meta["normalized"] else np.asarray(meta["b"])
+        k = str(meta["surrogate_k"])
+        options = dict(g=str(meta["g"]), g_slope=float(meta["g_slope"]),
+                       surrogate=str(meta["surrogate"]), surrogate_k=None if k == "" else float(k),
+                       detach_reset=bool(meta["detach_reset"]),
+                       train_decay=bool(meta["train_decay"]), bias_init=float(meta["bias_init"]))
+    else:                                 # another tool's graph: κ folded into the weights
+        W = W * kappa
+        H = None if H is None else H * kappa
+        b = -v_threshold
+        decay = float(decay[0]) if np.all(decay == decay[0]) else decay
+        options = {"g": "identity"}
+    layer = SNU(n_in, n, recurrent=H is not None, decay=decay, dtype=dtype, **options)
+    layer.params["W"][...] = W
+    layer.params["b"][...] = b
+    if H is not None:
+        layer.params["H"][...] = H
+    return layer
+
+
+def _lif_as_snu(name, lif, n, dt):
+    """(l, κ, v_threshold) per unit of a LIF node stepped at dt: l = 1 − dt/τ, κ = dt R / τ."""
+    tau, r = _per_unit(name, lif, "tau", n), _per_unit(name, lif, "r", n)
+    v_leak, v_threshold = _per_unit(name, lif, "v_leak", n), _per_unit(name, lif, "v_threshold", n)
+    v_reset = _per_unit(name, lif, "v_reset", n)
+    if np.any(v_leak != 0) or np.any(v_reset != 0):
+        raise InputError(f"NIR node {name!r}: an SNU has v_leak = 0 and resets to 0; this LIF "
+                         f"has v_leak in [{v_leak.min():g}, {v_leak.max():g}] and v_reset in "
+                         f"[{v_reset.min():g}, {v_reset.max():g}]")
+    if np.any(~np.isfinite(tau)) or np.any(tau < dt):
+        raise InputError(f"NIR node {name!r}: τ must be finite and at least dt = {dt:g} s (decay "
+                         f"l = 1 − dt/τ in [0, 1)); got τ in [{tau.min():g}, {tau.max():g}]")
+    return 1 - dt / tau, dt * r / tau, v_threshold
+
+
+OWN_KEYS = {"decay", "b", "normalized", "g", "g_slope", "surrogate", "surrogate_k",
+            "detach_reset", "train_decay", "bias_init", "dtype"}
+
+
+def _own_metadata(lif, decay, kappa, v_threshold) -> dict:
+    """The values minisnu's ``export`` stored in the node, if they are all there and agree with
+    its NIR parameters (to ``AGREE``); else {} (the graph is read from its parameters)."""
+    meta = lif.metadata.get("minisnu", {}) if isinstance(lif.metadata, dict) else {}
+    if not isinstance(meta, dict) or not OWN_KEYS <= set(meta):
+        return {}
+    agree = (np.allclose(np.asarray(meta["decay"], np.float64), decay, rtol=AGREE, atol=AGREE)
+             and np.allclose(kappa, 1, rtol=AGREE, atol=0))
+    if agree and not bool(meta["normalized"]):
+        agree = np.allclose(-np.asarray(meta["b"], np.float64), v_threshold, rtol=AGREE, atol=AGREE)
+    return dict(meta, normalized=bool(meta["normalized"])) if agree else {}
