@@ -6,7 +6,7 @@ event-driven (``minisnu.core.events``: the input's active entries listed once, t
 x W and xᵀ δ summed over them) and dense (``layer.event_driven = False``: BLAS). The two
 products alone are timed the same way. Rounds interleave the variants; medians are reported,
 with the ratio event-driven / dense of the same run. The density where the ratio of the
-products crosses 1 is what ``minisnu.core.events.EVENT_DENSITY`` should be on this machine
+products crosses 1 is where ``minisnu.core.events.event_density()`` should be on this machine
 with this many BLAS threads (below it ``events_of`` picks the event-driven kernels, above it
 BLAS; it is ``CROSSOVER_ONE_THREAD`` divided by the threads). Usage::
 
@@ -23,6 +23,7 @@ from timing import interleaved  # benchmarks/timing.py
 
 import minisnu as ms
 from minisnu.core import events
+from minisnu.core.blas import blas_threads
 
 T, BATCH, N_IN, N_OUT = 20, 128, 256, 256
 
@@ -73,9 +74,8 @@ def main() -> None:
             print(f"{density:>8.2f} {ms_['layer events']:>13.2f} {ms_['layer dense']:>12.2f} "
                   f"{ms_['layer events'] / ms_['layer dense']:>6.2f}   {ms_['products events']:>16.2f} "
                   f"{ms_['products dense']:>15.2f} {ms_['products events'] / ms_['products dense']:>6.2f}")
-    print(f"events_of picks the event-driven kernels at densities up to EVENT_DENSITY = "
-          f"{events.EVENT_DENSITY:.3g} (CROSSOVER_ONE_THREAD = {events.CROSSOVER_ONE_THREAD} "
-          f"/ {events.blas_threads()} BLAS threads)")
+    print(f"events_of picks the event-driven kernels at densities up to {events.event_density():.3g} "
+          f"(CROSSOVER_ONE_THREAD = {events.CROSSOVER_ONE_THREAD} / {blas_threads()} BLAS threads)")
 
 
 if __name__ == "__main__":

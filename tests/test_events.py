@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minisnu.core import events
+from minisnu.core.blas import blas_threads
 from minisnu.units.gru import GRU
 from minisnu.units.lstm import LSTM
 from minisnu.units.rnn import RNN
@@ -84,17 +85,15 @@ def test_the_sampled_density_counts_every_strideth_row(rows, n_in, p, stride, se
     assert events.sampled_density(x, stride) == np.count_nonzero(sample) / sample.size
 
 
-def test_blas_threads_are_read_as_openblas_reads_them(monkeypatch):
-    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
-        monkeypatch.delenv(name, raising=False)
-    cores = events.blas_threads()
-    assert cores >= 1
-    monkeypatch.setenv("OMP_NUM_THREADS", "4,2")          # OpenMP's nested form: the outer level
-    assert events.blas_threads() == 4
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")       # OpenBLAS's own variable comes first
-    assert events.blas_threads() == 3
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "many")    # unreadable: the next one
-    assert events.blas_threads() == 4
+def test_the_crossover_follows_the_blas_threads_and_can_be_fixed(monkeypatch):
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1, user_api="blas"):
+        assert blas_threads() == 1
+        assert events.event_density() == events.CROSSOVER_ONE_THREAD
+    with threadpool_limits(2, user_api="blas"):
+        assert events.event_density() == events.CROSSOVER_ONE_THREAD / blas_threads()
+        monkeypatch.setattr(events, "EVENT_DENSITY", 0.3)
+        assert events.event_density() == 0.3
 
 
 def test_the_switch_lists_sparse_inputs_and_leaves_dense_ones_to_blas():

@@ -69,12 +69,13 @@ def simulate(graph, x, dt):
 
 
 def snu_net(rng, sizes, *, recurrent=(), g="identity", dtype=np.float64, dense=False,
-            readout=None):
-    """An SNU network with random per-unit decays and thresholds."""
+            readout=None, shared_decay=False):
+    """An SNU network with random thresholds and decays (per unit, or one per layer)."""
     layers = []
     for i, (n_in, n_out) in enumerate(pairwise(sizes)):
-        layer = ms.SNU(n_in, n_out, g=g, recurrent=i in recurrent, dtype=dtype,
-                       decay=rng.uniform(0, 0.95, n_out), rng=int(rng.integers(1 << 30)))
+        decay = float(rng.uniform(0, 0.95)) if shared_decay else rng.uniform(0, 0.95, n_out)
+        layer = ms.SNU(n_in, n_out, g=g, recurrent=i in recurrent, dtype=dtype, decay=decay,
+                       rng=int(rng.integers(1 << 30)))
         layer.params["W"] *= 3
         layer.params["b"][:] = rng.uniform(-1.5, -0.2, n_out)
         layers.append(layer)
@@ -96,11 +97,13 @@ def spikes(rng, T, B, n, p=0.4, dtype=np.float64):
 @given(sizes=st.lists(st.integers(1, 12), min_size=2, max_size=4),
        recurrent=st.sets(st.integers(0, 2)), g=st.sampled_from(["identity", "relu", "leaky_relu"]),
        dtype=st.sampled_from([np.float32, np.float64]), dense=st.booleans(),
-       readout=st.sampled_from([None, "mean", "sum"]), seed=st.integers(0, 2**16))
+       readout=st.sampled_from([None, "mean", "sum"]), shared_decay=st.booleans(),
+       seed=st.integers(0, 2**16))
 def test_a_round_trip_through_a_file_gives_the_same_outputs_bit_for_bit(
-        tmp_path_factory, sizes, recurrent, g, dtype, dense, readout, seed):
+        tmp_path_factory, sizes, recurrent, g, dtype, dense, readout, shared_decay, seed):
     rng = np.random.default_rng(seed)
-    net = snu_net(rng, sizes, recurrent=recurrent, g=g, dtype=dtype, dense=dense, readout=readout)
+    net = snu_net(rng, sizes, recurrent=recurrent, g=g, dtype=dtype, dense=dense, readout=readout,
+                  shared_decay=shared_decay)
     path = tmp_path_factory.mktemp("nir") / "net.nir"
     nir.write(path, ms.nir.export(net, dt=DT, approximate_g=True))
     loaded = ms.nir.load(path)

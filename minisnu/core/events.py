@@ -14,7 +14,7 @@ they are exact for any sparse input, e.g. spikes scaled by dropout's 1/(1 − p)
 A dense matrix product runs near the core's peak (BLAS), and the loops here do not, so events
 pay only below a crossover density. A layer calls ``events_of(x)`` once per forward pass: it
 counts the nonzero entries of every eighth row of x (``sampled_density``) and, when that
-share is at most ``EVENT_DENSITY``, lists the
+share is at most ``event_density()``, lists the
 nonzero entries; then ``matmul`` and ``add_outer`` take that list (event-driven) or None
 (BLAS). A dense input costs a glance at an eighth of it more than a dense product.
 
@@ -25,38 +25,35 @@ they agree with each other and with the dense product, to rounding.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from numba import njit
 
+from .blas import blas_threads
 
-def blas_threads() -> int:
-    """The threads NumPy's OpenBLAS multiplies with: the first of OPENBLAS_NUM_THREADS,
-    GOTO_NUM_THREADS, OMP_NUM_THREADS that is set (as OpenBLAS reads them when it loads), else
-    the cores this process may run on."""
-    for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(name, "").split(",")[0].strip()
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-# Below EVENT_DENSITY (a share of nonzero inputs) the event-driven kernels beat BLAS's dense
-# product. They run on one core and BLAS on all its threads, so the crossover falls as BLAS's
-# threads grow: benchmarks/bench_events.py measured it at 0.16 with one thread and 0.075 with
-# two on this project's 2-core machine (see the README). 0.14 per thread keeps a margin, so
-# that a layer never runs slower event-driven than dense. Set EVENT_DENSITY to move it.
+# The event-driven kernels beat BLAS's dense product below a share of nonzero inputs. They run
+# on one core and BLAS on all its threads, so that crossover falls as BLAS's threads grow:
+# benchmarks/bench_events.py measured it at 0.16 with one thread and 0.075 with two on this
+# project's 2-core machine (see the README). CROSSOVER_ONE_THREAD divided by the threads BLAS
+# has when a layer runs keeps a margin, so that a layer never runs slower event-driven than
+# dense. Set EVENT_DENSITY to a number to fix the crossover instead.
 CROSSOVER_ONE_THREAD = 0.14
-EVENT_DENSITY = CROSSOVER_ONE_THREAD / blas_threads()
+EVENT_DENSITY: float | None = None
+
+
+def event_density() -> float:
+    """The density up to which ``events_of`` picks the event-driven kernels: ``EVENT_DENSITY``
+    if set, else ``CROSSOVER_ONE_THREAD`` / the threads of NumPy's BLAS now."""
+    if EVENT_DENSITY is not None:
+        return EVENT_DENSITY
+    return CROSSOVER_ONE_THREAD / (blas_threads() or 1)
 
 
 def events_of(x: np.ndarray, threshold: float | None = None):
     """``active_inputs(x)`` for the event-driven kernels when x (R, n_in) is sparse, its
-    density at most ``threshold`` (default ``EVENT_DENSITY``); None when BLAS should multiply
+    density at most ``threshold`` (default ``event_density()``); None when BLAS should multiply
     it. The density is estimated on every 8th row: the choice only decides the speed (both
     ways give the same products), and a dense input should cost no more than a glance."""
-    limit = EVENT_DENSITY if threshold is None else threshold
+    limit = event_density() if threshold is None else threshold
     if x.size == 0 or sampled_density(np.ascontiguousarray(x), 8) > limit:
         return None
     return active_inputs(x)

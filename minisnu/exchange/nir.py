@@ -199,7 +199,9 @@ def _snu_metadata(layer, normalized) -> dict:
     options = {name: config[name] for name in ("g", "g_slope", "surrogate", "detach_reset",
                                                 "train_decay", "bias_init", "dtype")}
     options["surrogate_k"] = config["surrogate_k"] if config["surrogate_k"] is not None else ""
-    return {"decay": np.asarray(config["decay"], np.float64), "b": layer.params["b"].copy(),
+    # decay as the layer was given it: one number (a float: h5py cannot store a 0-d array
+    # compressed, as nir.write asks) or one per unit
+    return {"decay": config["decay"], "b": layer.params["b"].copy(),
             "normalized": bool(normalized), **options}
 
 

@@ -89,9 +89,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from ..core.blas import blas_threads
 from ..core.errors import CheckpointError, OptionError, RunError
 from ..core.folder_lock import folder_lock
 from ..core.io import atomic_write, save_npz_atomic
@@ -460,20 +461,6 @@ class Run:
 
 def as_folder(folder) -> RunFolder:
     return folder if isinstance(folder, RunFolder) else RunFolder(folder)
-
-
-def blas_threads() -> int | None:
-    """The number of threads NumPy's BLAS library uses now (threadpoolctl); None if none is found.
-
-    NumPy's is the library in NumPy's own folder (``numpy.libs`` of a wheel) when
-    there is one: another package may load a BLAS library of its own later
-    (SciPy's), which NumPy's matrix products do not use. Without one (NumPy
-    linked to the system's BLAS), the largest count of the loaded libraries.
-    """
-    libraries = [info for info in threadpool_info() if info["user_api"] == "blas"]
-    numpys = [info for info in libraries if "numpy" in Path(info["filepath"]).parent.name]
-    counts = [info["num_threads"] for info in numpys or libraries]
-    return max(counts) if counts else None
 
 
 def start_run(task, options: dict, folder, data, source: dict) -> Run:
