@@ -19,6 +19,7 @@ The folders, from the bottom up (a module imports only its own layer and those b
     pcm/, data/   phase-change memory (devices, crossbars, training in the loop); data sets
                   and spike encodings
     tasks/        the paper's tasks (jsb, mnist, ptb) for ``minisnu train``
+    exchange/     networks to and from NIR (``ms.nir``), for other tools and hardware
     experiments/  the in-memory experiments (pcm-train, drift, robustness)
     cli.py, viz/  the command line, and the plots
 """
