@@ -131,6 +131,21 @@ def test_the_graph_has_a_node_per_weight_and_neuron_and_a_loop_for_h(rng):
     np.testing.assert_array_equal(graph.nodes["1.recurrent"].weight, net.layers[1].params["H"].T)
 
 
+def test_a_pcm_backed_layer_is_exported_with_the_weights_it_read(rng):
+    from minisnu import pcm
+    net = ms.Sequential(pcm.InMemory(ms.SNU(6, 5, g="identity", rng=1), rng=2),
+                        ms.SNU(5, 3, g="identity", rng=3))
+    with pytest.raises(InputError, match=r"^layer 0 \(InMemory\) has not read its devices yet"):
+        ms.nir.export(net, dt=DT)
+    x = spikes(rng, 10, 4, 6, dtype=np.float32)
+    net.forward(x)                                        # programs and reads the devices
+    software = net.layers[0].layer
+    read = software.params["W"].copy()
+    loaded = ms.nir.load(ms.nir.export(net, dt=DT))
+    np.testing.assert_array_equal(loaded.layers[0].params["W"], read)
+    np.testing.assert_array_equal(loaded.forward(x), net.layers[1].forward(software.forward(x)))
+
+
 # -- against NIR's equations ------------------------------------------------------------------
 
 

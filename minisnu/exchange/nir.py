@@ -47,6 +47,8 @@ What maps exactly, what is approximated, what is refused
   below zero and needs more input to reach its threshold again. Outputs are the same until a
   membrane first goes negative; ``load`` restores g from the metadata, so a round trip
   through minisnu is exact.
+- as read: a PCM-backed layer (``pcm.InMemory``) is exported as the layer it wraps, with the
+  weights it last read from its devices (drift and read noise included, as the chip had them).
 - refused, with the reason: the sSNU (its output is a sigmoid rate, not a spike), lateral
   inhibition (a reset shared by all units of a layer), a decay of 1 (τ would be infinite),
   a threshold of zero or below with ``normalize_thresholds`` (it cannot be scaled to 1), any
@@ -79,6 +81,7 @@ from ..data.errors import MissingPackageError
 from ..layers.dense import Dense
 from ..layers.readout import Readout
 from ..layers.sequential import Sequential
+from ..pcm.training import InMemory
 from ..units.snu import SNU
 
 AGREE = 1e-6        # how closely the metadata must match the NIR parameters to be used
@@ -121,6 +124,7 @@ def export(net, dt: float, *, approximate_g: bool = False, normalize_thresholds:
     readout = None
     if isinstance(layers[-1], Readout):
         readout = layers.pop().mode
+    layers = [_weights_as_read(i, layer) for i, layer in enumerate(layers)]
     for i, layer in enumerate(layers):
         if isinstance(layer, Readout):
             raise InputError(f"layer {i} (Readout): only the last layer may be a Readout")
@@ -142,6 +146,17 @@ def export(net, dt: float, *, approximate_g: bool = False, normalize_thresholds:
     edges.append((previous, "output"))
     metadata = {"minisnu": {"dt": dt, "readout": readout or ""}}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def _weights_as_read(i, layer):
+    """A PCM-backed layer (``pcm.InMemory``) as the layer it wraps, whose W holds the weights
+    last read from the devices: what the chip computed with at that read."""
+    if not isinstance(layer, InMemory):
+        return layer
+    if not layer.has_read:
+        raise InputError(f"layer {i} (InMemory) has not read its devices yet: run a forward pass "
+                         "first, so that the exported weights are the ones the devices hold")
+    return layer.layer
 
 
 def _export_dense(nir, i, layer):

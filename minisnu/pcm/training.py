@@ -488,6 +488,12 @@ class InMemory(Layer):
         W[...] = self.synapses.read(out=self._buffer)
         self._w_read[...] = W                               # as stored, in the layer's dtype
 
+    @property
+    def has_read(self) -> bool:
+        """Whether ``params["W"]`` holds weights read from the devices (after a forward pass or
+        ``sync``); before that it holds the software weights the devices were made from."""
+        return self._w_read is not None
+
     def forward(self, x):
         self.sync()
         return self.layer.forward(x)
