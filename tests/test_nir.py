@@ -50,13 +50,23 @@ def simulate(graph, x, dt):
         h = x[t]
         for name in order:
             node = graph.nodes[name]
-            if isinstance(node, nir.Affine):
+            if isinstance(node, nir.Conv2d):
+                h = conv2d(h, node.weight, node.stride, node.padding) + node.bias[:, None, None]
+            elif isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
+                k = int(node.kernel_size[0])
+                C, H, W = h.shape[1:]
+                windows = h[:, :, :H // k * k, :W // k * k].reshape(B, C, H // k, k, W // k, k)
+                h = windows.sum(axis=(3, 5)) / (k * k if isinstance(node, nir.AvgPool2d) else 1)
+            elif isinstance(node, nir.Threshold):
+                h = (h > node.threshold).astype(float)
+            elif isinstance(node, nir.Flatten):
+                h = h.reshape(B, -1)
+            elif isinstance(node, nir.Affine):
                 h = h @ node.weight.T + node.bias
             elif isinstance(node, nir.Linear):
                 h = h @ node.weight.T
             elif isinstance(node, nir.LIF):
-                n = h.shape[1]
-                v, z = state.get(name, (np.zeros((B, n)), np.zeros((B, n))))
+                v, z = state.get(name, (np.zeros_like(h), np.zeros_like(h)))
                 loops = [t2 for s, t2 in edges if s == name and (t2, name) in edges]
                 current = h + sum(z @ graph.nodes[loop].weight.T for loop in loops)
                 v = v + dt / node.tau * (node.v_leak - v + node.r * current)
@@ -66,6 +76,20 @@ def simulate(graph, x, dt):
                 h = z
         outputs.append(h)
     return np.stack(outputs)
+
+
+def conv2d(x, weight, stride, padding):
+    """x (B, C, H, W) ⋆ weight (O, C, kh, kw): a direct sum over the kernel's offsets."""
+    (sh, sw), (ph, pw) = np.broadcast_to(stride, 2), np.broadcast_to(padding, 2)
+    O, _, kh, kw = weight.shape
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    H, W = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    out = np.zeros((x.shape[0], O, H, W))
+    for p in range(kh):
+        for q in range(kw):
+            patch = x[:, :, p:p + sh * H:sh, q:q + sw * W:sw]            # (B, C, H, W)
+            out += np.einsum("bchw,oc->bohw", patch, weight[:, :, p, q])
+    return out
 
 
 def snu_net(rng, sizes, *, recurrent=(), g="identity", dtype=np.float64, dense=False,
@@ -144,6 +168,108 @@ def test_a_pcm_backed_layer_is_exported_with_the_weights_it_read(rng):
     loaded = ms.nir.load(ms.nir.export(net, dt=DT))
     np.testing.assert_array_equal(loaded.layers[0].params["W"], read)
     np.testing.assert_array_equal(loaded.forward(x), net.layers[1].forward(software.forward(x)))
+
+
+def conv_net(rng, channels, kernel, stride, padding, pool, side, g="identity", dtype=np.float64):
+    """ConvSNU → pooling → ConvSNU → Flatten → SNU, random per-channel decays and thresholds,
+    and the shape of its input images."""
+    conv1 = ms.ConvSNU(1, channels, kernel, stride=stride, padding=padding, g=g, dtype=dtype,
+                       decay=rng.uniform(0, 0.95, channels), rng=int(rng.integers(1 << 30)))
+    conv2 = ms.ConvSNU(channels, 3, 2, g=g, dtype=dtype, decay=float(rng.uniform(0, 0.95)),
+                       rng=int(rng.integers(1 << 30)))
+    for conv in (conv1, conv2):
+        conv.params["W"] *= 3
+        conv.params["b"][:] = rng.uniform(-1.5, -0.2, conv.out_channels)
+    H = conv1.output_shape(side, side)[0] // 2
+    H2 = conv2.output_shape(H, H)[0]
+    layers = [conv1, ms.MaxPool2d(2) if pool == "max" else ms.AvgPool2d(2), conv2, ms.Flatten(),
+              ms.SNU(3 * H2 * H2, 4, g=g, dtype=dtype, rng=1), ms.Readout("sum")]
+    return ms.Sequential(*layers), (1, side, side)
+
+
+conv_cases = dict(channels=st.integers(1, 4), kernel=st.integers(1, 3), stride=st.integers(1, 2),
+                  padding=st.integers(0, 1), pool=st.sampled_from(["max", "avg"]),
+                  side=st.integers(10, 13), seed=st.integers(0, 2**16))
+
+
+@settings(max_examples=15, deadline=None)
+@given(**conv_cases, g=st.sampled_from(["identity", "relu"]),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_a_convolutional_network_round_trips_bit_for_bit(tmp_path_factory, channels, kernel, stride,
+                                                        padding, pool, side, seed, g, dtype):
+    rng = np.random.default_rng(seed)
+    net, shape = conv_net(rng, channels, kernel, stride, padding, pool, side, g, dtype)
+    path = tmp_path_factory.mktemp("nir") / "conv.nir"
+    nir.write(path, ms.nir.export(net, dt=DT, input_shape=shape, approximate_g=True))
+    loaded = ms.nir.load(path)
+    x = (rng.random((8, 2, *shape)) < 0.4).astype(dtype)
+    np.testing.assert_array_equal(loaded.forward(x), net.forward(x))
+    assert [layer.config() for layer in loaded.layers] == [layer.config() for layer in net.layers]
+
+
+@settings(max_examples=15, deadline=None)
+@given(**conv_cases, normalize=st.booleans())
+def test_a_convolutional_graph_spikes_as_the_network(channels, kernel, stride, padding, pool, side,
+                                                     seed, normalize):
+    rng = np.random.default_rng(seed)
+    net, shape = conv_net(rng, channels, kernel, stride, padding, pool, side)
+    graph = ms.nir.export(net, dt=DT, input_shape=shape, normalize_thresholds=normalize)
+    x = (rng.random((12, 3, *shape)) < 0.4).astype(np.float64)
+    spikes_out = net.layers[4].forward(net.layers[3].forward(
+        net.layers[2].forward(net.layers[1].forward(net.layers[0].forward(x)))))
+    np.testing.assert_array_equal(simulate(graph, x, DT), spikes_out)
+
+
+def test_a_foreign_convolutional_graph_loads_as_nir_describes_it(rng):
+    """Another tool's Conv2d → LIF (no metadata, κ ≠ 1 per channel) → SumPool2d → Threshold →
+    Flatten → Linear → LIF."""
+    O, side = 3, 8
+    tau = np.broadcast_to(rng.uniform(2e-4, 1e-3, O)[:, None, None], (O, 6, 6)).copy()
+    r = np.broadcast_to(rng.uniform(0.5, 20, O)[:, None, None], (O, 6, 6)).copy()
+    nodes = {"in": nir.Input({"input": np.array([2, side, side])}),
+             "conv": nir.Conv2d(input_shape=(side, side), weight=rng.normal(0, 1, (O, 2, 3, 3)),
+                                stride=1, padding=0, dilation=1, groups=1, bias=np.zeros(O)),
+             "lif": nir.LIF(tau=tau, r=r, v_leak=np.zeros_like(tau), v_threshold=np.ones_like(tau)),
+             "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                                   padding=np.array([0, 0])),
+             "max": nir.Threshold(threshold=np.full((O, 3, 3), 0.5)),
+             "flat": nir.Flatten(input_type={"input": np.array([O, 3, 3])}, start_dim=0),
+             "w": nir.Linear(weight=rng.normal(0, 1, (4, O * 9))),
+             "lif2": nir.LIF(tau=np.full(4, 5e-4), r=np.full(4, 5.0), v_leak=np.zeros(4),
+                             v_threshold=np.full(4, 0.8)),
+             "out": nir.Output({"output": np.array([4])})}
+    names = list(nodes)
+    graph = nir.NIRGraph(nodes=nodes, edges=list(pairwise(names)))
+    net = ms.nir.load(graph, dt=DT)
+    assert [type(layer).__name__ for layer in net.layers] == ["ConvSNU", "MaxPool2d", "Flatten", "SNU"]
+    x = (rng.random((20, 3, 2, side, side)) < 0.4).astype(np.float64)
+    expected = simulate(graph, x, DT)
+    assert 0 < expected.mean() < 1
+    np.testing.assert_array_equal(net.forward(x), expected)
+
+
+def test_convolutional_export_and_load_refuse_what_they_cannot_take(rng):
+    net, shape = conv_net(rng, 2, 3, 1, 0, "max", 8)
+    with pytest.raises(InputError, match=r"^the first layer is a ConvSNU: pass input_shape"):
+        ms.nir.export(net, dt=DT)
+    with pytest.raises(InputError, match=r"^input_shape must be \(C, H, W\) with C = 1 channels"):
+        ms.nir.export(net, dt=DT, input_shape=(3, 8, 8))
+    dense_then_max = ms.Sequential(ms.ConvSNU(1, 2, 3, g="identity", soft=False),
+                                   ms.AvgPool2d(2), ms.MaxPool2d(2))
+    with pytest.raises(InputError, match=r"^layer 2 \(MaxPool2d\): max pooling is exported as a sum"):
+        ms.nir.export(dense_then_max, dt=DT, input_shape=(1, 12, 12))
+    graph = ms.nir.export(net, dt=DT, input_shape=shape)
+    graph.nodes["0.lif"].tau[0, 0, 0] *= 2                # one pixel of a channel differs
+    with pytest.raises(InputError, match=r"^NIR node '0.lif': its parameters differ between the pixels"):
+        ms.nir.load(graph)
+    graph = ms.nir.export(net, dt=DT, input_shape=shape)
+    graph.nodes["1.sumpool"].stride = np.array([1, 1])
+    with pytest.raises(InputError, match=r"^NIR node '1.sumpool': minisnu pools k × k windows with stride k"):
+        ms.nir.load(graph)
+    graph = ms.nir.export(net, dt=DT, input_shape=shape)
+    graph.nodes["3.flatten"].start_dim = 1
+    with pytest.raises(InputError, match=r"^NIR node '3.flatten': minisnu flattens a whole sample"):
+        ms.nir.load(graph)
 
 
 # -- against NIR's equations ------------------------------------------------------------------

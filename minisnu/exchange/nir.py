@@ -79,9 +79,12 @@ import numpy as np
 from ..core.errors import InputError, InputTypeError
 from ..data.errors import MissingPackageError
 from ..layers.dense import Dense
+from ..layers.flatten import Flatten
+from ..layers.pooling import AvgPool2d, MaxPool2d
 from ..layers.readout import Readout
 from ..layers.sequential import Sequential
 from ..pcm.training import InMemory
+from ..units.conv_snu import ConvSNU
 from ..units.snu import SNU
 
 AGREE = 1e-6        # how closely the metadata must match the NIR parameters to be used
@@ -106,12 +109,16 @@ def _check_dt(dt) -> float:
 # -- export ------------------------------------------------------------------------------
 
 
-def export(net, dt: float, *, approximate_g: bool = False, normalize_thresholds: bool = False):
+def export(net, dt: float, *, input_shape=None, approximate_g: bool = False,
+           normalize_thresholds: bool = False):
     """The network as a ``nir.NIRGraph`` (module docstring: what maps how).
 
-    net : a ``Sequential`` of Dense and SNU layers (a final Readout allowed), or one layer.
+    net : a ``Sequential`` of Dense, SNU, ConvSNU, AvgPool2d, MaxPool2d and Flatten layers (a
+        final Readout allowed), or one layer.
     dt : the time step, in seconds, that one minisnu step stands for (snnTorch's importer
         assumes 1e-4).
+    input_shape : (C, H, W) of the input images, when the first layer is a ConvSNU (NIR states
+        every node's shape).
     approximate_g : export SNUs with g = ReLU or leaky ReLU as LIF neurons, whose membrane is
         not clamped at zero (refused otherwise).
     normalize_thresholds : scale each SNU unit's incoming weights so that all thresholds are 1.
@@ -128,24 +135,107 @@ def export(net, dt: float, *, approximate_g: bool = False, normalize_thresholds:
     for i, layer in enumerate(layers):
         if isinstance(layer, Readout):
             raise InputError(f"layer {i} (Readout): only the last layer may be a Readout")
-        if not isinstance(layer, (Dense, SNU)):
+        if not isinstance(layer, EXPORTABLE):
             raise InputError(f"layer {i} ({type(layer).__name__}) has no NIR node; exportable "
-                             "layers: Dense, SNU (and a final Readout)")
-    nodes = {"input": nir.Input(input_type={"input": np.array([layers[0].n_in])})}
+                             "layers: Dense, SNU, ConvSNU, AvgPool2d, MaxPool2d, Flatten (and a "
+                             "final Readout)")
+    shape = _input_shape(layers[0], input_shape)
+    nodes = {"input": nir.Input(input_type={"input": np.array(shape)})}
     edges, previous = [], "input"
     for i, layer in enumerate(layers):
+        where = f"layer {i} ({type(layer).__name__})"
+        if isinstance(layer, (Dense, SNU)) and shape != (layer.n_in,):
+            raise InputError(f"{where} takes {layer.n_in} inputs, but the layer below gives "
+                             f"shape {shape}")
         if isinstance(layer, Dense):
             new_nodes, new_edges, first, last = _export_dense(nir, i, layer)
-        else:
+            shape = (layer.n_out,)
+        elif isinstance(layer, SNU):
             new_nodes, new_edges, first, last = _export_snu(nir, i, layer, dt, approximate_g,
                                                             normalize_thresholds)
+            shape = (layer.n_out,)
+        elif isinstance(layer, ConvSNU):
+            new_nodes, new_edges, first, last, shape = _export_conv_snu(
+                nir, i, layer, shape, dt, approximate_g, normalize_thresholds)
+        else:
+            spiking_below = i > 0 and isinstance(layers[i - 1], (SNU, ConvSNU))
+            new_nodes, new_edges, first, last, shape = _export_shaping(nir, i, layer, shape,
+                                                                       spiking_below)
         nodes.update(new_nodes)
         edges += [(previous, first), *new_edges]
         previous = last
-    nodes["output"] = nir.Output(output_type={"output": np.array([layers[-1].n_out])})
+    nodes["output"] = nir.Output(output_type={"output": np.array(shape)})
     edges.append((previous, "output"))
     metadata = {"minisnu": {"dt": dt, "readout": readout or ""}}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+EXPORTABLE = (Dense, SNU, ConvSNU, AvgPool2d, MaxPool2d, Flatten)
+
+
+def _input_shape(first, input_shape) -> tuple:
+    """The shape of one input sample at one step: (n_in,), or (C, H, W) for a ConvSNU."""
+    if not isinstance(first, ConvSNU):
+        return (first.n_in,)
+    if input_shape is None:
+        raise InputError("the first layer is a ConvSNU: pass input_shape=(C, H, W), the shape of "
+                         "its input images (NIR states every node's shape)")
+    shape = tuple(int(n) for n in np.atleast_1d(input_shape))
+    if len(shape) != 3 or min(shape) < 1 or shape[0] != first.in_channels:
+        raise InputError(f"input_shape must be (C, H, W) with C = {first.in_channels} channels, "
+                         f"got {input_shape!r}")
+    return shape
+
+
+def _export_conv_snu(nir, i, layer, shape, dt, approximate_g, normalize_thresholds):
+    """A ConvSNU as a Conv2d node into a LIF node of shape (O, H', W'): the SNU's mapping with
+    its per-channel decay and threshold repeated over the pixels."""
+    where = f"layer {i} (ConvSNU)"
+    if len(shape) != 3 or shape[0] != layer.in_channels:
+        raise InputError(f"{where} takes images of {layer.in_channels} channels, but the layer "
+                         f"below gives shape {shape}")
+    _check_spiking(where, layer, approximate_g)
+    decay, threshold = _decay_and_threshold(where, layer)
+    W = layer.params["W"]
+    if normalize_thresholds:
+        threshold = _positive(where, threshold)
+        W = W / threshold.astype(W.dtype)[:, None, None, None]   # channel o's kernels ÷ its threshold
+        threshold = np.ones_like(threshold)
+    H, W_side = layer.output_shape(*shape[1:])
+    out = (layer.out_channels, H, W_side)
+    conv = nir.Conv2d(input_shape=shape[1:], weight=W.copy(), stride=layer.stride,
+                      padding=layer.padding, dilation=(1, 1), groups=1,
+                      bias=np.zeros(layer.out_channels, W.dtype))
+    decay, threshold = (np.broadcast_to(v[:, None, None], out).copy() for v in (decay, threshold))
+    lif = _lif(nir, decay, threshold, dt, _snu_metadata(layer, normalize_thresholds))
+    conv_name, neuron = f"{i}.conv", f"{i}.lif"
+    return {conv_name: conv, neuron: lif}, [(conv_name, neuron)], conv_name, neuron, out
+
+
+def _export_shaping(nir, i, layer, shape, spiking_below):
+    """Pooling and flattening: AvgPool2d as AvgPool2d; max pooling of spikes as a SumPool2d
+    into a Threshold at 1/2 (a window's maximum of 0s and 1s is 1 exactly when its sum is at
+    least 1); Flatten over the whole (C, H, W) sample."""
+    where = f"layer {i} ({type(layer).__name__})"
+    if isinstance(layer, Flatten):
+        node = nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0, end_dim=-1)
+        name = f"{i}.flatten"
+        return {name: node}, [], name, name, (int(np.prod(shape)),)
+    if len(shape) != 3:
+        raise InputError(f"{where} pools images, but the layer below gives shape {shape}")
+    k = layer.k
+    window = {"kernel_size": np.array([k, k]), "stride": np.array([k, k]),
+              "padding": np.array([0, 0])}
+    out = (shape[0], shape[1] // k, shape[2] // k)
+    if isinstance(layer, AvgPool2d):
+        name = f"{i}.avgpool"
+        return {name: nir.AvgPool2d(**window)}, [], name, name, out
+    if not spiking_below:
+        raise InputError(f"{where}: max pooling is exported as a sum pooling into a threshold, "
+                         "which is the maximum only of spikes; the layer below does not spike")
+    pool, threshold = f"{i}.sumpool", f"{i}.max"
+    nodes = {pool: nir.SumPool2d(**window), threshold: nir.Threshold(threshold=np.full(out, 0.5))}
+    return nodes, [(pool, threshold)], pool, threshold, out
 
 
 def _weights_as_read(i, layer):
@@ -169,35 +259,54 @@ def _export_dense(nir, i, layer):
     return {name: node}, [], name, name
 
 
-def _export_snu(nir, i, layer, dt, approximate_g, normalize_thresholds):
-    where = f"layer {i} (SNU)"
+def _check_spiking(where, layer, approximate_g) -> None:
+    """Refuse what NIR's LIF cannot be: the sSNU, lateral inhibition, the clamp of g unless
+    approximated."""
     if layer.soft:
         raise InputError(f"{where} is an sSNU: its output is a sigmoid rate, and NIR's neurons "
                          "only spike; export a spiking SNU")
-    if layer.lateral_inhibition:
+    if getattr(layer, "lateral_inhibition", False):
         raise InputError(f"{where} has lateral inhibition, a reset shared by all its units, "
                          "which NIR has no node for")
     if layer.g != "identity" and not approximate_g:
         raise InputError(f"{where} has g = {layer.g}, which clamps the membrane at zero; NIR's "
                          "LIF does not: pass approximate_g=True to export it without the clamp")
+
+
+def _decay_and_threshold(where, layer):
+    """(l, −b) in float64, one per unit (per channel for a ConvSNU); l < 1."""
     decay = np.asarray(layer.decay, np.float64)
     if np.any(decay >= 1):
         raise InputError(f"{where} has a decay of 1 (no leak): τ = dt / (1 − l) would be "
                          "infinite")
-    b = layer.params["b"]
-    threshold = -b.astype(np.float64)
+    return decay, -layer.params["b"].astype(np.float64)
+
+
+def _positive(where, threshold):
+    if np.any(threshold <= 0):
+        raise InputError(f"{where} has a threshold −b ≤ 0 in {int(np.sum(threshold <= 0))} "
+                         "unit(s): normalize_thresholds cannot scale it to 1")
+    return threshold
+
+
+def _lif(nir, decay, threshold, dt, metadata):
+    """The LIF node of decay l and threshold −b at step dt: τ = dt / (1 − l), R = τ / dt."""
+    tau = dt / (1 - decay)                                # 1 − dt/τ = l
+    return nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros_like(tau), v_threshold=threshold,
+                   v_reset=np.zeros_like(tau), metadata={"minisnu": metadata})
+
+
+def _export_snu(nir, i, layer, dt, approximate_g, normalize_thresholds):
+    where = f"layer {i} (SNU)"
+    _check_spiking(where, layer, approximate_g)
+    decay, threshold = _decay_and_threshold(where, layer)
     W, H = layer.params["W"], layer.params.get("H")
     if normalize_thresholds:
-        if np.any(threshold <= 0):
-            raise InputError(f"{where} has a threshold −b ≤ 0 in {int(np.sum(threshold <= 0))} "
-                             "unit(s): normalize_thresholds cannot scale it to 1")
+        threshold = _positive(where, threshold)
         W = W / threshold.astype(W.dtype)                # unit j's inputs ÷ its threshold
         H = None if H is None else H / threshold.astype(H.dtype)
         threshold = np.ones_like(threshold)
-    tau = dt / (1 - decay)                                # 1 − dt/τ = l
-    lif = nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros_like(tau), v_threshold=threshold,
-                  v_reset=np.zeros_like(tau),
-                  metadata={"minisnu": _snu_metadata(layer, normalize_thresholds)})
+    lif = _lif(nir, decay, threshold, dt, _snu_metadata(layer, normalize_thresholds))
     weights, neuron = f"{i}.weights", f"{i}.lif"
     nodes = {weights: nir.Linear(weight=W.T.copy()), neuron: lif}
     edges = [(weights, neuron)]
@@ -208,16 +317,30 @@ def _export_snu(nir, i, layer, dt, approximate_g, normalize_thresholds):
     return nodes, edges, weights, neuron
 
 
+# The training options each kind of layer keeps in a node's metadata (they do not change what
+# the layer computes forward, but a network loaded back trains as the one exported did).
+OPTIONS = {"SNU": ("g", "g_slope", "surrogate", "surrogate_k", "detach_reset", "train_decay",
+                   "bias_init"),
+           "ConvSNU": ("g", "surrogate", "detach_reset", "train_decay")}
+
+
 def _snu_metadata(layer, normalized) -> dict:
     """The layer's exact values and options, for a lossless round trip through minisnu."""
     config = layer.config()
-    options = {name: config[name] for name in ("g", "g_slope", "surrogate", "detach_reset",
-                                                "train_decay", "bias_init", "dtype")}
-    options["surrogate_k"] = config["surrogate_k"] if config["surrogate_k"] is not None else ""
+    options = {name: "" if config[name] is None else config[name]    # h5py stores no None
+               for name in OPTIONS[type(layer).__name__]}
     # decay as the layer was given it: one number (a float: h5py cannot store a 0-d array
     # compressed, as nir.write asks) or one per unit
-    return {"decay": config["decay"], "b": layer.params["b"].copy(),
+    return {"decay": config["decay"], "b": layer.params["b"].copy(), "dtype": config["dtype"],
             "normalized": bool(normalized), **options}
+
+
+def _options(meta, kind) -> dict:
+    """The training options stored by ``_snu_metadata``, as the layer's constructor takes them."""
+    kinds = {"g": str, "surrogate": str, "g_slope": float, "bias_init": float,
+             "detach_reset": bool, "train_decay": bool,
+             "surrogate_k": lambda v: None if str(v) == "" else float(v)}
+    return {name: kinds[name](meta[name]) for name in OPTIONS[kind]}
 
 
 # -- load --------------------------------------------------------------------------------
@@ -247,13 +370,27 @@ def load(source, dt: float | None = None) -> Sequential:
             recurrent = _recurrent_node(nir, graph, chain[k + 1][0])
             layers.append(_load_snu(name, node, chain[k + 1][0], following, recurrent, dt))
             k += 2
+        elif isinstance(node, nir.Conv2d) and isinstance(following, nir.LIF):
+            layers.append(_load_conv_snu(name, node, chain[k + 1][0], following, dt))
+            k += 2
+        elif isinstance(node, nir.SumPool2d) and isinstance(following, nir.Threshold):
+            layers.append(MaxPool2d(_window(name, node)))
+            _check_max_threshold(chain[k + 1][0], following)
+            k += 2
         elif isinstance(node, (nir.Linear, nir.Affine)):
             layers.append(_load_dense(node))
             k += 1
+        elif isinstance(node, nir.AvgPool2d):
+            layers.append(AvgPool2d(_window(name, node)))
+            k += 1
+        elif isinstance(node, nir.Flatten):
+            layers.append(_load_flatten(name, node))
+            k += 1
         else:
             raise InputError(f"NIR node {name!r} ({type(node).__name__}) has no minisnu layer; "
-                             "loadable: Linear or Affine, alone or into a LIF (reset to zero, "
-                             "no leak voltage)")
+                             "loadable: Linear or Affine alone or into a LIF (reset to zero, no "
+                             "leak voltage), Conv2d into a LIF, AvgPool2d, SumPool2d into a "
+                             "Threshold (max pooling of spikes), Flatten")
     readout = str(np.asarray(meta.get("readout", "")))
     if readout:
         layers.append(Readout(readout))
@@ -338,8 +475,11 @@ def _load_dense(node) -> Dense:
 
 
 def _per_unit(name, node, field, n) -> np.ndarray:
-    """A LIF parameter as one float64 value per unit (NIR allows a scalar for all)."""
+    """A LIF parameter as one float64 value per unit (NIR allows a scalar for all); as it is
+    when n is None (a convolution's (O, H', W'), for ``_per_channel``)."""
     value = np.asarray(getattr(node, field), np.float64)
+    if n is None:
+        return value
     if value.size == 1:
         return np.full(n, value.reshape(-1)[0])
     if value.shape != (n,):
@@ -359,18 +499,14 @@ def _load_snu(weights_name, weights, name, lif, recurrent, dt) -> SNU:
                              "constant input current, which an SNU does not have")
     H = None if recurrent is None else np.asarray(recurrent[1].weight).T
     decay, kappa, v_threshold = _lif_as_snu(name, lif, n, dt)
-    meta = _own_metadata(lif, decay, kappa, v_threshold)
+    meta = _own_metadata(lif, "SNU", decay, kappa, v_threshold)
     dtype = np.dtype(str(meta["dtype"])) if meta else (
         W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float32))
     if meta:                              # minisnu's own export: its exact values and options
         given = np.asarray(meta["decay"], np.float64)
         decay = float(given) if given.ndim == 0 else given
         b = -v_threshold if meta["normalized"] else np.asarray(meta["b"])
-        k = str(meta["surrogate_k"])
-        options = dict(g=str(meta["g"]), g_slope=float(meta["g_slope"]),
-                       surrogate=str(meta["surrogate"]), surrogate_k=None if k == "" else float(k),
-                       detach_reset=bool(meta["detach_reset"]),
-                       train_decay=bool(meta["train_decay"]), bias_init=float(meta["bias_init"]))
+        options = _options(meta, "SNU")
     else:                                 # another tool's graph: κ folded into the weights
         W = W * kappa
         H = None if H is None else H * kappa
@@ -400,18 +536,99 @@ def _lif_as_snu(name, lif, n, dt):
     return 1 - dt / tau, dt * r / tau, v_threshold
 
 
-OWN_KEYS = {"decay", "b", "normalized", "g", "g_slope", "surrogate", "surrogate_k",
-            "detach_reset", "train_decay", "bias_init", "dtype"}
-
-
-def _own_metadata(lif, decay, kappa, v_threshold) -> dict:
+def _own_metadata(lif, kind, decay, kappa, v_threshold) -> dict:
     """The values minisnu's ``export`` stored in the node, if they are all there and agree with
     its NIR parameters (to ``AGREE``); else {} (the graph is read from its parameters)."""
     meta = lif.metadata.get("minisnu", {}) if isinstance(lif.metadata, dict) else {}
-    if not isinstance(meta, dict) or not OWN_KEYS <= set(meta):
+    own = {"decay", "b", "normalized", "dtype", *OPTIONS[kind]}
+    if not isinstance(meta, dict) or not own <= set(meta):
         return {}
     agree = (np.allclose(np.asarray(meta["decay"], np.float64), decay, rtol=AGREE, atol=AGREE)
              and np.allclose(kappa, 1, rtol=AGREE, atol=0))
     if agree and not bool(meta["normalized"]):
         agree = np.allclose(-np.asarray(meta["b"], np.float64), v_threshold, rtol=AGREE, atol=AGREE)
     return dict(meta, normalized=bool(meta["normalized"])) if agree else {}
+
+
+def _load_conv_snu(conv_name, conv, name, lif, dt) -> ConvSNU:
+    """The ConvSNU of a Conv2d node into a LIF node of shape (O, H', W') whose parameters are the
+    same over each channel's pixels."""
+    weight = np.asarray(conv.weight)
+    O, C, kh, kw = weight.shape
+    if conv.groups != 1 or tuple(np.atleast_1d(conv.dilation)) not in ((1,), (1, 1)):
+        raise InputError(f"NIR node {conv_name!r}: a ConvSNU has groups = 1 and no dilation; this "
+                         f"Conv2d has groups = {conv.groups}, dilation = {conv.dilation}")
+    if isinstance(conv.padding, str):
+        if conv.padding != "valid":
+            raise InputError(f"NIR node {conv_name!r}: padding {conv.padding!r}; give it as numbers")
+        padding = (0, 0)
+    else:
+        padding = tuple(int(p) for p in np.broadcast_to(conv.padding, 2))
+    stride = tuple(int(v) for v in np.broadcast_to(conv.stride, 2))
+    if np.any(np.asarray(conv.bias) != 0):
+        raise InputError(f"NIR node {conv_name!r} adds a bias into the LIF {name!r}: a constant "
+                         "input current, which a ConvSNU does not have")
+    decay, kappa, v_threshold = (_per_channel(name, value, O) for value in
+                                 _lif_as_snu(name, lif, None, dt))
+    meta = _own_metadata(lif, "ConvSNU", decay, kappa, v_threshold)
+    dtype = np.dtype(str(meta["dtype"])) if meta else (
+        weight.dtype if weight.dtype in (np.float32, np.float64) else np.dtype(np.float32))
+    if meta:
+        given = np.asarray(meta["decay"], np.float64)
+        decay = float(given) if given.ndim == 0 else given
+        b = -v_threshold if meta["normalized"] else np.asarray(meta["b"])
+        options = _options(meta, "ConvSNU")
+    else:
+        weight = weight * kappa[:, None, None, None]
+        b = -v_threshold
+        decay = float(decay[0]) if np.all(decay == decay[0]) else decay
+        options = {"g": "identity"}
+    layer = ConvSNU(C, O, (kh, kw), stride=stride, padding=padding, decay=decay, dtype=dtype,
+                    **options)
+    layer.params["W"][...] = weight
+    layer.params["b"][...] = b
+    return layer
+
+
+def _per_channel(name, value, channels) -> np.ndarray:
+    """A LIF parameter over (O, H', W') as one value per channel; refused if it varies over a
+    channel's pixels (a ConvSNU shares its decay and threshold over them)."""
+    value = np.asarray(value, np.float64)
+    if value.size == 1:
+        return np.full(channels, value.reshape(-1)[0])
+    if value.shape[:1] != (channels,):
+        raise InputError(f"NIR node {name!r}: parameters of shape {value.shape} for "
+                         f"{channels} channels")
+    flat = value.reshape(channels, -1)
+    if np.any(flat != flat[:, :1]):
+        raise InputError(f"NIR node {name!r}: its parameters differ between the pixels of a "
+                         "channel; a ConvSNU shares them over each channel")
+    return flat[:, 0].copy()
+
+
+def _window(name, node) -> int:
+    """k of a k × k pooling with stride k and no padding (minisnu's only kind)."""
+    kernel, stride = np.broadcast_to(node.kernel_size, 2), np.broadcast_to(node.stride, 2)
+    if kernel[0] != kernel[1] or np.any(stride != kernel) or np.any(np.asarray(node.padding) != 0):
+        raise InputError(f"NIR node {name!r}: minisnu pools k × k windows with stride k and no "
+                         f"padding; this one has kernel {kernel.tolist()}, stride "
+                         f"{stride.tolist()}, padding {np.asarray(node.padding).tolist()}")
+    return int(kernel[0])
+
+
+def _check_max_threshold(name, node) -> None:
+    threshold = np.asarray(node.threshold, np.float64)
+    if np.any(threshold <= 0) or np.any(threshold >= 1):
+        raise InputError(f"NIR node {name!r}: a sum pooling into a threshold is max pooling of "
+                         f"spikes only for thresholds in (0, 1); got [{threshold.min():g}, "
+                         f"{threshold.max():g}]")
+
+
+def _load_flatten(name, node) -> Flatten:
+    shape = node.input_type.get("input")
+    rank = None if shape is None else len(np.atleast_1d(shape))
+    if node.start_dim != 0 or node.end_dim not in (-1, (rank or 0) - 1):
+        raise InputError(f"NIR node {name!r}: minisnu flattens a whole sample (start_dim 0, "
+                         f"end_dim −1); this Flatten has start_dim {node.start_dim}, end_dim "
+                         f"{node.end_dim}")
+    return Flatten()
