@@ -29,7 +29,8 @@ This is the SNU's membrane when
     v > v_threshold  ⇔  s_t + b > 0             ⇒  v_threshold = −b.
 
 So ``export`` writes each SNU layer as a ``Linear`` node (the weights, Wᵀ in NIR's
-output-by-input order) into a ``LIF`` node with those parameters; a recurrent SNU's H is a
+output-by-input order) into a ``LIF`` node with those parameters (a ConvSNU as a ``Conv2d``
+node into one); a recurrent SNU's H is a
 ``Linear`` node from the LIF's output back into its input (the previous step's spikes, as
 snnTorch's RLeaky reads it). ``load`` inverts the mapping for any graph, given dt: l = 1 − dt/τ,
 and an input coefficient κ = dt R / τ other than 1 is folded into the incoming weights
@@ -39,9 +40,14 @@ graph's metadata, which ``export`` writes.
 What maps exactly, what is approximated, what is refused
 --------------------------------------------------------
 - exactly: ``Dense`` (``Affine``, or ``Linear`` without bias); a spiking ``SNU`` with g =
-  identity, feed-forward or recurrent, per-unit decay and threshold; a final ``Readout``
-  (NIR describes one step, so the readout over time is kept in the graph's metadata and
-  restored by ``load``).
+  identity, feed-forward or recurrent, per-unit decay and threshold; a spiking ``ConvSNU``
+  (``Conv2d`` into a ``LIF`` of shape (O, H', W') whose parameters repeat each channel's over its
+  pixels; ``export`` needs ``input_shape=(C, H, W)``, since NIR states every node's shape);
+  ``AvgPool2d``; ``MaxPool2d`` after a spiking layer, as a ``SumPool2d`` into a ``Threshold`` at
+  1/2 (a window's maximum of 0s and 1s is 1 exactly when its sum is at least 1); ``Flatten``
+  (start_dim 0: NIR's shapes are per sample, without the batch); a final ``Readout`` (NIR
+  describes one step, so the readout over time is kept in the graph's metadata and restored
+  by ``load``).
 - approximated, when asked for (``approximate_g=True``): g = ReLU or leaky ReLU. An SNU clamps
   its membrane at zero (s = max(0, u)); NIR's LIF does not, so a unit driven below zero stays
   below zero and needs more input to reach its threshold again. Outputs are the same until a
