@@ -65,11 +65,14 @@ def simulate(graph, x, dt):
                 h = h @ node.weight.T + node.bias
             elif isinstance(node, nir.Linear):
                 h = h @ node.weight.T
-            elif isinstance(node, nir.LIF):
+            elif isinstance(node, (nir.LIF, nir.IF)):
                 v, z = state.get(name, (np.zeros_like(h), np.zeros_like(h)))
                 loops = [t2 for s, t2 in edges if s == name and (t2, name) in edges]
                 current = h + sum(z @ graph.nodes[loop].weight.T for loop in loops)
-                v = v + dt / node.tau * (node.v_leak - v + node.r * current)
+                if isinstance(node, nir.IF):                           # dv/dt = R I
+                    v = v + dt * node.r * current
+                else:                                                  # τ dv/dt = v_leak − v + R I
+                    v = v + dt / node.tau * (node.v_leak - v + node.r * current)
                 z = (v > node.v_threshold).astype(float)
                 v = np.where(z > 0, node.v_reset, v)
                 state[name] = (v, z)
@@ -93,11 +96,14 @@ def conv2d(x, weight, stride, padding):
 
 
 def snu_net(rng, sizes, *, recurrent=(), g="identity", dtype=np.float64, dense=False,
-            readout=None, shared_decay=False):
-    """An SNU network with random thresholds and decays (per unit, or one per layer)."""
+            readout=None, shared_decay=False, leaky=True):
+    """An SNU network with random thresholds and decays (per unit, or one per layer; the last
+    layer's 1 when not ``leaky``)."""
     layers = []
     for i, (n_in, n_out) in enumerate(pairwise(sizes)):
         decay = float(rng.uniform(0, 0.95)) if shared_decay else rng.uniform(0, 0.95, n_out)
+        if not leaky and i == len(sizes) - 2:
+            decay = 1.0
         layer = ms.SNU(n_in, n_out, g=g, recurrent=i in recurrent, dtype=dtype, decay=decay,
                        rng=int(rng.integers(1 << 30)))
         layer.params["W"] *= 3
@@ -122,12 +128,12 @@ def spikes(rng, T, B, n, p=0.4, dtype=np.float64):
        recurrent=st.sets(st.integers(0, 2)), g=st.sampled_from(["identity", "relu", "leaky_relu"]),
        dtype=st.sampled_from([np.float32, np.float64]), dense=st.booleans(),
        readout=st.sampled_from([None, "mean", "sum"]), shared_decay=st.booleans(),
-       seed=st.integers(0, 2**16))
+       leaky=st.booleans(), seed=st.integers(0, 2**16))
 def test_a_round_trip_through_a_file_gives_the_same_outputs_bit_for_bit(
-        tmp_path_factory, sizes, recurrent, g, dtype, dense, readout, shared_decay, seed):
+        tmp_path_factory, sizes, recurrent, g, dtype, dense, readout, shared_decay, leaky, seed):
     rng = np.random.default_rng(seed)
     net = snu_net(rng, sizes, recurrent=recurrent, g=g, dtype=dtype, dense=dense, readout=readout,
-                  shared_decay=shared_decay)
+                  shared_decay=shared_decay, leaky=leaky)
     path = tmp_path_factory.mktemp("nir") / "net.nir"
     nir.write(path, ms.nir.export(net, dt=DT, approximate_g=True))
     loaded = ms.nir.load(path)
@@ -277,28 +283,34 @@ def test_convolutional_export_and_load_refuse_what_they_cannot_take(rng):
 
 @settings(max_examples=20, deadline=None)
 @given(sizes=st.lists(st.integers(1, 10), min_size=2, max_size=4), recurrent=st.sets(st.integers(0, 2)),
-       normalize=st.booleans(), seed=st.integers(0, 2**16))
-def test_the_exported_graph_spikes_as_the_network(sizes, recurrent, normalize, seed):
+       normalize=st.booleans(), leaky=st.booleans(), seed=st.integers(0, 2**16))
+def test_the_exported_graph_spikes_as_the_network(sizes, recurrent, normalize, leaky, seed):
     rng = np.random.default_rng(seed)
-    net = snu_net(rng, sizes, recurrent=recurrent)
+    net = snu_net(rng, sizes, recurrent=recurrent, leaky=leaky)
     graph = ms.nir.export(net, dt=DT, normalize_thresholds=normalize)
+    assert isinstance(graph.nodes[f"{len(sizes) - 2}.lif"], nir.LIF if leaky else nir.IF)
     x = spikes(rng, 25, 4, sizes[0])
     np.testing.assert_array_equal(simulate(graph, x, DT), net.forward(x))
 
 
 @settings(max_examples=20, deadline=None)
 @given(n_in=st.integers(1, 8), n=st.integers(1, 8), recurrent=st.booleans(),
-       scalar=st.booleans(), seed=st.integers(0, 2**16))
-def test_a_graph_from_another_tool_loads_as_nir_describes_it(n_in, n, recurrent, scalar, seed):
+       scalar=st.booleans(), leaky=st.booleans(), seed=st.integers(0, 2**16))
+def test_a_graph_from_another_tool_loads_as_nir_describes_it(n_in, n, recurrent, scalar, leaky,
+                                                             seed):
     """No minisnu metadata, τ and R not matched to dt (input coefficient κ = dt R / τ ≠ 1),
     parameters per unit or one for all, an Affine layer after the neurons."""
     rng = np.random.default_rng(seed)
     shape = () if scalar else (n,)
     tau = rng.uniform(1.5e-4, 1e-2, shape)
+    if leaky:
+        neuron = nir.LIF(tau=tau, r=rng.uniform(0.5, 30, shape), v_leak=np.zeros(shape),
+                         v_threshold=rng.uniform(0.2, 2, shape))
+    else:
+        neuron = nir.IF(r=rng.uniform(0.5, 3, shape) / DT, v_threshold=rng.uniform(0.2, 2, shape))
     nodes = {"in": nir.Input({"input": np.array([n_in])}),
              "w": nir.Linear(weight=rng.normal(0, 1.5, (n, n_in))),
-             "lif": nir.LIF(tau=tau, r=rng.uniform(0.5, 30, shape), v_leak=np.zeros(shape),
-                            v_threshold=rng.uniform(0.2, 2, shape)),
+             "lif": neuron,
              "readout": nir.Affine(weight=rng.normal(size=(2, n)), bias=rng.normal(size=2)),
              "out": nir.Output({"output": np.array([2])})}
     edges = [("in", "w"), ("w", "lif"), ("lif", "readout"), ("readout", "out")]
@@ -337,7 +349,8 @@ def test_relu_is_exported_only_when_asked_and_then_loses_the_clamp(rng):
 @pytest.mark.parametrize("layer, message", [
     (ms.SNU(3, 2, soft=True, g="identity"), r"^layer 0 \(SNU\) is an sSNU: its output is a sigmoid"),
     (ms.SNU(3, 2, lateral_inhibition=True, g="identity"), r"^layer 0 \(SNU\) has lateral inhibition"),
-    (ms.SNU(3, 2, decay=1.0, g="identity"), r"^layer 0 \(SNU\) has a decay of 1"),
+    (ms.SNU(3, 2, decay=[1.0, 0.5], g="identity"),
+     r"^layer 0 \(SNU\) has a decay of 1 \(no leak\) in 1 of its 2 units"),
     (ms.LSTM(3, 2), r"^layer 0 \(LSTM\) has no NIR node; exportable layers: Dense, SNU"),
 ])
 def test_export_refuses_what_nir_cannot_express(layer, message):
@@ -382,7 +395,7 @@ def lif(n=2, **changes):
     (chain(("w", nir.Linear(weight=np.eye(2))), ("n", lif(tau=np.full(2, 1e-5)))),
      r"^NIR node 'n': τ must be finite and at least dt"),
     (chain(("w", nir.Linear(weight=np.eye(2))), ("n", lif(n=3))),
-     r"^NIR node 'n': tau has shape \(3,\), but the layer has 2 units"),
+     r"^NIR node 'n': r has shape \(3,\), but the layer has 2 units"),
 ])
 def test_load_names_the_node_it_cannot_take(graph, message):
     with pytest.raises(InputError, match=message):

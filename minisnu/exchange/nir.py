@@ -55,8 +55,10 @@ What maps exactly, what is approximated, what is refused
   through minisnu is exact.
 - as read: a PCM-backed layer (``pcm.InMemory``) is exported as the layer it wraps, with the
   weights it last read from its devices (drift and read noise included, as the chip had them).
+- a layer whose decay is 1 in every unit (no leak) becomes an ``IF`` node, dv/dt = R I, with
+  R = 1 / dt; ``load`` reads IF nodes likewise (l = 1, κ = dt R).
 - refused, with the reason: the sSNU (its output is a sigmoid rate, not a spike), lateral
-  inhibition (a reset shared by all units of a layer), a decay of 1 (τ would be infinite),
+  inhibition (a reset shared by all units of a layer), a decay of 1 in some units only,
   a threshold of zero or below with ``normalize_thresholds`` (it cannot be scaled to 1), any
   other layer.
 
@@ -280,11 +282,13 @@ def _check_spiking(where, layer, approximate_g) -> None:
 
 
 def _decay_and_threshold(where, layer):
-    """(l, −b) in float64, one per unit (per channel for a ConvSNU); l < 1."""
+    """(l, −b) in float64, one per unit (per channel for a ConvSNU); l < 1 in all units (a LIF
+    node) or l = 1 in all (an IF node)."""
     decay = np.asarray(layer.decay, np.float64)
-    if np.any(decay >= 1):
-        raise InputError(f"{where} has a decay of 1 (no leak): τ = dt / (1 − l) would be "
-                         "infinite")
+    if np.any(decay == 1) and not np.all(decay == 1):
+        raise InputError(f"{where} has a decay of 1 (no leak) in {int(np.sum(decay == 1))} of its "
+                         f"{decay.size} units: NIR's neurons leak (LIF) or do not (IF), the same "
+                         "for a whole node")
     return decay, -layer.params["b"].astype(np.float64)
 
 
@@ -296,7 +300,12 @@ def _positive(where, threshold):
 
 
 def _lif(nir, decay, threshold, dt, metadata):
-    """The LIF node of decay l and threshold −b at step dt: τ = dt / (1 − l), R = τ / dt."""
+    """The LIF node of decay l and threshold −b at step dt: τ = dt / (1 − l), R = τ / dt; for
+    l = 1 (no leak) the IF node dv/dt = R I, whose Euler step v_t = v_{t-1} + dt R I_t is the
+    SNU's with R = 1 / dt."""
+    if np.all(decay == 1):
+        return nir.IF(r=np.full_like(decay, 1 / dt), v_threshold=threshold,
+                      v_reset=np.zeros_like(decay), metadata={"minisnu": metadata})
     tau = dt / (1 - decay)                                # 1 − dt/τ = l
     return nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros_like(tau), v_threshold=threshold,
                    v_reset=np.zeros_like(tau), metadata={"minisnu": metadata})
@@ -372,11 +381,11 @@ def load(source, dt: float | None = None) -> Sequential:
     while k < len(chain):
         name, node = chain[k]
         following = chain[k + 1][1] if k + 1 < len(chain) else None
-        if isinstance(node, (nir.Linear, nir.Affine)) and isinstance(following, nir.LIF):
+        if isinstance(node, (nir.Linear, nir.Affine)) and isinstance(following, (nir.LIF, nir.IF)):
             recurrent = _recurrent_node(nir, graph, chain[k + 1][0])
             layers.append(_load_snu(name, node, chain[k + 1][0], following, recurrent, dt))
             k += 2
-        elif isinstance(node, nir.Conv2d) and isinstance(following, nir.LIF):
+        elif isinstance(node, nir.Conv2d) and isinstance(following, (nir.LIF, nir.IF)):
             layers.append(_load_conv_snu(name, node, chain[k + 1][0], following, dt))
             k += 2
         elif isinstance(node, nir.SumPool2d) and isinstance(following, nir.Threshold):
@@ -452,7 +461,7 @@ def _chain(nir, graph) -> list:
 def _is_loop_back(nir, graph, neuron, target) -> bool:
     """Whether ``target`` is the recurrent weight of the LIF ``neuron``: a Linear or Affine
     node whose only input is the neuron and whose only output goes back into it."""
-    if not isinstance(graph.nodes.get(neuron), nir.LIF):
+    if not isinstance(graph.nodes.get(neuron), (nir.LIF, nir.IF)):
         return False
     node = graph.nodes.get(target)
     if not isinstance(node, (nir.Linear, nir.Affine)):
@@ -528,10 +537,16 @@ def _load_snu(weights_name, weights, name, lif, recurrent, dt) -> SNU:
 
 
 def _lif_as_snu(name, lif, n, dt):
-    """(l, κ, v_threshold) per unit of a LIF node stepped at dt: l = 1 − dt/τ, κ = dt R / τ."""
-    tau, r = _per_unit(name, lif, "tau", n), _per_unit(name, lif, "r", n)
-    v_leak, v_threshold = _per_unit(name, lif, "v_leak", n), _per_unit(name, lif, "v_threshold", n)
+    """(l, κ, v_threshold) per unit of a LIF node stepped at dt: l = 1 − dt/τ, κ = dt R / τ;
+    of an IF node (no leak): l = 1, κ = dt R."""
+    r, v_threshold = _per_unit(name, lif, "r", n), _per_unit(name, lif, "v_threshold", n)
     v_reset = _per_unit(name, lif, "v_reset", n)
+    if not hasattr(lif, "tau"):                            # IF: dv/dt = R I
+        if np.any(v_reset != 0):
+            raise InputError(f"NIR node {name!r}: an SNU resets to 0; this IF has v_reset in "
+                             f"[{v_reset.min():g}, {v_reset.max():g}]")
+        return np.ones_like(r), dt * r, v_threshold
+    tau, v_leak = _per_unit(name, lif, "tau", n), _per_unit(name, lif, "v_leak", n)
     if np.any(v_leak != 0) or np.any(v_reset != 0):
         raise InputError(f"NIR node {name!r}: an SNU has v_leak = 0 and resets to 0; this LIF "
                          f"has v_leak in [{v_leak.min():g}, {v_leak.max():g}] and v_reset in "
