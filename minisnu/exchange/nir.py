@@ -29,13 +29,12 @@ This is the SNU's membrane when
     v > v_threshold  ⇔  s_t + b > 0             ⇒  v_threshold = −b.
 
 So ``export`` writes each SNU layer as a ``Linear`` node (the weights, Wᵀ in NIR's
-output-by-input order) into a ``LIF`` node with those parameters (a ConvSNU as a ``Conv2d``
-node into one); a recurrent SNU's H is a
-``Linear`` node from the LIF's output back into its input (the previous step's spikes, as
-snnTorch's RLeaky reads it). ``load`` inverts the mapping for any graph, given dt: l = 1 − dt/τ,
-and an input coefficient κ = dt R / τ other than 1 is folded into the incoming weights
-(v_t = l v_{t-1} + κ I_t is the SNU with κ W). dt comes from the ``dt=`` argument or from the
-graph's metadata, which ``export`` writes.
+output-by-input order) into a ``LIF`` node with those parameters, and a ConvSNU as a ``Conv2d``
+node into one; a recurrent SNU's H is a ``Linear`` node from the LIF's output back into its
+input (the previous step's spikes, as snnTorch's RLeaky reads it). ``load`` inverts the
+mapping for any graph, given dt: l = 1 − dt/τ, and an input coefficient κ = dt R / τ other than
+1 is folded into the incoming weights (v_t = l v_{t-1} + κ I_t is the SNU with κ W). dt comes
+from the ``dt=`` argument or from the graph's metadata, which ``export`` writes.
 
 What maps exactly, what is approximated, what is refused
 --------------------------------------------------------
