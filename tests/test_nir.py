@@ -512,6 +512,7 @@ def test_snntorch_importer_feeds_a_recurrent_layer_through_its_recurrent_weights
     assert expected.any() and not np.array_equal(first, expected)
 
 
+@pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph:DeprecationWarning")
 def test_a_network_built_in_snntorch_loads_and_spikes_the_same(rng):
     torch, snn, export_nir, _ = snntorch_parts()
     torch.manual_seed(0)
@@ -539,6 +540,7 @@ def test_a_network_built_in_snntorch_loads_and_spikes_the_same(rng):
     np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph:DeprecationWarning")
 def test_snntorch_biases_into_neurons_are_refused(rng):
     torch, snn, export_nir, _ = snntorch_parts()
     model = torch.nn.Sequential(torch.nn.Linear(4, 3),
