@@ -477,9 +477,28 @@ def _recurrent_node(nir, graph, neuron):
     return (loops[0], graph.nodes[loops[0]]) if loops else None
 
 
+def _float_dtype(dtype) -> np.dtype:
+    """The layer dtype for weights of ``dtype``: float32 or float64 as they are, else float32."""
+    return np.dtype(dtype) if dtype in (np.float32, np.float64) else np.dtype(np.float32)
+
+
+def _neuron_values(lif, kind, decay, kappa, v_threshold, weight_dtype):
+    """(decay, b, dtype, options, κ) of the layer a LIF or IF node becomes. From minisnu's own
+    export, its exact values and training options (κ None: nothing to fold); from another
+    tool, the NIR parameters, with κ to fold into the incoming weights."""
+    meta = _own_metadata(lif, kind, decay, kappa, v_threshold)
+    if meta:
+        given = np.asarray(meta["decay"], np.float64)
+        decay = float(given) if given.ndim == 0 else given
+        b = -v_threshold if meta["normalized"] else np.asarray(meta["b"])
+        return decay, b, np.dtype(str(meta["dtype"])), _options(meta, kind), None
+    decay = float(decay[0]) if np.all(decay == decay[0]) else decay   # one for all: a number
+    return decay, -v_threshold, _float_dtype(weight_dtype), {"g": "identity"}, kappa
+
+
 def _load_dense(node) -> Dense:
     W = np.asarray(node.weight)
-    dtype = W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    dtype = _float_dtype(W.dtype)
     bias = getattr(node, "bias", None)
     layer = Dense(W.shape[1], W.shape[0], bias=bias is not None, dtype=dtype)
     layer.params["W"][...] = W.T
@@ -512,21 +531,11 @@ def _load_snu(weights_name, weights, name, lif, recurrent, dt) -> SNU:
             raise InputError(f"NIR node {node_name!r} adds a bias into the LIF {name!r}: a "
                              "constant input current, which an SNU does not have")
     H = None if recurrent is None else np.asarray(recurrent[1].weight).T
-    decay, kappa, v_threshold = _lif_as_snu(name, lif, n, dt)
-    meta = _own_metadata(lif, "SNU", decay, kappa, v_threshold)
-    dtype = np.dtype(str(meta["dtype"])) if meta else (
-        W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float32))
-    if meta:                              # minisnu's own export: its exact values and options
-        given = np.asarray(meta["decay"], np.float64)
-        decay = float(given) if given.ndim == 0 else given
-        b = -v_threshold if meta["normalized"] else np.asarray(meta["b"])
-        options = _options(meta, "SNU")
-    else:                                 # another tool's graph: κ folded into the weights
+    decay, b, dtype, options, kappa = _neuron_values(lif, "SNU", *_lif_as_snu(name, lif, n, dt),
+                                                     W.dtype)
+    if kappa is not None:                 # another tool's graph: κ folded into the weights
         W = W * kappa
         H = None if H is None else H * kappa
-        b = -v_threshold
-        decay = float(decay[0]) if np.all(decay == decay[0]) else decay
-        options = {"g": "identity"}
     layer = SNU(n_in, n, recurrent=H is not None, decay=decay, dtype=dtype, **options)
     layer.params["W"][...] = W
     layer.params["b"][...] = b
@@ -588,21 +597,10 @@ def _load_conv_snu(conv_name, conv, name, lif, dt) -> ConvSNU:
     if np.any(np.asarray(conv.bias) != 0):
         raise InputError(f"NIR node {conv_name!r} adds a bias into the LIF {name!r}: a constant "
                          "input current, which a ConvSNU does not have")
-    decay, kappa, v_threshold = (_per_channel(name, value, O) for value in
-                                 _lif_as_snu(name, lif, None, dt))
-    meta = _own_metadata(lif, "ConvSNU", decay, kappa, v_threshold)
-    dtype = np.dtype(str(meta["dtype"])) if meta else (
-        weight.dtype if weight.dtype in (np.float32, np.float64) else np.dtype(np.float32))
-    if meta:
-        given = np.asarray(meta["decay"], np.float64)
-        decay = float(given) if given.ndim == 0 else given
-        b = -v_threshold if meta["normalized"] else np.asarray(meta["b"])
-        options = _options(meta, "ConvSNU")
-    else:
+    per_channel = (_per_channel(name, value, O) for value in _lif_as_snu(name, lif, None, dt))
+    decay, b, dtype, options, kappa = _neuron_values(lif, "ConvSNU", *per_channel, weight.dtype)
+    if kappa is not None:                 # another tool's graph: κ folded into the kernels
         weight = weight * kappa[:, None, None, None]
-        b = -v_threshold
-        decay = float(decay[0]) if np.all(decay == decay[0]) else decay
-        options = {"g": "identity"}
     layer = ConvSNU(C, O, (kh, kw), stride=stride, padding=padding, decay=decay, dtype=dtype,
                     **options)
     layer.params["W"][...] = weight
