@@ -1,4 +1,4 @@
-"""minisnu: Spiking Neural Units from scratch, with hand-derived BPTT on NumPy and Numba.
+"""minisnu: Spiking Neural Units from scratch, with hand-derived BPTT on NumPy and Numba. ::
 
     import numpy as np, minisnu as ms
     net = ms.Sequential(ms.SNU(784, 256, rng=0), ms.SNU(256, 10, rng=1), ms.Readout("mean"))
@@ -7,7 +7,7 @@
     net.backward(grad)                          # hand-derived BPTT, gradients in net.grads
     ms.optim.Adam(net, lr=1e-3).step()
 
-The folders, from the bottom up (a module imports only its own layer and those below):
+The folders, from the bottom up (a module imports only its own layer and those below)::
 
     core/         the layer contract, input checks, initialisations, elementwise functions,
                   atomic files, declared options, the errors a user can fix
@@ -18,8 +18,8 @@ The folders, from the bottom up (a module imports only its own layer and those b
                   the public test kit (minisnu.training.testing)
     pcm/, data/   phase-change memory (devices, crossbars, training in the loop); data sets
                   and spike encodings
-    tasks/        the paper's tasks (jsb, mnist, ptb) for ``minisnu train``
-    exchange/     networks to and from NIR (``ms.nir``), for other tools and hardware
+    tasks/        the paper's tasks (jsb, mnist, ptb) for minisnu train
+    exchange/     networks to and from NIR (ms.nir), for other tools and hardware
     experiments/  the in-memory experiments (pcm-train, drift, robustness)
     cli.py, viz/  the command line, and the plots
 """

@@ -373,13 +373,14 @@ def _raise_interrupt(signum, frame):
 
 
 def inline_sweep_given(args, but_trials: bool = False) -> bool:
-    """Whether the command line describes a sweep (with ``but_trials``: other than by --trials)."""
+    """Whether the command line describes a sweep (with ``but_trials``: other than by ``--trials``)."""
     return bool(args.task or args.set or args.range or args.choices or args.seeds is not None
                 or (args.trials and not but_trials) or args.sampler or args.pruner)
 
 
 def read_sweep(args):
-    """The sweep of the file, or of the command line's --task, --set, --range, --choices, ...; checked."""
+    """The sweep of the file, or of the command line's ``--task``, ``--set``, ``--range``,
+    ``--choices``, ...; checked."""
     if args.file:
         if inline_sweep_given(args):
             raise OptionError("give the sweep in a file or with --task, --set, ..., not both")
@@ -458,7 +459,7 @@ def experiment_command(experiment, args) -> int:
 
 def eval_command(args) -> int:
     """The metrics of a checkpoint on a split. On the run's own data the files must be the ones it
-    was trained on (RunError otherwise); other data, given with --data, is used with a warning."""
+    was trained on (RunError otherwise); other data, given with ``--data``, is used with a warning."""
     path = checkpoint_path(Path(args.checkpoint))
     meta = run_folder.read_metadata(path, TASKS)
     task, options = get_task(meta["task"]), meta["options"]

@@ -1,13 +1,17 @@
-"""Event-driven products: a layer's input current x W and its weight gradient xᵀ δ, computed
+r"""Event-driven products: a layer's input current x W and its weight gradient xᵀ δ, computed
 from the input's nonzero entries (its events) only.
 
 A spiking layer's input is the spikes of the layer below: 0 or 1, and mostly 0. For a row x
-of the input (one sample at one step) with active inputs A = {i : x_i ≠ 0},
+of the input (one sample at one step) with active inputs :math:`A = \{i : x_i ≠ 0\}`,
 
-    (x W)_j  = Σ_{i ∈ A} x_i W_ij             (the rows of W of the active inputs, summed)
-    (xᵀ δ)_i = x_i δ       for i ∈ A,  0 else   (δ scattered into the active rows of ∂L/∂W)
+.. math::
 
-so both cost |A| · n_out multiply-adds instead of n_in · n_out: at 2 % firing, a fiftieth.
+    (x W)_j &= Σ_{i ∈ A} x_i W_{ij} \\
+            &\qquad \text{(the rows of W of the active inputs, summed)} \\
+    (x^\top δ)_i &= x_i δ \text{ for } i ∈ A,\; 0 \text{ else} \\
+            &\qquad \text{(δ scattered into the active rows of ∂L/∂W)}
+
+so both cost :math:`|A| · n_{out}` multiply-adds instead of n_in · n_out: at 2 % firing, a fiftieth.
 (For spikes x_i = 1 and the products are plain sums; the kernels keep the factor x_i so that
 they are exact for any sparse input, e.g. spikes scaled by dropout's 1/(1 − p).)
 
@@ -30,13 +34,14 @@ from numba import njit
 
 from .blas import blas_threads
 
-# The event-driven kernels beat BLAS's dense product below a share of nonzero inputs. They run
-# on one core and BLAS on all its threads, so that crossover falls as BLAS's threads grow:
-# benchmarks/bench_events.py measured it at 0.16 with one thread and 0.075 with two on this
-# project's 2-core machine (see the README). CROSSOVER_ONE_THREAD divided by the threads BLAS
-# has when a layer runs keeps a margin, so that a layer never runs slower event-driven than
-# dense. Set EVENT_DENSITY to a number to fix the crossover instead.
+#: The event-driven kernels beat BLAS's dense product below a share of nonzero inputs. They run
+#: on one core and BLAS on all its threads, so that crossover falls as BLAS's threads grow:
+#: benchmarks/bench_events.py measured it at 0.16 with one thread and 0.075 with two on this
+#: project's 2-core machine (see the README). CROSSOVER_ONE_THREAD divided by the threads BLAS
+#: has when a layer runs keeps a margin, so that a layer never runs slower event-driven than
+#: dense. Set EVENT_DENSITY to a number to fix the crossover instead.
 CROSSOVER_ONE_THREAD = 0.14
+#: None, or a number: the density up to which ``events_of`` picks the event-driven kernels
 EVENT_DENSITY: float | None = None
 
 
@@ -75,7 +80,7 @@ def sampled_density(x, stride):
 
 
 def matmul_reference(x: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """x W for x (R, n_in), W (n_in, n_out): row r is Σ_{i ∈ A_r} x_ri W_i."""
+    """x W for x (R, n_in), W (n_in, n_out): row r is :math:`Σ_{i ∈ A_r} x_{ri} W_i`."""
     out = np.zeros((x.shape[0], W.shape[1]), np.result_type(x, W))
     for r in range(x.shape[0]):
         active = np.flatnonzero(x[r])                       # A_r, the inputs that spiked
@@ -126,7 +131,8 @@ def list_active(x, indptr, indices):
 
 @njit(cache=True, error_model="numpy")
 def matmul_events(indptr, indices, x, W, out):
-    """out = x W from the active inputs: out_r = Σ_{i ∈ A_r} x_ri W_i. ``out`` is overwritten.
+    r"""out = x W from the active inputs: :math:`\text{out}_r = Σ_{i ∈ A_r} x_{ri} W_i`. ``out`` is
+    overwritten.
 
     The rows of W are added four at a time: each pass over out_r then loads and stores it once
     for four inputs instead of once per input (a quarter of the memory traffic on out, which

@@ -22,7 +22,8 @@ from numba import njit
 
 
 def sigmoid(v):
-    """σ(v) = 1 / (1 + e^(−v)), computed as (1 + tanh(v / 2)) / 2: no overflow for large |v|."""
+    r""":math:`σ(v) = 1 / (1 + e^{−v})`, computed as :math:`(1 + \tanh(v / 2)) / 2`: no overflow for
+    large :math:`|v|`."""
     return 0.5 * (1 + np.tanh(0.5 * v))
 
 
@@ -59,6 +60,6 @@ def tanh_scalar(v, f32):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def sigmoid_scalar(v, one, f32):
-    """σ(v) = 1 / (1 + e^(−v)) = (1 + tanh(v / 2)) / 2: no overflow, and the fast tanh."""
+    r""":math:`σ(v) = 1 / (1 + e^{−v}) = (1 + \tanh(v / 2)) / 2`: no overflow, and the fast tanh."""
     half = one / (one + one)
     return half * (one + tanh_scalar(half * v, f32))

@@ -10,7 +10,7 @@ import numpy as np
 
 
 def glorot_uniform(rng, n_in, n_out, dtype):
-    """W ~ U(−r, r), r = sqrt(6 / (n_in + n_out)) (Glorot & Bengio 2010).
+    r""":math:`W \sim U(−r, r)`, :math:`r = \sqrt{6 / (n_{in} + n_{out})}` (Glorot & Bengio 2010).
 
     It keeps the variance of activations and gradients roughly equal across
     layers. Returns an (n_in, n_out) array of ``dtype``.

@@ -59,6 +59,7 @@ def layer_sizes(text: str) -> list[int]:
 
 #: How a command-line string becomes a value, for each kind of option.
 PARSERS = {int: int, float: float, str: str, "sizes": layer_sizes}
+#: Each kind of option in words, for the error messages.
 KIND_NAMES = {int: "an integer", float: "a number", str: "a word", "sizes": "layer sizes"}
 
 
@@ -68,24 +69,40 @@ class Option:
 
     Parameters
     ----------
-    name : the Python name (``lr_decay``); on the command line ``--lr-decay``.
-    kind : ``int``, ``float``, ``str``, ``bool`` (a flag) or ``"sizes"`` (``256,256``).
-    default : the value when not given: a value, None, or a :class:`ByModel`.
-    help : one line for ``--help``; the default is appended.
-    choices : the allowed values.
-    low, high, open_low, open_high : the allowed range, closed unless open_* is set.
-    many : one or more values, a list (each checked); ``distinct`` refuses repeats.
-    count : for ``"sizes"``, exactly this many (``--channels 32,64``: two).
-    quick : the default under ``--quick``, when it differs.
-    none : what a None default means, for the help ("no clipping").
-    group : the heading of the option in ``--help``.
-    metavar : the placeholder in ``--help``.
-    models : the models the option applies to; giving it with another model is an error.
-    needs : (name, value): the option applies only when option ``name`` has ``value``
+    name : str
+        the Python name (``lr_decay``); on the command line ``--lr-decay``.
+    kind : type or str
+        ``int``, ``float``, ``str``, ``bool`` (a flag) or ``"sizes"`` (``256,256``).
+    default
+        the value when not given: a value, None, or a :class:`ByModel`.
+    help : str
+        one line for ``--help``; the default is appended.
+    choices : tuple, optional
+        the allowed values.
+    low, high, open_low, open_high
+        the allowed range, closed unless open_* is set.
+    many, distinct : bool
+        one or more values, a list (each checked); ``distinct`` refuses repeats.
+    count : int, optional
+        for ``"sizes"``, exactly this many (``--channels 32,64``: two).
+    quick : optional
+        the default under ``--quick``, when it differs.
+    none : str, optional
+        what a None default means, for the help ("no clipping").
+    group : str, optional
+        the heading of the option in ``--help``.
+    metavar : str, optional
+        the placeholder in ``--help``.
+    models : tuple, optional
+        the models the option applies to; giving it with another model is an error.
+    needs : (name, value), optional
+        the option applies only when option ``name`` has ``value``
         (``--elastic-alpha`` needs ``--augment elastic``); giving it otherwise is an error.
-    run : part of a run's options (kept in the run folder, fixed on resume); False for
+    run : bool
+        part of a run's options (kept in the run folder, fixed on resume); False for
         options about the invocation (``--out``, ``--data``, ``--resume``).
-    resumable : may change when a run is resumed (``--epochs``: a new target).
+    resumable : bool
+        may change when a run is resumed (``--epochs``: a new target).
     """
 
     name: str

@@ -7,6 +7,7 @@ register too, as long as its ``config()`` returns its constructor arguments.
 
 from __future__ import annotations
 
+#: the registered layer classes by name (``register_layer`` adds them)
 LAYER_TYPES: dict[str, type] = {}
 
 

@@ -11,6 +11,7 @@ from numba import njit
 
 from .errors import InputError, InputTypeError
 
+#: the dtypes a layer computes in
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -153,13 +154,18 @@ def check_array(
 
     Parameters
     ----------
-    name : what to call the array in error messages.
-    ndim : the required number of dimensions (or a tuple of allowed ones).
-    last : the required size of the last axis (number of features).
-    dtype : the layer's float dtype. A floating array of another precision is
+    name : str
+        what to call the array in error messages.
+    ndim : int or tuple of int, optional
+        the required number of dimensions (or a tuple of allowed ones).
+    last : int, optional
+        the required size of the last axis (number of features).
+    dtype : numpy dtype, optional
+        the layer's float dtype. A floating array of another precision is
         refused (converting it would silently lose or invent precision); bool
         and integer arrays (spike trains, labels as floats) are converted.
-    finite : refuse NaN and infinities.
+    finite : bool
+        refuse NaN and infinities.
     """
     if not isinstance(x, np.ndarray):
         raise InputTypeError(f"{name} must be a numpy array, got {type(x).__name__}")

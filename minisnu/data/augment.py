@@ -1,13 +1,17 @@
-"""Elastic distortions of images (Simard, Steinkraus & Platt, ICDAR 2003), seeded.
+r"""Elastic distortions of images (Simard, Steinkraus & Platt, ICDAR 2003), seeded.
 
 For an image I of H×W pixels, two fields of independent uniform draws
-U_x, U_y ~ U(-1, 1) (one per pixel) are smoothed by a Gaussian of standard
+:math:`U_x, U_y \sim U(-1, 1)` (one per pixel) are smoothed by a Gaussian of standard
 deviation σ pixels and scaled by α:
 
-    Δx = α · (G_σ * U_x),    Δy = α · (G_σ * U_y)
+.. math::
+
+    Δx = α · (G_σ * U_x), \qquad Δy = α · (G_σ * U_y)
 
 (``*`` the convolution, zero outside the image), and the distorted image reads
 I at the displaced points, by bilinear interpolation, 0 outside the image:
+
+.. math::
 
     I'(i, j) = I(i + Δy(i, j), j + Δx(i, j)).
 
@@ -29,8 +33,11 @@ import numpy as np
 
 from .errors import MissingPackageError
 
-SIGMA = 4.0  # Simard et al.'s smoothing, pixels of a 28×28 image
-ALPHA = 34.0  # and their scale of the displacements
+#: σ, Simard et al.'s smoothing, in pixels of a 28×28 image.
+SIGMA = 4.0
+#: α, their scale of the displacements, in pixels of a 28×28 image.
+ALPHA = 34.0
+#: The side of the images :data:`SIGMA` and :data:`ALPHA` are for.
 SIMARD_SIDE = 28
 
 

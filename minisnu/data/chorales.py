@@ -53,15 +53,18 @@ def load_music21_chorales(cache=None, *, refresh: bool = False) -> dict[str, lis
 
     Parameters
     ----------
-    cache : path of the JSON cache file (default: :func:`default_cache_path`,
-        in :func:`~minisnu.data.paths.cache_dir`). An existing cache is read
+    cache : path, optional
+        The JSON cache file (default: :func:`default_cache_path`, in
+        :func:`~minisnu.data.paths.cache_dir`). An existing cache is read
         without music21.
-    refresh : convert again even if the cache exists.
+    refresh : bool
+        Convert again even if the cache exists.
 
     Returns
     -------
-    dict train/valid/test -> sequences -> time steps -> MIDI notes, as
-    :func:`minisnu.data.load_jsb` returns.
+    dict
+        train/valid/test -> sequences -> time steps -> MIDI notes, as
+        :func:`~minisnu.data.jsb.load_jsb` returns.
     """
     cache = default_cache_path() if cache is None else Path(cache)
     if cache.is_file() and not refresh:

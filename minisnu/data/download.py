@@ -104,16 +104,20 @@ def download_dataset(name: str, root=None, *, timeout: float = 60.0) -> Path:
 
     Parameters
     ----------
-    name : "mnist", "fashion-mnist", "ptb" or "jsb".
-    root : the data folder (default :func:`~minisnu.data.paths.data_dir`, i.e.
+    name : {"mnist", "fashion-mnist", "ptb", "jsb"}
+    root : path, optional
+        The data folder (default :func:`~minisnu.data.paths.data_dir`, i.e.
         ``$MINISNU_DATA`` or the cache folder).
-    timeout : seconds to wait for a server before trying the next URL.
+    timeout : float
+        Seconds to wait for a server before trying the next URL.
 
     Raises
     ------
-    DownloadError : a file could not be fetched; the message gives the URL(s)
-        and the exact place to put the file by hand.
-    ChecksumError : a fetched file did not match its checksum (nothing is kept).
+    DownloadError
+        A file could not be fetched; the message gives the URL(s) and the exact
+        place to put the file by hand.
+    ChecksumError
+        A fetched file did not match its checksum (nothing is kept).
     """
     check_choice("data set", name, DATASETS)
     folder = data_dir(root) / name
@@ -126,8 +130,8 @@ def fetch(remote: Remote, folder, *, timeout: float = 60.0) -> Path:
     """Make sure ``folder/remote.filename`` exists with the right checksums; return its path.
 
     The URLs are tried in order; a mirror that fails or serves a file with the
-    wrong checksum is skipped. If none succeeds, ChecksumError is raised when
-    some mirror served a wrong file, DownloadError otherwise.
+    wrong checksum is skipped. If none succeeds, :class:`ChecksumError` is raised when
+    some mirror served a wrong file, :class:`DownloadError` otherwise.
     """
     folder = Path(folder)
     dest = folder / remote.filename

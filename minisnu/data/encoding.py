@@ -50,15 +50,20 @@ def rate(x, steps: int = 20, gain: float = 0.3, *, rng, dtype=np.float32) -> np.
 
     Parameters
     ----------
-    x : array (B, ...) of intensities in [0, 1] (scale uint8 images by 1/255).
-    steps : number of time steps T (> 0).
-    gain : g in (0, 1], the firing probability of a pixel of intensity 1.
-    rng : int seed or ``numpy.random.Generator`` (required: see the module notes).
-    dtype : float32 (default), float64 or bool.
+    x : array (B, ...)
+        Intensities in [0, 1] (scale uint8 images by 1/255).
+    steps : int
+        Number of time steps T (> 0).
+    gain : float
+        g in (0, 1], the firing probability of a pixel of intensity 1.
+    rng : int or numpy.random.Generator
+        Seed or generator (required: see the module notes).
+    dtype : float32 (default), float64 or bool
 
     Returns
     -------
-    spikes : array (T, B, ...) of 0 and 1.
+    spikes : array (T, B, ...)
+        The spikes, 0 and 1.
     """
     x = _check_intensities(x)
     steps, gain, dtype = check_size("steps", steps), _check_gain(gain), _check_spike_dtype(dtype)
@@ -68,7 +73,7 @@ def rate(x, steps: int = 20, gain: float = 0.3, *, rng, dtype=np.float32) -> np.
 
 
 def regular(x, steps: int = 20, gain: float = 0.3, *, dtype=np.float32) -> np.ndarray:
-    r"""Deterministic rate coding: the rate of ``rate`` without its noise.
+    r"""Deterministic rate coding: the rate of :func:`rate` without its noise.
 
     A pixel accumulates a phase :math:`g x_i` per step and fires whenever the
     phase passes an integer:
@@ -124,16 +129,22 @@ def latency(
 
     Parameters
     ----------
-    x : array (B, ...) of intensities in [0, 1].
-    steps : number of time steps T (> 0).
-    tau : membrane time constant of the logarithmic code, in steps (> 0).
-    threshold : θ in [0, 1): intensities at or below it never spike.
-    linear : use the linear instead of the logarithmic code.
-    dtype : float32 (default), float64 or bool.
+    x : array (B, ...)
+        Intensities in [0, 1].
+    steps : int
+        Number of time steps T (> 0).
+    tau : float
+        Membrane time constant of the logarithmic code, in steps (> 0).
+    threshold : float
+        θ in [0, 1): intensities at or below it never spike.
+    linear : bool
+        Use the linear instead of the logarithmic code.
+    dtype : float32 (default), float64 or bool
 
     Returns
     -------
-    spikes : array (T, B, ...) with at most one 1 per pixel.
+    spikes : array (T, B, ...)
+        At most one 1 per pixel.
     """
     x = _check_intensities(x)
     steps, dtype = check_size("steps", steps), _check_spike_dtype(dtype)

@@ -1,9 +1,10 @@
 """What a run was trained on: the size and SHA-256 of each data file, or a package's version.
 
 A run of ``minisnu train`` records the fingerprint of its data with its
-checkpoint (in the ``source`` dict that :func:`locate_data` of its task
-returns), so that ``--resume`` can refuse other data and ``minisnu eval`` can
-tell when the files changed since training. A fingerprint is JSON::
+checkpoint (in the ``source`` dict that the ``locate_data`` of its task
+returns, e.g. :func:`minisnu.tasks.jsb.locate_data`), so that ``--resume`` can
+refuse other data and ``minisnu eval`` can tell when the files changed since
+training. A fingerprint is JSON::
 
     {"files": [{"path": "/data/jsb-chorales-quarter.json", "size": 215718,
                 "sha256": "9d3f..."}],

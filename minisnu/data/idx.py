@@ -58,10 +58,12 @@ def read_idx(path) -> np.ndarray:
 
     Raises
     ------
-    FileNotFoundError : no such file.
-    DataFormatError : bad gzip stream, bad magic number, unknown element type,
-        or a data length that does not match the header (truncated file or
-        trailing bytes). The message names the file and gives the numbers.
+    FileNotFoundError
+        No such file.
+    DataFormatError
+        Bad gzip stream, bad magic number, unknown element type, or a data length
+        that does not match the header (truncated file or trailing bytes). The
+        message names the file and gives the numbers.
     """
     path = existing_file(path, "IDX file")
     raw = _read_maybe_gzipped(path)
@@ -123,23 +125,30 @@ def load_mnist(folder, split: str = "train", *, as_float: bool = False):
 
     Parameters
     ----------
-    folder : the folder holding the standard file names (see the module notes),
+    folder : path
+        The folder holding the standard file names (see the module notes),
         gzipped or not; the unpacked names with a dot (``train-images.idx3-ubyte``)
         are accepted too.
-    split : "train" (60,000 examples) or "test" (10,000).
-    as_float : return images as float32 in [0, 1] (divided by 255) instead of uint8.
+    split : {"train", "test"}
+        "train" (60,000 examples) or "test" (10,000).
+    as_float : bool
+        Return images as float32 in [0, 1] (divided by 255) instead of uint8.
 
     Returns
     -------
-    images : uint8 array (N, 28, 28), or float32 with ``as_float``.
-    labels : int64 array (N,) of class indices.
+    images : array (N, 28, 28)
+        uint8, or float32 with ``as_float``.
+    labels : int64 array (N,)
+        Class indices.
 
     Raises
     ------
-    FileNotFoundError : a file is missing (the names tried are listed).
-    DataFormatError : a file is malformed, is not images (3 dimensions of uint8)
-        or labels (1 dimension of uint8), the counts of images and labels differ,
-        or a label is not a class 0..9.
+    FileNotFoundError
+        A file is missing (the names tried are listed).
+    DataFormatError
+        A file is malformed, is not images (3 dimensions of uint8) or labels
+        (1 dimension of uint8), the counts of images and labels differ, or a
+        label is not a class 0..9.
     """
     images_path, labels_path = mnist_files(folder, split)
     images, labels = read_idx(images_path), read_idx(labels_path)

@@ -49,8 +49,10 @@ from .paths import SPLITS, cache_dir, data_dir, existing_file
 
 log = logging.getLogger(__name__)
 
-LOWEST_NOTE = 21  # A0, piano key 1
-N_NOTES = 88  # piano keys: MIDI 21 (A0) .. 108 (C8)
+#: The MIDI note of a piano roll's column 0: 21, A0, piano key 1.
+LOWEST_NOTE = 21
+#: The columns of a piano roll, the piano keys: MIDI 21 (A0) .. 108 (C8).
+N_NOTES = 88
 FILE_NAME = "jsb-chorales-quarter.json"  # the name download_dataset("jsb") gives the file
 MUSIC21 = "the music21 Bach chorales"
 
@@ -292,6 +294,7 @@ _STAND_INS = {
 #: notes). A pickle can name one list again and again at a few bytes each, so a file of kilobytes
 #: can stand for billions of steps; :func:`check_jsb` counts what it builds and stops at these.
 MAX_STEPS = 1_000_000
+#: The most notes a JSB data set may hold (see :data:`MAX_STEPS`).
 MAX_NOTES = 10_000_000
 
 
@@ -439,9 +442,11 @@ def pad_batch(rolls) -> tuple[np.ndarray, np.ndarray]:
 
     Returns
     -------
-    batch : array (T, B, 88), T = the longest T_b, in the rolls' dtype.
-    mask : bool array (T, B), True where a step is real (``mask[t, b] = t < T_b``),
-        the mask the losses of ``minisnu.training.losses`` take.
+    batch : array (T, B, 88)
+        T = the longest T_b, in the rolls' dtype.
+    mask : bool array (T, B)
+        True where a step is real (``mask[t, b] = t < T_b``), the mask the losses
+        of :mod:`minisnu.training.losses` take.
     """
     rolls = list(rolls)
     if not rolls:

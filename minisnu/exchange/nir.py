@@ -4,36 +4,49 @@ NIR (Pedersen et al., Nature Communications 2024; the package ``nir``) is the ex
 the spiking-network tools (snnTorch, Norse, SpikingJelly, Sinabs, Rockpool, Lava) and of the
 neuromorphic chips and simulators they feed. ::
 
-    graph = ms.nir.export(net, dt=1e-4)    # a nir.NIRGraph; nir.write(path, graph) saves it
-    net2 = ms.nir.load(graph)              # or ms.nir.load(path): a minisnu Sequential
+    graph = ms.nir.export(net, dt=1e-4)  # a nir.NIRGraph;
+                                         # nir.write(path, graph) saves it
+    net2 = ms.nir.load(graph)            # or ms.nir.load(path):
+                                         # a minisnu Sequential
 
 The SNU is a leaky integrate-and-fire neuron
 ---------------------------------------------
 A spiking SNU with g = identity computes, for every unit (``units/snu_reference.py``)
 
-    s_t = x_t W + l ⊙ s_{t-1} ⊙ (1 − y_{t-1}),      y_t = step(s_t + b).
+.. math::
+
+    s_t = x_t W + l ⊙ s_{t-1} ⊙ (1 − y_{t-1}), \qquad y_t = \mathrm{step}(s_t + b).
 
 NIR's LIF node is the continuous neuron
 
-    τ dv/dt = (v_leak − v) + R I,    z = 1 if v > v_threshold,    v ← v_reset when z = 1.
+.. math::
+
+    τ \, dv/dt &= (v_\text{leak} − v) + R I, \\
+    z &= 1 \text{ if } v > v_\text{threshold}, \qquad v ← v_\text{reset} \text{ when } z = 1.
 
 Stepped forward with Euler's rule over a step dt, with v_leak = 0 and I_t = x_t W,
+
+.. math::
 
     v_t = v_{t-1} + (dt/τ) (−v_{t-1} + R I_t) = (1 − dt/τ) v_{t-1} + (dt R / τ) I_t.
 
 This is the SNU's membrane when
 
-    1 − dt/τ = l      ⇒  τ = dt / (1 − l),
-    dt R / τ = 1      ⇒  R = τ / dt             (the input enters with coefficient 1),
-    v_reset = 0                                 (the factor 1 − y_{t-1} empties s after a spike),
-    v > v_threshold  ⇔  s_t + b > 0             ⇒  v_threshold = −b.
+.. math::
+
+    1 − dt/τ = l \quad &⇒ \quad τ = dt / (1 − l), \\
+    dt R / τ = 1 \quad &⇒ \quad R = τ / dt, \\
+    &\phantom{⇒} \quad v_\text{reset} = 0, \\
+    v > v_\text{threshold} \quad ⇔ \quad s_t + b > 0 \quad &⇒ \quad v_\text{threshold} = −b:
+
+the input enters with coefficient 1, and the factor :math:`1 − y_{t-1}` empties s after a spike.
 
 So ``export`` writes each SNU layer as a ``Linear`` node (the weights, Wᵀ in NIR's
 output-by-input order) into a ``LIF`` node with those parameters, and a ConvSNU as a ``Conv2d``
 node into one; a recurrent SNU's H is a ``Linear`` node from the LIF's output back into its
 input (the previous step's spikes, as snnTorch's RLeaky reads it). ``load`` inverts the
 mapping for any graph, given dt: l = 1 − dt/τ, and an input coefficient κ = dt R / τ other than
-1 is folded into the incoming weights (v_t = l v_{t-1} + κ I_t is the SNU with κ W). dt comes
+1 is folded into the incoming weights (:math:`v_t = l v_{t-1} + κ I_t` is the SNU with κ W). dt comes
 from the ``dt=`` argument or from the graph's metadata, which ``export`` writes.
 
 What maps exactly, what is approximated, what is refused
@@ -94,7 +107,7 @@ from ..pcm.training import InMemory
 from ..units.conv_snu import ConvSNU
 from ..units.snu import SNU
 
-AGREE = 1e-6        # how closely the metadata must match the NIR parameters to be used
+AGREE = 1e-6        #: how closely the metadata must match the NIR parameters to be used
 
 
 def _nir():
@@ -120,15 +133,21 @@ def export(net, dt: float, *, input_shape=None, approximate_g: bool = False,
            normalize_thresholds: bool = False):
     """The network as a ``nir.NIRGraph`` (module docstring: what maps how).
 
-    net : a ``Sequential`` of Dense, SNU, ConvSNU, AvgPool2d, MaxPool2d and Flatten layers (a
+    Parameters
+    ----------
+    net : Sequential or layer
+        A ``Sequential`` of Dense, SNU, ConvSNU, AvgPool2d, MaxPool2d and Flatten layers (a
         final Readout allowed), or one layer.
-    dt : the time step, in seconds, that one minisnu step stands for (snnTorch's importer
+    dt : float
+        The time step, in seconds, that one minisnu step stands for (snnTorch's importer
         assumes 1e-4).
-    input_shape : (C, H, W) of the input images, when the first layer is a ConvSNU (NIR states
-        every node's shape).
-    approximate_g : export SNUs with g = ReLU or leaky ReLU as LIF neurons, whose membrane is
+    input_shape : (C, H, W), optional
+        Of the input images, when the first layer is a ConvSNU (NIR states every node's shape).
+    approximate_g : bool
+        Export SNUs with g = ReLU or leaky ReLU as LIF neurons, whose membrane is
         not clamped at zero (refused otherwise).
-    normalize_thresholds : scale each SNU unit's incoming weights so that all thresholds are 1.
+    normalize_thresholds : bool
+        Scale each SNU unit's incoming weights so that all thresholds are 1.
     """
     nir = _nir()
     dt = _check_dt(dt)
@@ -331,8 +350,8 @@ def _export_snu(nir, i, layer, dt, approximate_g, normalize_thresholds):
     return nodes, edges, weights, neuron
 
 
-# The training options each kind of layer keeps in a node's metadata (they do not change what
-# the layer computes forward, but a network loaded back trains as the one exported did).
+#: The training options each kind of layer keeps in a node's metadata (they do not change what
+#: the layer computes forward, but a network loaded back trains as the one exported did).
 OPTIONS = {"SNU": ("g", "g_slope", "surrogate", "surrogate_k", "detach_reset", "train_decay",
                    "bias_init"),
            "ConvSNU": ("g", "surrogate", "detach_reset", "train_decay")}
@@ -363,7 +382,12 @@ def _options(meta, kind) -> dict:
 def load(source, dt: float | None = None) -> Sequential:
     """A minisnu ``Sequential`` from a ``nir.NIRGraph`` or a NIR file (module docstring).
 
-    dt : the time step that one minisnu step stands for; by default the one ``export`` stored
+    Parameters
+    ----------
+    source : nir.NIRGraph or path
+        The graph, or the path of a NIR file.
+    dt : float, optional
+        The time step that one minisnu step stands for; by default the one ``export`` stored
         in the graph. A graph from another tool needs it.
     """
     nir = _nir()

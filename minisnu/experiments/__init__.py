@@ -13,7 +13,7 @@
 Each module has ``NAME``, ``SUMMARY``, its declared ``OPTIONS``
 (:mod:`minisnu.core.options`), ``run(options) -> metrics`` (which also writes
 them to ``metrics.json``) and ``figure_name(options)``: the command line draws the
-figure from the metrics with :data:`minisnu.viz.FIGURES`. Each has a
+figure from the metrics with :data:`~minisnu.viz.experiments.FIGURES`. Each has a
 ``--quick`` setting that finishes in seconds. The network they share, its
 data, its loop and its metric are those of the JSB task (:mod:`minisnu.tasks.jsb`).
 """

@@ -3,7 +3,7 @@
 The experiment of Pantazi, Woźniak, Tuma and Eleftheriou (Nanotechnology 27,
 355205, 2016): phase-change neurons with PCM synapses that learn by STDP
 (:mod:`minisnu.memristive`) read M parallel spike streams, some of which are
-secretly correlated (:func:`minisnu.data.correlated_spikes`). Nobody tells the
+secretly correlated (:func:`minisnu.data.correlated.correlated_spikes`). Nobody tells the
 network which; after learning, the synapses of the correlated inputs should be
 strong and the others weak. Detection quality is the area under the ROC curve
 (AUC) of "the final weight separates the inputs of a group from the others":
@@ -17,7 +17,7 @@ The settings (``--setting``), each over several seeds, with PCM and ideal device
   per c, and the lowest c at which the mean AUC stays ≥ 0.9.
 - ``groups``: K groups (``--group-sizes``, ``--group-c``), N = K neurons, level-tuned
   (each neuron integrates only the input activity of its band, the bands placed by
-  :func:`minisnu.memristive.level_bands`) against winner-take-all lateral
+  :func:`minisnu.memristive.network.level_bands`) against winner-take-all lateral
   inhibition on the same input. Each group is assigned the neuron that holds it
   best (the assignment of distinct neurons with the largest total AUC); reported:
   each group's AUC on its neuron, whether every group reaches 0.95, and the
@@ -85,12 +85,14 @@ OPTIONS = (
 
 
 def roc_auc(scores, positive) -> float:
-    """The area under the ROC curve of ``scores`` for telling ``positive`` from the rest.
+    r"""The area under the ROC curve of ``scores`` for telling ``positive`` from the rest.
 
     AUC = P(a positive scores above a negative), ties counting one half: the
     Mann-Whitney U statistic over n₊·n₋,
 
-        AUC = (Σ ranks of the positives − n₊(n₊ + 1)/2) / (n₊·n₋)
+    .. math::
+
+        \text{AUC} = \frac{\text{Σ ranks of the positives} − n_+ (n_+ + 1)/2}{n_+ · n_-}
 
     with the scores ranked 1..n, tied scores given their average rank.
     """
@@ -112,10 +114,21 @@ def roc_auc(scores, positive) -> float:
 def assign_groups(weights: np.ndarray, group: np.ndarray) -> tuple[list[int], list[float]]:
     """The neuron that holds each group: distinct neurons, the largest total AUC.
 
-    weights : (N, M) µS; group : (M,) the group of each input, −1 for none. AUC[n, k]
-    tells group k's inputs from all others by the weights of neuron n. With K ≤ N
-    groups, every assignment of K distinct neurons is tried (K is small).
-    Returns the neuron of each group and its AUC.
+    AUC[n, k] tells group k's inputs from all others by the weights of neuron n.
+    With K ≤ N groups, every assignment of K distinct neurons is tried (K is small).
+
+    Parameters
+    ----------
+    weights : array (N, M), µS
+    group : array (M,)
+        The group of each input, −1 for none.
+
+    Returns
+    -------
+    neurons : list of int
+        The neuron of each group.
+    aucs : list of float
+        Its AUC.
     """
     K = int(group.max()) + 1
     auc = np.array([[roc_auc(w, group == k) for k in range(K)] for w in weights])

@@ -129,24 +129,29 @@ def _as_weights(W):
 
 
 def quantize(W: np.ndarray, bits: int) -> np.ndarray:
-    """Symmetric uniform quantization of one matrix to ``bits`` bits.
+    r"""Symmetric uniform quantization of one matrix to ``bits`` bits.
 
-    The grid has n = 2^(bits−1) − 1 levels per sign over [−m, m], m = max|W|,
-    and zero (2n + 1 = 2^bits − 1 values in all; one code of the 2^bits is left
-    unused so that the grid is symmetric)::
+    The grid has :math:`n = 2^{bits−1} − 1` levels per sign over [−m, m], m = max|W|,
+    and zero (:math:`2n + 1 = 2^{bits} − 1` values in all; one code of the
+    :math:`2^{bits}` is left unused so that the grid is symmetric):
 
-        Δ    = m / n
-        Q(W) = Δ · round(W / Δ)            (computed as m · round(n·W/m) / n)
+    .. math::
 
-    Every weight moves by at most Δ/2, the largest |W| stays exactly m, and
+        Δ &= m / n \\
+        Q(W) &= Δ · \text{round}(W / Δ) \\
+             &= m · \text{round}(n·W/m) / n \qquad \text{(as it is computed)}
+
+    Every weight moves by at most Δ/2, the largest :math:`|W|` stays exactly m, and
     a zero matrix stays zero. bits = 8 gives 255 values; bits = 2 gives
     {−m, 0, m}, the ternary weights. The result has W's dtype.
 
     Parameters
     ----------
-    W : real array (any shape; the whole array is one matrix, one grid).
-    bits : int >= 2. One bit cannot hold a sign, a zero and a magnitude
-        (n = 0 levels), so bits < 2 is refused.
+    W : real array
+        Any shape; the whole array is one matrix, one grid.
+    bits : int >= 2
+        One bit cannot hold a sign, a zero and a magnitude (n = 0 levels), so
+        bits < 2 is refused.
     """
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or bits < 2:
         raise ValueError(f"bits must be an int >= 2 (a sign and at least one level), got {bits!r}")
@@ -163,9 +168,11 @@ def quantize(W: np.ndarray, bits: int) -> np.ndarray:
 
 
 def add_noise(W: np.ndarray, level: float, rng: np.random.Generator) -> np.ndarray:
-    """Gaussian weight noise relative to the matrix's largest weight::
+    r"""Gaussian weight noise relative to the matrix's largest weight:
 
-        W' = W + level · max|W| · z,       z ~ N(0, 1) per weight
+    .. math::
+
+        W' = W + \text{level} · \max|W| · z, \qquad z \sim N(0, 1) \text{ per weight}
 
     ``level`` = 0.05 is a noise of 5 % of the largest weight on every weight.
     One z is drawn per weight even when ``level`` = 0 (which returns W
@@ -195,33 +202,31 @@ def noisy_network(net: Sequential, level: float, rng: np.random.Generator) -> Se
 
 @dataclass
 class Deployment:
-    """A network's weight matrices programmed into PCM crossbars.
+    """A network's weight matrices programmed into PCM crossbars."""
 
-    Attributes
-    ----------
-    crossbars : {weight name: Crossbar}, one per matrix, programmed one-shot.
-    probes : {weight name: (PROBE_ROWS, n_in) array}, the fixed probe input of
-        the drift compensation.
-    references : {weight name: mean|P·W(0)|}, the probe's mean output on the
-        devices read right after programming.
-    """
-
+    #: {weight name: Crossbar}, one per matrix, programmed one-shot.
     crossbars: dict
+    #: {weight name: (PROBE_ROWS, n_in) array}, the fixed probe input of the drift compensation.
     probes: dict
+    #: {weight name: mean|P·W(0)|}, the probe's mean output on the devices read right after
+    #: programming.
     references: dict
 
 
 def program_pcm(net: Sequential, rng: np.random.Generator, *,
                 noise_model: PCMNoiseModel = DEFAULT_NOISE_MODEL, ideal: bool = False,
                 devices_per_side: int = 1) -> Deployment:
-    """Program every weight matrix of ``net`` into a PCM crossbar (``method="one_shot"``).
+    r"""Program every weight matrix of ``net`` into a PCM crossbar (``method="one_shot"``).
 
-    Each matrix W gets its own ``Crossbar`` (differential pairs, largest |W|
+    Each matrix W gets its own ``Crossbar`` (differential pairs, largest :math:`|W|`
     at the model's g_max, 25 µS by default) programmed with aihwkit's
     statistical model, ``noise_model`` (a ``PCMNoiseModel``: g_max and the
-    other constants of the devices)::
+    other constants of the devices):
 
-        g_prog = max(0, g_T + σ_prog(ĝ_T)·z₁),     ν = |μ_ν(ĝ_T) + σ_ν(ĝ_T)·z₂|
+    .. math::
+
+        g_{prog} &= \max(0, g_T + σ_{prog}(\hat g_T) · z_1) \\
+        ν &= |μ_ν(\hat g_T) + σ_ν(\hat g_T) · z_2|
 
     For the drift compensation, a probe P (PROBE_ROWS rows, uniform in
     [−1, 1]) is drawn per matrix and its mean output on the devices read
@@ -249,13 +254,17 @@ def program_pcm(net: Sequential, rng: np.random.Generator, *,
 
 
 def read_weights(deployment: Deployment, t: float) -> dict:
-    """The effective weights read ``t`` seconds after programming: {name: W(t)}.
+    r"""The effective weights read ``t`` seconds after programming: {name: W(t)}.
 
-    Per device (the statistical model; t0 = 20 s)::
+    Per device (the statistical model; :math:`t_0` = 20 s):
 
-        g(t)   = g_prog · ((t + t0)/t0)^(−ν)
-        g_read = max(0, g(t) + |g(t)|·σ(t)·z₃),   σ(t) = Q(g_prog)·sqrt(ln((t + t0 + t_read)/(2·t_read)))
-        W(t)   = (G⁺_read − G⁻_read) / scale,      scale = g_max / max|W|  (the noise model's g_max)
+    .. math::
+
+        g(t) &= g_{prog} · ((t + t_0)/t_0)^{−ν} \\
+        g_{read} &= \max(0, g(t) + |g(t)| · σ(t) · z_3) \\
+        σ(t) &= Q(g_{prog}) · \sqrt{\ln \frac{t + t_0 + t_{read}}{2 t_{read}}} \\
+        W(t) &= (G^+_{read} − G^-_{read}) / \text{scale} \\
+        \text{scale} &= g_{max} / \max|W| \qquad \text{(the noise model's $g_{max}$)}
 
     One read per matrix: the same noisy weights serve a whole evaluation (on
     a chip every product reads the devices anew; one read keeps a sweep cheap
@@ -267,9 +276,11 @@ def read_weights(deployment: Deployment, t: float) -> dict:
 
 
 def compensate(deployment: Deployment, weights: dict) -> dict:
-    """Global drift compensation, one factor per matrix: {name: α·W(t)}::
+    r"""Global drift compensation, one factor per matrix: {name: α·W(t)}:
 
-        α = mean|P·W(0)| / mean|P·W(t)|
+    .. math::
+
+        α = \frac{\text{mean}|P · W(0)|}{\text{mean}|P · W(t)|}
 
     with the probe P and the reference mean|P·W(0)| kept by ``program_pcm``.
     A crossbar applies α to its outputs; since y = x·W is linear in W,

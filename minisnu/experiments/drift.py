@@ -1,12 +1,12 @@
 """A software-trained JSB network programmed into PCM, scored from 1 second to 1 year later.
 
 The network (88 → 150 units → 88, ``--model``) is trained in software with
-Adam, lr 0.01·γ^epoch (γ = ``--lr-decay``), then every weight matrix is
+Adam, lr :math:`0.01 · γ^{epoch}` (γ = ``--lr-decay``), then every weight matrix is
 programmed once into PCM crossbars (aihwkit's statistical model: programming
 noise, a drift exponent per device, 1/f read noise; see
 :mod:`minisnu.experiments.deploy`). Biases and decays stay digital. The
-conductances then drift down, g(t) = g_prog·((t + t0)/t0)^(−ν), and the test
-NLL is measured on the weights read at each time t:
+conductances then drift down, :math:`g(t) = g_{prog} · ((t + t_0)/t_0)^{−ν}`, and the
+test NLL is measured on the weights read at each time t:
 
 - without compensation: the drifted weights as read;
 - with global drift compensation: each matrix scaled by

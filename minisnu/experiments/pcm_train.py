@@ -4,8 +4,8 @@ The experiment
 --------------
 The JSB network 88 → 150 → 88 (:mod:`minisnu.tasks.jsb`) with both weight matrices
 in differential pairs of PCM devices: 2 × (88·150 + 150·88) = 52,800 devices
-of Nandakumar et al.'s model (:class:`minisnu.pcm.PCMArray`), wrapped by
-:class:`minisnu.pcm.InMemory`. Training is mixed precision (Nandakumar et al.
+of Nandakumar et al.'s model (:class:`minisnu.pcm.device.PCMArray`), wrapped by
+:class:`minisnu.pcm.training.InMemory`. Training is mixed precision (Nandakumar et al.
 2020): Adam computes ΔW in high precision, ΔW goes into a digital accumulator
 χ per weight, and whole steps ε = 0.75 µS of it reach the devices as SET
 pulses; a pair whose device passes 9 µS is refreshed (RESET both, program the
@@ -23,13 +23,13 @@ the in-memory network cannot go back to an earlier state of its devices).
 
 The defaults
 ------------
-Adam, lr 0.01 × 0.95^epoch, 40 epochs. A decaying rate lets the accumulators
+Adam, lr :math:`0.01 × 0.95^{epoch}`, 40 epochs. A decaying rate lets the accumulators
 settle (at a constant 0.01 the in-memory network ends ~0.5 nats behind its
 twin), but not too fast: the devices drift, and a rate that has died away no
-longer pulls the weights back (at 0.9^epoch the sSNU's gap grows again late in
-training). β, the µS per unit of weight: for the SNU the library's default (the
-largest initial |W| maps to 5 µS, β ≈ 31: a pair stores |W| ≲ 0.3); the sSNU
-wants larger weights and gets β = 8 µS (|W| ≲ 1.1). 0.1 s per pass.
+longer pulls the weights back (at :math:`0.9^{epoch}` the sSNU's gap grows again late
+in training). β, the µS per unit of weight: for the SNU the library's default (the
+largest initial :math:`|W|` maps to 5 µS, β ≈ 31: a pair stores :math:`|W| ≲ 0.3`); the
+sSNU wants larger weights and gets β = 8 µS (:math:`|W| ≲ 1.1`). 0.1 s per pass.
 
 Writes ``metrics.json`` (every number, the options, the times) in ``--out``
 and ``pcm_train.png`` (validation NLL per epoch, in memory against software)
@@ -56,7 +56,7 @@ from ..training.run_folder import write_json
 
 NAME = "pcm-train"
 SUMMARY = "train the 52,800-device JSB network with the PCM devices in the loop"
-#: µS per weight unit (None: the largest initial |W| maps to 5 µS). Measured on
+#: µS per weight unit (None: the largest initial :math:`|W|` maps to 5 µS). Measured on
 #: the validation split (seed 0): the SNU does best at the default (β = 10 and 15
 #: are worse), the sSNU between 8 and 12 (the default is worse by 0.3-0.5).
 BETA = {"snu": None, "ssnu": 8.0}
@@ -111,10 +111,10 @@ def build_in_memory(model: str, seed: int, options: dict) -> Sequential:
 
 
 def device_counts(net) -> dict:
-    """Devices, SET pulses, refreshes and the bookkeeping residual of an in-memory network.
+    r"""Devices, SET pulses, refreshes and the bookkeeping residual of an in-memory network.
 
-    The residual is max |Σ ΔW − ε·(pulses⁺ − pulses⁻) − χ| over the weights: every
-    update asked for is in the pulses sent or still in the accumulator.
+    The residual is :math:`\max |Σ ΔW − ε · (\text{pulses}^+ − \text{pulses}^-) − χ|` over
+    the weights: every update asked for is in the pulses sent or still in the accumulator.
     """
     synapses = [layer.synapses for layer in net]
     residual = max(float(np.abs(s.requested - s.epsilon * (s.pulses[0] - s.pulses[1]) - s.chi).max())
@@ -210,6 +210,8 @@ SWEEP_METRIC, SWEEP_LOWER_IS_BETTER = "nll", True
 
 #: The options of one trial: one model and one seed (the sweep gives each trial its own), and no
 #: folders (the trial's folder holds its metrics.json).
+#:
+#: :meta hide-value:
 SWEEP_OPTIONS = tuple(
     replace(option, many=False, distinct=False, default="ssnu") if option.name == "model" else option
     for option in OPTIONS if option.name not in ("seeds", "out", "figures")

@@ -4,7 +4,7 @@ The paper reports that the SNU is more robust to the imperfections of
 in-memory hardware than LSTM and GRU units (Fig. 4, "performance under limited
 weight precision"). This command measures it on the JSB chorales. For each
 unit (``--models``) and seed (``--seeds``) an 88 → 150 → 88 network is trained
-in software (Adam, lr 0.01·γ^epoch, γ = ``--lr-decay``), and then, with the
+in software (Adam, lr :math:`0.01 · γ^{epoch}`, γ = ``--lr-decay``), and then, with the
 trained weights only perturbed, never retrained, its test NLL is measured under
 three kinds of imperfection of every weight matrix
 (:mod:`minisnu.experiments.deploy`; biases and decays stay digital):

@@ -43,10 +43,14 @@ class Dense(Layer):
 
     Parameters
     ----------
-    n_in, n_out : input and output features.
-    bias : learn the bias b (otherwise y = x W).
-    dtype : float32 (default) or float64.
-    rng : int seed or ``numpy.random.Generator`` for the initialisation.
+    n_in, n_out : int
+        input and output features.
+    bias : bool
+        learn the bias b (otherwise y = x W).
+    dtype : numpy dtype
+        float32 (default) or float64.
+    rng : int or numpy.random.Generator
+        int seed or ``numpy.random.Generator`` for the initialisation.
 
     Notes
     -----

@@ -25,11 +25,14 @@ class Dropout(Layer):
 
     Parameters
     ----------
-    p : drop probability, in [0, 1).
-    shared_over_time : draw one mask per (example, feature) for an input of
+    p : float
+        drop probability, in [0, 1).
+    shared_over_time : bool
+        draw one mask per (example, feature) for an input of
         shape (T, B, n) and reuse it at every time step (variational dropout,
         Gal & Ghahramani, 2016). Otherwise every entry gets its own draw.
-    rng : int seed or ``numpy.random.Generator``; kept as ``self.rng``.
+    rng : int or numpy.random.Generator
+        int seed or ``numpy.random.Generator``; kept as ``self.rng``.
 
     Notes
     -----

@@ -41,10 +41,14 @@ class Embedding(Layer):
 
     Parameters
     ----------
-    n_vocab : number of tokens; valid indices are 0 .. n_vocab-1.
-    n_dim : size of each embedding vector.
-    dtype : float32 (default) or float64.
-    rng : int seed or ``numpy.random.Generator`` for the initialisation.
+    n_vocab : int
+        number of tokens; valid indices are 0 .. n_vocab-1.
+    n_dim : int
+        size of each embedding vector.
+    dtype : numpy dtype
+        float32 (default) or float64.
+    rng : int or numpy.random.Generator
+        int seed or ``numpy.random.Generator`` for the initialisation.
 
     Notes
     -----

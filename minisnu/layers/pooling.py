@@ -7,9 +7,8 @@ smaller than k is refused). Every (t, b, c) image is pooled on its own:
 
 .. math::
 
-    \text{avg:}\; y[\ldots, i, j] = \frac{1}{k^2} \sum_{p, q < k} x[\ldots, ik + p, jk + q],
-    \qquad
-    \text{max:}\; y[\ldots, i, j] = \max_{p, q < k} x[\ldots, ik + p, jk + q]
+    \text{avg:}\; y[\ldots, i, j] &= \frac{1}{k^2} \sum_{p, q < k} x[\ldots, ik + p, jk + q] \\
+    \text{max:}\; y[\ldots, i, j] &= \max_{p, q < k} x[\ldots, ik + p, jk + q]
 
 Backward: the average hands each pixel of a window 1/k² of the window's
 gradient; the max hands the whole gradient to the pixel that held the
@@ -53,7 +52,7 @@ def pool_reference(x, k, mode):
 
 @njit(cache=True)
 def max_pool_forward(x, k, y, first):
-    """y[n, i, j, c] = max_{p,q<k} x[n, i·k + p, j·k + q, c]; first[n, i, j, c] = p·k + q of
+    r""":math:`y[n, i, j, c] = \max_{p,q<k} x[n, i·k + p, j·k + q, c]`; first[n, i, j, c] = p·k + q of
     the window's first maximum (row-major; a later pixel takes over only if strictly larger).
 
     x (N, H, W, C) and y, first (N, H', W', C): channel-last, so the innermost loop runs over
@@ -97,7 +96,8 @@ def max_pool_backward(dy, first, k, dx):
 
 @njit(cache=True)
 def avg_pool_forward(x, k, y):
-    """y[n, i, j, c] = (1/k²) Σ_{p,q<k} x[n, i·k + p, j·k + q, c], summed in row-major order.
+    r""":math:`y[n, i, j, c] = (1/k^2)\, Σ_{p,q<k} x[n, i·k + p, j·k + q, c]`, summed in row-major
+    order.
     All arrays channel-last, as in ``max_pool_forward``."""
     N, Ho, Wo, C = y.shape
     scale = y.dtype.type(1.0 / (k * k))
@@ -133,7 +133,10 @@ def avg_pool_backward(dy, k, dx):
 
 
 class _Pool2d(Layer):
-    """What both poolings share: the checks, the channel-last views, the cache."""
+    """What both poolings share: the checks, the channel-last views, the cache.
+
+    :meta public:
+    """
 
     def __init__(self, k: int):
         super().__init__()

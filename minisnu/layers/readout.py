@@ -8,6 +8,7 @@ from ..core.layer import Layer
 from ..core.registry import register_layer
 from ..core.validate import FLOAT_DTYPES, check_array, check_choice, check_gradient
 
+#: the ways to reduce the time axis (the ``mode`` of a Readout)
 MODES = ("sum", "mean", "last")
 
 
@@ -33,7 +34,8 @@ class Readout(Layer):
 
     Parameters
     ----------
-    mode : "sum", "mean" (default) or "last".
+    mode : str
+        "sum", "mean" (default) or "last".
 
     Notes
     -----

@@ -34,8 +34,11 @@ from ..core.layer import Layer
 from ..core.registry import layer_type
 from ..core.validate import check_finite
 
+#: the format name written in every checkpoint's metadata
 FORMAT = "minisnu.sequential"
+#: the version of that format this minisnu writes and reads
 VERSION = 1
+#: the entry of the ``.npz`` file that holds the metadata, a JSON string
 META_KEY = "__meta__"
 
 # What numpy and zipfile raise on a damaged or foreign file. zipfile reports
@@ -203,7 +206,7 @@ class Sequential(Layer):
 
         Anything wrong with the file (damaged, truncated, hand-edited, foreign,
         a field of the wrong type, an array of the wrong shape or dtype, a NaN
-        or infinite weight) is a one-line :class:`CheckpointError` naming the
+        or infinite weight) is a one-line :class:`~minisnu.core.errors.CheckpointError` naming the
         file and the entry; a missing file is a FileNotFoundError.
         """
         meta_array, arrays = _read_npz(path, with_arrays=True)
@@ -223,7 +226,7 @@ class Sequential(Layer):
 
         Only the arrays are read (not the layers' configs): every parameter
         must be stored under its name with its shape and dtype, finite, and
-        nothing else; :class:`CheckpointError` naming the file and the array
+        nothing else; :class:`~minisnu.core.errors.CheckpointError` naming the file and the array
         otherwise, before any weight is changed.
         """
         _meta, arrays = _read_npz(path, with_arrays=True)
@@ -239,7 +242,7 @@ class Sequential(Layer):
 def read_arrays(path) -> dict:
     """Every array of an ``.npz`` file (an optimizer's state, ...), read without pickle.
 
-    :class:`CheckpointError` naming the file if it is damaged, not an ``.npz``
+    :class:`~minisnu.core.errors.CheckpointError` naming the file if it is damaged, not an ``.npz``
     archive, or holds anything but plain arrays; FileNotFoundError if missing.
     """
     meta, arrays = _read_npz(path, with_arrays=True)

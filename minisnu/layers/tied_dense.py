@@ -61,11 +61,14 @@ class TiedDense(Layer):
 
     Parameters
     ----------
-    embedding : the ``Embedding`` to tie to; or its index in the ``Sequential``
+    embedding : Embedding or int
+        the ``Embedding`` to tie to; or its index in the ``Sequential``
         that will hold both layers, resolved when that Sequential is built (how
         ``Sequential.load`` rebuilds the tie from ``config()``).
-    bias : learn the bias b (otherwise z = h Eᵀ).
-    scale : learn the scalar α (otherwise α = 1).
+    bias : bool
+        learn the bias b (otherwise z = h Eᵀ).
+    scale : bool
+        learn the scalar α (otherwise α = 1).
 
     Notes
     -----

@@ -16,8 +16,10 @@ interconnected so that each answers one level of input activity. Read in this or
   inhibition), its time loop in NumPy and in Numba, and the ``Record`` of a run;
   ``level_bands`` places the level-tuned neurons' bands for given groups of inputs.
 
-    net = MemristiveNetwork(1000, rng=0)                 # one neuron, 1,000 PCM synapses
-    rec = net.run(x)                                     # x: (T, 1000) spikes, 0 or 1
+::
+
+    net = MemristiveNetwork(1000, rng=0)   # one neuron, 1,000 PCM synapses
+    rec = net.run(x)                       # x: (T, 1000) spikes, 0 or 1
     rec.final_weights, rec.spike_times, rec.neuron_pulses
 
 Conductances are in µS, times in steps. Every random draw comes from the numpy Generator

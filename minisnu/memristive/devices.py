@@ -1,11 +1,16 @@
-"""The cells of the all-memristive network, in two twins: PCM devices and ideal devices.
+r"""The cells of the all-memristive network, in two twins: PCM devices and ideal devices.
 
 Every cell of the network, a neuron's membrane or a synapse, is a Nandakumar device
 (``minisnu.pcm.device``) in a state (G, P): its conductance in µS and its pulse memory.
-Only two operations change it::
+Only two operations change it:
 
-    SET pulse   P <- P·e^(−1/a);  G <- clip(G + m1·G + c1 + A1·P + (m2·G + c2 + A2·P)·z, g_set_min, g_max)
-    RESET       G <- clip(g_reset + g_reset_std·z, g_reset_min, g_max);  P <- 1
+.. math::
+
+    \text{SET pulse:} \quad & P ← P · e^{−1/a}; \\
+        & G ← \mathrm{clip}(G + m_1 G + c_1 + A_1 P + (m_2 G + c_2 + A_2 P) · z, \\
+        & \qquad\qquad g_\mathrm{set\_min},\ g_\mathrm{max}) \\
+    \text{RESET:} \quad & G ← \mathrm{clip}(g_\mathrm{reset} + g_\mathrm{reset\_std} · z,
+                                            \ g_\mathrm{reset\_min},\ g_\mathrm{max}); \quad P ← 1
 
 with one standard normal draw z per operation. ``devices="pcm"`` draws z ~ N(0, 1).
 ``devices="ideal"`` uses z = 0, the mean of the draw: the same saturating curve, every

@@ -1,25 +1,28 @@
-"""The all-memristive layer: phase-change neurons, PCM synapses with STDP, and their inhibition.
+r"""The all-memristive layer: phase-change neurons, PCM synapses with STDP, and their inhibition.
 
 After Pantazi, Woźniak, Tuma and Eleftheriou, "All-memristive neuromorphic computing
 with level-tuned neurons", Nanotechnology 27, 355205 (2016). M binary input streams,
 N phase-change neurons (``neuron.py``), an (N, M) array of PCM synapses trained by
-STDP (``stdp.py``). One time step t, with x(t) the inputs' spikes (0 or 1)::
+STDP (``stdp.py``). One time step t, with x(t) the inputs' spikes (0 or 1):
 
-    1. A(t) = Σ_i x_i(t)                          the layer's input activity (spikes at t)
-       I_n(t) = Σ_i G_ni x_i(t)                   the input of neuron n (µS), i in order
-    2. the neurons allowed to integrate (below) get min(⌊I_n/θ_int⌋, k_max) SET pulses
-    3. among the neurons with G_n ≥ G_fire, the one with the largest G_n fires (the first
-       one on a tie); it is RESET, and so are, with winner-take-all, the others
-    4. the synapses of the neuron that fired: STDP (potentiation in the window, selective
-       depression outside it)
+1. .. math::
+
+       A(t) &= Σ_i x_i(t) \qquad \text{the layer's input activity (spikes at } t) \\
+       I_n(t) &= Σ_i G_{ni} x_i(t) \qquad \text{the input of neuron } n \text{ (µS), } i \text{ in order}
+
+2. the neurons allowed to integrate (below) get min(⌊I_n/θ_int⌋, k_max) SET pulses
+3. among the neurons with G_n ≥ G_fire, the one with the largest G_n fires (the first
+   one on a tie); it is RESET, and so are, with winner-take-all, the others
+4. the synapses of the neuron that fired: STDP (potentiation in the window, selective
+   depression outside it)
 
 So at most one neuron fires per step. The inhibition, the interconnection of the
 neurons, chooses who may integrate and who is reset:
 
 - ``inhibition="level"``, level-tuned neurons (our reading of Pantazi et al.: level-tuned
   neurons of the auditory cortex respond to one sound intensity each). Neuron n is
-  tuned to the band [L_n, L_{n+1}) of the input activity A(t) (``levels`` = L_0 < L_1
-  < … < L_{N−1}, in input spikes per step; L_N = ∞). It integrates only while A(t)
+  tuned to the band :math:`[L_n, L_{n+1})` of the input activity A(t) (``levels`` =
+  :math:`L_0 < L_1 < … < L_{N−1}`, in input spikes per step; L_N = ∞). It integrates only while A(t)
   lies in its band: when the activity exceeds its band, the neuron above it is the
   one activated, and it silences those below (they receive no pulse at that step);
   below L_0 no neuron integrates. At most one neuron integrates per step, so no
@@ -75,22 +78,35 @@ class Record:
 
     Times are steps of this run, from 0. Counts are of this run only.
 
-    spike_times : one int64 array per neuron, the steps at which it fired.
-    fired : (T,) int64, the neuron that fired at each step, −1 for none.
-    conductance : (rows, N) µS, the neurons' membranes after the step's SET pulses and before
-        the RESET of a spike (so a spike shows as G_fire crossed), at the steps ``trace_times``.
-    trace_times : the steps of the rows of ``conductance``.
-    weights : (snapshots, N, M) µS, the synapses at ``weight_times``.
-    weight_times : the number of steps done at each snapshot: 0 (before the first step),
+    Attributes
+    ----------
+    spike_times : tuple
+        One int64 array per neuron, the steps at which it fired.
+    fired : (T,) int64
+        The neuron that fired at each step, −1 for none.
+    conductance : (rows, N) µS
+        The neurons' membranes after the step's SET pulses and before the RESET of a
+        spike (so a spike shows as G_fire crossed), at the steps ``trace_times``.
+    trace_times : int array
+        The steps of the rows of ``conductance``.
+    weights : (snapshots, N, M) µS
+        The synapses at ``weight_times``.
+    weight_times : int array
+        The number of steps done at each snapshot: 0 (before the first step),
         record_every, 2·record_every, …
-    final_weights : (N, M) µS, the synapses after the last step.
-    neuron_set_pulses : (N,) SET pulses on each neuron's cell.
-    neuron_resets : (N,) RESETs of each neuron's cell: its spikes and, with winner-take-all,
+    final_weights : (N, M) µS
+        The synapses after the last step.
+    neuron_set_pulses : (N,)
+        SET pulses on each neuron's cell.
+    neuron_resets : (N,)
+        RESETs of each neuron's cell: its spikes and, with winner-take-all,
         the lateral resets (``lateral_resets``, counted in both).
-    lateral_resets : (N,) RESETs from another neuron's spike (winner-take-all).
-    synapse_set_pulses : (N, M) SET pulses on each synapse (STDP potentiation).
-    synapse_depressions : (N, M) depressions of each synapse: RESET pulses (PCM) or partial
-        steps (ideal).
+    lateral_resets : (N,)
+        RESETs from another neuron's spike (winner-take-all).
+    synapse_set_pulses : (N, M)
+        SET pulses on each synapse (STDP potentiation).
+    synapse_depressions : (N, M)
+        Depressions of each synapse: RESET pulses (PCM) or partial steps (ideal).
     """
 
     spike_times: tuple
@@ -113,11 +129,16 @@ class Record:
 
 
 def level_bands(n_inputs: int, rate: float, groups) -> tuple:
-    """Band edges L_0 < … < L_{K−1} (input spikes per step) for level-tuned neurons, one per group.
+    r"""Band edges L_0 < … < L_{K−1} (input spikes per step) for level-tuned neurons, one per group.
 
     A burst of group k (size S_k, correlation c_k), at a step where its hidden reference
-    spikes, has on average a_k = √c_k·S_k + (1 − √c_k)·S_k·r + (M − S_k)·r input spikes
-    (its copies, its own Bernoulli spikes, the rest at rate r); the background r·M. The
+    spikes, has on average
+
+    .. math::
+
+        a_k = \sqrt{c_k} · S_k + (1 − \sqrt{c_k}) · S_k · r + (M − S_k) · r
+
+    input spikes (its copies, its own Bernoulli spikes, the rest at rate r); the background r·M. The
     groups are sorted by a_k and the edges put halfway: L_0 between the background and
     the smallest burst, L_k between consecutive bursts. Neuron k then answers the k-th
     smallest burst. The groups' bursts must differ (an InputError if two coincide).
@@ -141,30 +162,40 @@ def level_bands(n_inputs: int, rate: float, groups) -> tuple:
 class MemristiveNetwork:
     """A layer of N phase-change neurons with M PCM synapses each, learning by STDP.
 
-    Parameters
-    ----------
-    n_inputs : M, the input streams.
-    n_neurons : N (default 1).
-    neuron : ``PCMNeuronConfig`` (θ_int, k_max, G_fire, the membranes' device).
-    stdp : ``STDPConfig`` (window, pulses, selective depression, the synapses' device).
-    inhibition : ``"level"`` (level-tuned neurons, the default) or ``"wta"`` (lateral inhibition).
-    levels : with ``"level"``: the lower band edges L_0 < … < L_{N−1} in input spikes per step
-        (see ``level_bands``); default (0,) for one neuron, required for more.
-    devices : ``"pcm"`` (default) or ``"ideal"``, for neurons and synapses alike.
-    init_pulses : 3, the synapses start RESET plus 0 to ``init_pulses`` SET pulses each.
-    rng : seed or numpy Generator: the initial state and every draw of every run.
-
     The state carries over from one ``run`` to the next (membranes, synapses, the
     inputs' last spikes, the synapses' counts of missed output spikes): ``run(x1);
     run(x2)`` is ``run(concatenate(x1, x2))`` except that each run takes a fresh seed
     from ``rng`` (for the ideal twin, which draws nothing, it is the same). ``weights``
     (N, M) and ``membranes`` (N,) are copies of the conductances, µS.
 
-    Example
-    -------
+    Parameters
+    ----------
+    n_inputs : int
+        M, the input streams.
+    n_neurons : int
+        N (default 1).
+    neuron : PCMNeuronConfig
+        θ_int, k_max, G_fire, the membranes' device.
+    stdp : STDPConfig
+        Window, pulses, selective depression, the synapses' device.
+    inhibition : str
+        ``"level"`` (level-tuned neurons, the default) or ``"wta"`` (lateral inhibition).
+    levels : sequence of float
+        With ``"level"``: the lower band edges :math:`L_0 < … < L_{N−1}` in input spikes per step
+        (see ``level_bands``); default (0,) for one neuron, required for more.
+    devices : str
+        ``"pcm"`` (default) or ``"ideal"``, for neurons and synapses alike.
+    init_pulses : int
+        3, the synapses start RESET plus 0 to ``init_pulses`` SET pulses each.
+    rng : seed or numpy Generator
+        The initial state and every draw of every run.
+
+    Examples
+    --------
     >>> net = MemristiveNetwork(1000, rng=0)
-    >>> rec = net.run(x)                    # x: (T, 1000) binary spikes
-    >>> rec.final_weights                   # (1, 1000) µS: the correlated inputs' synapses high
+    >>> rec = net.run(x)      # x: (T, 1000) binary spikes
+    >>> # (1, 1000) µS: the correlated inputs' synapses high
+    >>> rec.final_weights
     """
 
     def __init__(self, n_inputs, n_neurons=1, *, neuron: PCMNeuronConfig | None = None,
@@ -245,10 +276,17 @@ class MemristiveNetwork:
             engine: str = "numba") -> Record:
         """Run the layer over the spikes ``x`` (T, M), learning as it goes; returns a ``Record``.
 
-        record_every : steps between weight snapshots (default T // 100, at least 1).
-        trace_every, trace_steps : the membranes are traced every ``trace_every`` steps of
+        Parameters
+        ----------
+        x : array (T, M)
+            The input spikes, 0 or 1.
+        record_every : int
+            Steps between weight snapshots (default T // 100, at least 1).
+        trace_every, trace_steps : int
+            The membranes are traced every ``trace_every`` steps of
             the first ``trace_steps`` (default all).
-        engine : ``"numba"`` (the compiled loop) or ``"reference"`` (NumPy, one step at a time):
+        engine : str
+            ``"numba"`` (the compiled loop) or ``"reference"`` (NumPy, one step at a time):
             the same numbers, bit for bit.
         """
         x = self._check_input(x)

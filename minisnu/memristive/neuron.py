@@ -1,13 +1,18 @@
-"""The phase-change neuron: a PCM cell is the membrane (Tuma et al., Nat. Nanotechnol. 2016).
+r"""The phase-change neuron: a PCM cell is the membrane (Tuma et al., Nat. Nanotechnol. 2016).
 
 The membrane potential is the conductance G of one PCM device (µS). At every time
 step t the neuron receives the total synaptic input I(t) (µS: the sum of the
 conductances of the synapses whose input spiked, i.e. the read current at a fixed
-read voltage). Then::
+read voltage). Then:
 
-    k(t) = min(⌊I(t) / θ_int⌋, k_max)        SET pulses on the membrane cell (0 below θ_int)
-    (G, P) <- k(t) SET pulses                 the device's own saturating, random increments
-    G ≥ G_fire  ⇒  spike, RESET               melt-quench: G back near 0.1 µS, P = 1
+.. math::
+
+    k(t) &= \min(⌊I(t) / θ_\text{int}⌋,\ k_\text{max}) \\
+        & \qquad \text{SET pulses on the membrane cell (0 below } θ_\text{int}) \\
+    (G, P) &← k(t) \text{ SET pulses} \\
+        & \qquad \text{the device's own saturating, random increments} \\
+    G ≥ G_\text{fire} &⇒ \text{spike, RESET} \\
+        & \qquad \text{melt-quench: } G \text{ back near 0.1 µS, } P = 1
 
 The choices, with their reasons (the publications state the scheme, not these numbers):
 
@@ -62,15 +67,21 @@ ENGINES = ("numba", "reference")
 class PCMNeuronConfig:
     """The constants of the phase-change neuron (µS); see the module's docstring for the reasons.
 
-    theta_int : 100 µS, the integration threshold: k = min(⌊I/θ_int⌋, k_max) SET pulses per
+    A bad field raises an error that names it.
+
+    Parameters
+    ----------
+    theta_int : float
+        100 µS, the integration threshold: k = min(⌊I/θ_int⌋, k_max) SET pulses per
         step for a total synaptic input I (µS), none below θ_int. With 1,000 inputs spiking at
         1 % per step on synapses of a few µS, the background input is about 30 µS and a burst
         of 50–80 coincident inputs 150–300 µS.
-    pulses_max : 4, k_max, the most SET pulses of one step.
-    g_fire : 5 µS, the firing threshold: the neuron spikes when its conductance reaches it.
-    device : the ``NandakumarDevice`` of the membrane cell (default: the published one).
-
-    A bad field raises an error that names it.
+    pulses_max : int
+        4, k_max, the most SET pulses of one step.
+    g_fire : float
+        5 µS, the firing threshold: the neuron spikes when its conductance reaches it.
+    device : NandakumarDevice
+        The device of the membrane cell (default: the published one).
     """
 
     theta_int: float = THETA_INT_US
@@ -108,10 +119,10 @@ def integration_pulses(current, config: PCMNeuronConfig):
 class NeuronRun(NamedTuple):
     """What ``drive`` returns: the spikes, the membrane and the pulses spent."""
 
-    spike_times: np.ndarray     # int64, the steps at which the neuron fired
-    conductance: np.ndarray     # (T,) µS, after the step's SET pulses, before the RESET of a spike
-    set_pulses: int             # SET pulses on the membrane cell
-    resets: int                 # RESETs of the membrane cell (one per spike)
+    spike_times: np.ndarray     #: int64, the steps at which the neuron fired
+    conductance: np.ndarray     #: (T,) µS, after the step's SET pulses, before the RESET of a spike
+    set_pulses: int             #: SET pulses on the membrane cell
+    resets: int                 #: RESETs of the membrane cell (one per spike)
 
 
 def drive_reference(current, config: PCMNeuronConfig, stream: NormalStream, g, p) -> NeuronRun:

@@ -1,12 +1,16 @@
-"""PCM synapses that learn by spike-timing-dependent plasticity (STDP), with selective depression.
+r"""PCM synapses that learn by spike-timing-dependent plasticity (STDP), with selective depression.
 
 Each synapse is a PCM device whose conductance G (µS) is the weight; only pulses
 change it. When a neuron fires at step t, each of its synapses is updated by how
-long ago its input last spiked, Δ = t − t_last (Δ = 0: the input spiked at t)::
+long ago its input last spiked, Δ = t − t_last (Δ = 0: the input spiked at t):
 
-    Δ < τ:   potentiation, n(Δ) = ⌈P_max·(τ − Δ)/τ⌉ SET pulses     (P_max at Δ = 0, at least 1)
-             and the synapse's count of missed spikes m_i <- 0
-    Δ ≥ τ:   a miss, m_i <- m_i + 1; if m_i ≥ m_dep and G > G_dep: depression, a RESET, m_i <- 0
+.. math::
+
+    Δ < τ: \quad & \text{potentiation, } n(Δ) = ⌈P_\text{max} (τ − Δ) / τ⌉ \text{ SET pulses} \\
+    & \qquad (P_\text{max} \text{ at } Δ = 0, \text{ at least } 1) \\
+    & \text{and the synapse's count of missed spikes } m_i ← 0 \\
+    Δ ≥ τ: \quad & \text{a miss, } m_i ← m_i + 1; \\
+    & \text{if } m_i ≥ m_\text{dep} \text{ and } G > G_\text{dep}\text{: depression, a RESET, } m_i ← 0
 
 The choices, with their reasons (the publications name the scheme, not these numbers):
 
@@ -64,15 +68,22 @@ DEPRESSION_MISSES = 8
 class STDPConfig:
     """The constants of the STDP rule of the PCM synapses; see the module's docstring for the reasons.
 
-    window : τ = 2 steps: inputs that spiked in (t − τ, t] before an output spike at t are potentiated.
-    pulses_max : P_max = 2, the SET pulses for an input that spiked at t itself; an input that
-        spiked Δ steps earlier gets ⌈P_max·(τ − Δ)/τ⌉.
-    depression_level : G_dep = 1 µS: only synapses above it are depressed.
-    depression_misses : m_dep = 8, a synapse is RESET when its input has missed this many
-        output spikes of its neuron in a row (1: at every miss).
-    device : the ``NandakumarDevice`` of the synapses (default: the published one).
-
     A bad field raises an error that names it.
+
+    Parameters
+    ----------
+    window : int
+        τ = 2 steps: inputs that spiked in (t − τ, t] before an output spike at t are potentiated.
+    pulses_max : int
+        P_max = 2, the SET pulses for an input that spiked at t itself; an input that
+        spiked Δ steps earlier gets ⌈P_max·(τ − Δ)/τ⌉.
+    depression_level : float
+        G_dep = 1 µS: only synapses above it are depressed.
+    depression_misses : int
+        m_dep = 8, a synapse is RESET when its input has missed this many
+        output spikes of its neuron in a row (1: at every miss).
+    device : NandakumarDevice
+        The device of the synapses (default: the published one).
     """
 
     window: int = WINDOW

@@ -20,8 +20,10 @@ defaults, beside its model: ``NandakumarDevice`` (device.py; g_max = 12 µS),
 layers take them::
 
     arr = PCMArray((150, 88), rng=0, device=NandakumarDevice(g_max=20.0))
-    xb = Crossbar(88, 150, rng=0, effects=CrossbarEffects(adc_bits=8), noise_model=PCMNoiseModel(12.5))
-    layer = InMemory(SNU(88, 150), rng=1, mixed_precision=MixedPrecision(refresh_us=8.0))
+    xb = Crossbar(88, 150, rng=0, effects=CrossbarEffects(adc_bits=8),
+                  noise_model=PCMNoiseModel(12.5))
+    layer = InMemory(SNU(88, 150), rng=1,
+                     mixed_precision=MixedPrecision(refresh_us=8.0))
 
 Conductances are in µS, times in seconds. Every random draw comes from a
 ``numpy.random.Generator`` given by the caller (or made from a seed).

@@ -1,26 +1,30 @@
-"""A PCM crossbar: a signed weight matrix stored in conductances, and its in-memory product.
+r"""A PCM crossbar: a signed weight matrix stored in conductances, and its in-memory product.
 
 A crossbar computes a matrix product in one step: input voltages x_i drive the
 rows, each device passes a current x_i·G_ij (Ohm's law), and the currents of a
-column add up (Kirchhoff's law): y_j = Σ_i x_i·G_ij.
+column add up (Kirchhoff's law): :math:`y_j = Σ_i x_i G_{ij}`.
 
 Signed weights: a differential pair (pcm.md §3)
 -----------------------------------------------
 A conductance is never negative, so weight W_ij is stored on two devices and
-read as their difference::
+read as their difference:
 
-    W = (G⁺ − G⁻) / scale,        scale = g_target_max / max|W|
+.. math::
+
+    W = (G^+ − G^-) / \mathrm{scale}, \qquad \mathrm{scale} = g_\mathrm{target\_max} / \max|W|
 
 A positive weight is programmed on G⁺ with G⁻ left at its minimum (0 µS in the
 statistical model, the RESET state ≈ 0.1 µS for Nandakumar devices), a negative
-weight on G⁻. The largest |W| maps to g_target_max (default: the g_max of the
+weight on G⁻. The largest :math:`|W|` maps to g_target_max (default: the g_max of the
 device model that programs, see below).
 
 Multi-memristive synapse (Boybat et al., Nat. Commun. 9, 2514, 2018)
 --------------------------------------------------------------------
-With ``devices_per_side=N`` each side is N devices, all read and summed::
+With ``devices_per_side=N`` each side is N devices, all read and summed:
 
-    G⁺ = Σ_k G⁺_k,    G⁻ = Σ_k G⁻_k      (k = 0 .. N−1)
+.. math::
+
+    G^+ = Σ_k G^+_k, \qquad G^- = Σ_k G^-_k \qquad (k = 0, …, N−1)
 
 The target of a side is split equally: each device is programmed to G_side/N.
 Summing N independently noisy devices averages their programming and read
@@ -30,46 +34,54 @@ it modulo N.
 
 The product and its effects (pcm.md §4; aihwkit's defaults)
 -------------------------------------------------------------
-``matvec(x, t)`` runs these steps, each a small function of this module::
+``matvec(x, t)`` runs these steps, each a small function of this module:
 
-    1. normalize_input   s = max_i |x_i| per row,  x ← x / s          (x in [−1, 1])
-    2. dac               x̃ = clip(Δ_in·round(x/Δ_in), −1, 1)          7 bits
-    3. read the devices  G(t): drift and read noise of the device model
-    4. analog_product    ỹ = x̃ · W̃,   W̃ = (ΣG⁺(t) − ΣG⁻(t)) / g_target_max
-    5. output_noise      ỹ ← ỹ + σ_out·z                                σ_out = 0.06
-    6. adc               ỹ ← clip(Δ_out·round(ỹ/Δ_out), −b, b)        9 bits, b = 12
-    7. undo the scalings y = s · max|W| · ỹ
-    8. drift compensation y ← α·y,  α = mean|P·W̃(0)| / mean|P·W̃(t)|
+1. ``normalize_input``: :math:`s = \max_i |x_i|` per row, :math:`x ← x / s` (x in [−1, 1])
+2. ``dac``: :math:`\tilde x = \mathrm{clip}(Δ_\text{in} · \mathrm{round}(x / Δ_\text{in}), −1, 1)`, 7 bits
+3. read the devices: G(t), drift and read noise of the device model
+4. ``analog_product``: :math:`\tilde y = \tilde x \tilde W`,
+   :math:`\tilde W = (ΣG^+(t) − ΣG^-(t)) / g_\mathrm{target\_max}`
+5. ``output_noise``: :math:`\tilde y ← \tilde y + σ_\text{out} · z`, σ_out = 0.06
+6. ``adc``: :math:`\tilde y ← \mathrm{clip}(Δ_\text{out} · \mathrm{round}(\tilde y / Δ_\text{out}), −b, b)`,
+   9 bits, b = 12
+7. undo the scalings: :math:`y = s · \max|W| · \tilde y`
+8. drift compensation: :math:`y ← α · y`,
+   :math:`α = \mathrm{mean}|P \tilde W(0)| / \mathrm{mean}|P \tilde W(t)|`
 
-W̃ is the weight in *normalized units*: W̃ = W / max|W| when the devices are
-perfect, so |W̃| ≤ 1 and |x̃| ≤ 1; the output noise, the ADC step and the ADC
-bound are in these units (as in aihwkit: a full-scale input on one full-scale
-device gives a normalized output of 1).
+W̃ is the weight in *normalized units*: :math:`\tilde W = W / \max|W|` when the
+devices are perfect, so :math:`|\tilde W| ≤ 1` and :math:`|\tilde x| ≤ 1`; the output
+noise, the ADC step and the ADC bound are in these units (as in aihwkit: a
+full-scale input on one full-scale device gives a normalized output of 1).
 
 A b-bit converter resolves its full range [−bound, bound] into 2^b − 2 equal
-steps (2^b − 1 levels, symmetric around 0)::
+steps (2^b − 1 levels, symmetric around 0):
 
-    Δ = 2·bound / (2^b − 2)        DAC: bound 1  → Δ_in  = 2/126 for 7 bits
-                                   ADC: bound 12 → Δ_out = 24/510 for 9 bits
+.. math::
+
+    Δ &= 2 · \mathrm{bound} / (2^b − 2) \\
+    \text{DAC: bound } 1 &→ Δ_\text{in} = 2/126 \text{ for 7 bits} \\
+    \text{ADC: bound } 12 &→ Δ_\text{out} = 24/510 \text{ for 9 bits}
 
 (aihwkit writes the resolution as 1/(2^b − 2): the step as a fraction of the
 full range.)
 
 Global drift compensation (pcm.md §2): at programming time a fixed probe input
 P (32 rows, uniform in [−1, 1], drawn once from the crossbar's rng) is applied
-to the devices read at t = 0, and mean|P·W̃(0)| is kept; a later product at
-t > 0 measures the same on the devices read now and scales its outputs by the
-ratio. The probe is applied digitally exact and without output noise (a
+to the devices read at t = 0, and :math:`\mathrm{mean}|P \tilde W(0)|` is kept; a
+later product at t > 0 measures the same on the devices read now and scales its
+outputs by the ratio. The probe is applied digitally exact and without output noise (a
 simplification: on a chip it passes through the converters too).
 
 The ideal crossbar
 ------------------
 ``Crossbar(..., ideal=True)`` switches every effect off (whatever the effect
 options say, like aihwkit's ``is_perfect``) and maps weights exactly: scale = 1,
-so the *conductances are in weight units*::
+so the *conductances are in weight units* (whole side on device 0, others 0):
 
-    G⁺ = max(W, 0),  G⁻ = max(−W, 0)     (whole side on device 0, others 0)
-    y  = x @ (ΣG⁺ − ΣG⁻)
+.. math::
+
+    G^+ &= \max(W, 0), \qquad G^- = \max(−W, 0) \\
+    y &= x \, (ΣG^+ − ΣG^-)
 
 and nothing else. This equals ``x @ W`` bit for bit: max(W, 0) − max(−W, 0)
 is W exactly (one of the two terms is 0), adding the zero conductances of the
@@ -90,7 +102,7 @@ Each method programs the devices of its own model, and g_max is that model's:
   crossbar's ``device`` (a ``NandakumarDevice``, g_max = 12 µS by default):
   a ``PCMArray`` whose SET pulses saturate at that g_max.
 
-g_target_max, the side conductance of the largest |W|, must not exceed the g_max
+g_target_max, the side conductance of the largest :math:`|W|`, must not exceed the g_max
 of the model that programs; by default it is that g_max for ``one_shot`` and
 min(g_max, 8 µS) for ``verify`` (the mean SET increment of a Nandakumar device
 vanishes near 10.5 µS, so targets near g_max take many pulses).
@@ -98,8 +110,9 @@ vanishes near 10.5 µS, so targets near g_max take many pulses).
 Program-and-verify iterates on the ``PCMArray``: RESET all, then repeat::
 
     read every device (no drift: t = 0)
-    RESET the devices above target + tol (a SET pulse can only raise G, so an
-        overshoot can only be undone by starting again from the amorphous state)
+    RESET the devices above target + tol (a SET pulse can only raise G,
+        so an overshoot can only be undone by starting again from the
+        amorphous state)
     apply one SET pulse to the devices below target − tol
 
 until every device reads within ±tol of its target or ``max_pulses``
@@ -113,8 +126,8 @@ gives the same crossbar, bit for bit.
 Example::
 
     xb = Crossbar(784, 10, rng=0)
-    xb.program(W)                       # W: (784, 10)
-    y = xb.matvec(x, t=86400.0)         # x: (B, 784) -> (B, 10), one day later
+    xb.program(W)                  # W: (784, 10)
+    y = xb.matvec(x, t=86400.0)    # x: (B, 784) -> (B, 10), one day later
 """
 
 from __future__ import annotations
@@ -156,7 +169,7 @@ def converter_step(bits: int, bound: float) -> float:
 
 
 def normalize_input(x: np.ndarray):
-    """Scale each row into [−1, 1]: return (x / s, s) with s = max_i |x_i| (s = 1 for a zero row).
+    r"""Scale each row into [−1, 1]: return (x / s, s) with s = max_i \|x_i| (s = 1 for a zero row).
 
     ``s`` keeps a trailing axis of length 1 so that ``x / s`` broadcasts by row.
     """
@@ -246,24 +259,32 @@ class CrossbarEffects:
     ``out_noise = 0.06``; global drift compensation as its
     ``GlobalDriftCompensation``), with every device effect on.
 
-    Converters and output noise (normalized units, see the module docstring)
-    ----------------------------------------------------------------------
-    dac_bits : 7, the input DAC's resolution; None = no input quantization.
-    adc_bits : 9, the output ADC's resolution; None = no output quantization.
-    out_bound : 12.0, the ADC's clip; None = no clip (``adc_bits`` then needs a
-        bound: it sets the step).
-    out_noise : 0.06, std of the additive output noise; 0 = off.
-
-    Device effects (True = simulated)
-    --------------
-    prog_noise : ``one_shot`` programming noise and the spread of ν (False:
-        g_prog = target, ν = its mean μ_ν). ``verify`` is always stochastic.
-    read_noise : read noise of the device model at each read.
-    drift : conductance drift of the device model at t > 0.
-    drift_compensation : global drift compensation of the outputs.
-
     ``CrossbarEffects.only(drift=True)`` switches every effect off but those given.
     A bad field raises an error that names it.
+
+    The converters and the output noise are in normalized units (see the module
+    docstring); a device effect is simulated when True.
+
+    Parameters
+    ----------
+    dac_bits : int or None
+        7, the input DAC's resolution; None = no input quantization.
+    adc_bits : int or None
+        9, the output ADC's resolution; None = no output quantization.
+    out_bound : float or None
+        12.0, the ADC's clip; None = no clip (``adc_bits`` then needs a
+        bound: it sets the step).
+    out_noise : float
+        0.06, std of the additive output noise; 0 = off.
+    prog_noise : bool
+        ``one_shot`` programming noise and the spread of ν (False:
+        g_prog = target, ν = its mean μ_ν). ``verify`` is always stochastic.
+    read_noise : bool
+        Read noise of the device model at each read.
+    drift : bool
+        Conductance drift of the device model at t > 0.
+    drift_compensation : bool
+        Global drift compensation of the outputs.
     """
 
     dac_bits: int | None = 7
@@ -303,36 +324,53 @@ DEFAULT_EFFECTS = CrossbarEffects()
 # --- The crossbar ---------------------------------------------------------------------------
 
 class Crossbar:
-    """A signed (n_in, n_out) weight matrix in PCM conductances, and its in-memory product.
+    r"""A signed (n_in, n_out) weight matrix in PCM conductances, and its in-memory product.
 
     Parameters
     ----------
-    n_in, n_out : rows (inputs) and columns (outputs).
-    rng : int seed or ``numpy.random.Generator``; every draw comes from it (kept as ``rng``).
-    ideal : every effect off and the exact mapping (conductances in weight units):
+    n_in, n_out : int
+        Rows (inputs) and columns (outputs).
+    rng : int seed or ``numpy.random.Generator``
+        Every draw comes from it (kept as ``rng``).
+    ideal : bool
+        Every effect off and the exact mapping (conductances in weight units):
         ``matvec(x)`` equals ``x @ W`` bit for bit. ``effects`` is ignored.
-    devices_per_side : N devices per side of a differential pair, read and summed.
-    effects : ``CrossbarEffects``, the converters, the output noise and which device
-        effects are simulated (default: aihwkit's, everything on).
-    noise_model : ``PCMNoiseModel``, the devices ``program(W, "one_shot")`` programs
-        (aihwkit's statistics; g_max = 25 µS by default).
-    device : ``NandakumarDevice``, the devices ``program(W, "verify")`` programs
-        (Nandakumar et al. 2018; g_max = 12 µS by default).
-    g_target_max : µS, the conductance of a side for the largest |W|. Default:
+    devices_per_side : int
+        N devices per side of a differential pair, read and summed.
+    effects : CrossbarEffects
+        The converters, the output noise and which device effects are simulated
+        (default: aihwkit's, everything on).
+    noise_model : PCMNoiseModel
+        The devices ``program(W, "one_shot")`` programs (aihwkit's statistics;
+        g_max = 25 µS by default).
+    device : NandakumarDevice
+        The devices ``program(W, "verify")`` programs (Nandakumar et al. 2018;
+        g_max = 12 µS by default).
+    g_target_max : float or None, µS
+        The conductance of a side for the largest :math:`|W|`. Default:
         ``noise_model.g_max`` for ``one_shot``, min(``device.g_max``, 8 µS) for
         ``verify``. ``program`` refuses one above the g_max of the model it uses.
 
     Attributes
     ----------
-    rng, n_in, n_out, devices_per_side, ideal, noise_model, device, g_target_max.
-    effects : the ``CrossbarEffects`` in use (all off when ideal).
-    selection : int, the device (0 .. N−1) an update programs; see ``next_device``.
-    scale : µS per weight unit after ``program`` (1 when ideal): W = (G⁺ − G⁻)/scale.
-    g_ref : µS, the side conductance of the largest |W| (the g_target_max used).
-    w_max : max|W| of the programmed matrix.
-    g_target : (2, N, n_in, n_out) per-device target conductances, [0] = G⁺, [1] = G⁻.
-    pulses : (2, N, n_in, n_out) int64 SET pulses per device after ``verify``, else None.
-    method : the programming method used last ("one_shot" or "verify").
+    rng, n_in, n_out, devices_per_side, ideal, noise_model, device, g_target_max
+        As given.
+    effects : CrossbarEffects
+        The effects in use (all off when ideal).
+    selection : int
+        The device (0 .. N−1) an update programs; see ``next_device``.
+    scale : float
+        µS per weight unit after ``program`` (1 when ideal): W = (G⁺ − G⁻)/scale.
+    g_ref : float
+        µS, the side conductance of the largest :math:`|W|` (the g_target_max used).
+    w_max : float
+        :math:`\max|W|` of the programmed matrix.
+    g_target : float array (2, N, n_in, n_out)
+        Per-device target conductances, [0] = G⁺, [1] = G⁻.
+    pulses : int64 array (2, N, n_in, n_out) or None
+        SET pulses per device after ``verify``, else None.
+    method : str
+        The programming method used last ("one_shot" or "verify").
     """
 
     def __init__(self, n_in: int, n_out: int, rng=0, *, ideal: bool = False, devices_per_side: int = 1,
@@ -395,12 +433,14 @@ class Crossbar:
 
     def program(self, W: np.ndarray, method: str = "one_shot", *, tol: float = VERIFY_TOL,
                 max_pulses: int = VERIFY_MAX_PULSES) -> None:
-        """Store W (n_in, n_out) in the devices; ``method`` "one_shot" or "verify".
+        r"""Store W (n_in, n_out) in the devices; ``method`` "one_shot" or "verify".
 
-        Targets, per device (N devices per side)::
+        Targets, per device (N devices per side):
 
-            scale = g_target_max / max|W|
-            G⁺_k = max(W, 0)·scale / N,   G⁻_k = max(−W, 0)·scale / N
+        .. math::
+
+            \mathrm{scale} &= g_\mathrm{target\_max} / \max|W| \\
+            G^+_k &= \max(W, 0) · \mathrm{scale} / N, \qquad G^-_k = \max(−W, 0) · \mathrm{scale} / N
 
         ``tol`` (µS) and ``max_pulses`` are used by "verify" only. In ideal mode
         the devices are perfect and either method stores the exact weights.

@@ -1,28 +1,37 @@
-"""A population of phase-change-memory (PCM) devices: RESET, SET pulses, drift, read noise.
+r"""A population of phase-change-memory (PCM) devices: RESET, SET pulses, drift, read noise.
 
 The model is that of Nandakumar et al., J. Appl. Phys. 124, 152135 (2018); its
 constants are the fields of ``NandakumarDevice``. Conductances G are in µS,
 times in seconds.
 
 RESET (melt-quench) makes the device amorphous, with a small random conductance
-and a fresh pulse memory::
+and a fresh pulse memory:
 
-    G ~ N(0.1, 0.01) clipped to [0.01, G_max],      P = 1
+.. math::
+
+    G \sim N(0.1, 0.01) \ \text{clipped to } [0.01, G_\text{max}], \qquad P = 1
 
 SET (crystallizing) pulse, one at a time; the increment is random, shrinks as G
 grows (saturation near 10.5 µS, where m1·G + c1 = 0) and is larger right after
-a RESET (the pulse memory P fades by the factor e^(−1/a) at every pulse)::
+a RESET (the pulse memory P fades by the factor e^(−1/a) at every pulse):
 
-    P  <- P · exp(−1/a)
-    ΔG ~ N(mean = m1·G + c1 + A1·P,  std = m2·G + c2 + A2·P)
-    G  <- clip(G + ΔG, 0.1, G_max)
+.. math::
+
+    P &← P · \exp(−1/a) \\
+    ΔG &\sim N(\text{mean} = m_1 G + c_1 + A_1 P,\ \ \text{std} = m_2 G + c_2 + A_2 P) \\
+    G &← \mathrm{clip}(G + ΔG,\ 0.1,\ G_\text{max})
 
 Read at t seconds after the last programming: the amorphous phase relaxes, so
 the conductance drifts down by a power law (ν is drawn once per device), and
-every read adds an independent, conductance-dependent noise::
+every read adds an independent, conductance-dependent noise:
 
-    G(t)   = G_prog · (t / t0)^(−ν)          for t > t0   (G(t) = G_prog for t ≤ t0)
-    G_read = G(t) + N(0, m3·G(t) + c3),       clipped at 0 (a conductance is never negative)
+.. math::
+
+    G(t) &= G_\text{prog} · (t / t_0)^{−ν} \qquad \text{for } t > t_0
+            \quad (G(t) = G_\text{prog} \text{ for } t ≤ t_0) \\
+    G_\text{read} &= G(t) + N(0,\ m_3 G(t) + c_3), \qquad \text{clipped at 0}
+
+(a conductance is never negative).
 
 Where to read: ``NandakumarDevice`` holds the constants; ``set_pulse_reference``
 and ``read_reference`` are the updates in plain NumPy; ``set_pulse_step``,
@@ -91,21 +100,21 @@ NU_STD = 0.005
 class PulseConstants(NamedTuple):
     """The constants of one SET pulse, in the order of its equations (see ``set_pulse_step``)."""
 
-    memory_factor: float    # e^(−1/a): P <- P·e^(−1/a)
-    m1: float               # mean ΔG = m1·G + c1 + A1·P
+    memory_factor: float    #: e^(−1/a): P <- P·e^(−1/a)
+    m1: float               #: mean ΔG = m1·G + c1 + A1·P
     c1: float
     A1: float
-    m2: float               # std ΔG = m2·G + c2 + A2·P
+    m2: float               #: std ΔG = m2·G + c2 + A2·P
     c2: float
     A2: float
-    g_set_min: float        # G <- clip(G + ΔG, g_set_min, g_max)
+    g_set_min: float        #: G <- clip(G + ΔG, g_set_min, g_max)
     g_max: float
 
 
 class ResetConstants(NamedTuple):
     """The constants of one RESET (see ``reset_step``)."""
 
-    g_reset: float          # G = clip(g_reset + g_reset_std·z, g_reset_min, g_max)
+    g_reset: float          #: G = clip(g_reset + g_reset_std·z, g_reset_min, g_max)
     g_reset_std: float
     g_reset_min: float
     g_max: float
@@ -114,7 +123,7 @@ class ResetConstants(NamedTuple):
 class ReadConstants(NamedTuple):
     """The constants of one noisy read (see ``read_step``)."""
 
-    m3: float               # G_read = max(0, G(t) + (m3·G(t) + c3)·z)
+    m3: float               #: G_read = max(0, G(t) + (m3·G(t) + c3)·z)
     c3: float
 
 
@@ -140,23 +149,33 @@ class NandakumarDevice:
     (20 µS in some uses) and the drift reference time t0 = 38.6 s. The drift
     exponent ν ≈ 0.04–0.05 there; here each device draws ν ~ N(0.045, 0.005).
 
-    Fields (µS unless said)
-    -----------------------
-    a : pulses, the time constant of the pulse memory: P <- P·e^(−1/a) at every SET pulse.
-    m1, c1, A1 : the mean SET increment m1·G + c1 + A1·P (m1 < 0: saturation).
-    m2, c2, A2 : its standard deviation m2·G + c2 + A2·P.
-    g_set_min : a SET pulse never leaves G below this.
-    g_max : the saturation conductance, the ceiling of every SET and RESET.
-    g_reset, g_reset_std, g_reset_min : a RESET draws G ~ N(g_reset, g_reset_std),
-        clipped to [g_reset_min, g_max].
-    m3, c3 : the read noise std m3·G(t) + c3 (m3 dimensionless).
-    t0 : s, the reference time of the drift law G(t) = G_prog·(t/t0)^(−ν).
-    nu, nu_std : each device draws its drift exponent ν ~ N(nu, nu_std), clipped at 0.
-
     Make your own to experiment, e.g. ``NandakumarDevice(g_max=20.0)`` or
     ``NandakumarDevice(a=5.0)`` (a longer pulse memory), and pass it as
     ``PCMArray(shape, device=...)``. Integers are stored as floats; a bad
     field raises an error that names it.
+
+    The fields are in µS unless said.
+
+    Parameters
+    ----------
+    a : float, pulses
+        The time constant of the pulse memory: P <- P·e^(−1/a) at every SET pulse.
+    m1, c1, A1 : float
+        The mean SET increment m1·G + c1 + A1·P (m1 < 0: saturation).
+    m2, c2, A2 : float
+        Its standard deviation m2·G + c2 + A2·P.
+    g_set_min : float
+        A SET pulse never leaves G below this.
+    g_max : float
+        The saturation conductance, the ceiling of every SET and RESET.
+    g_reset, g_reset_std, g_reset_min : float
+        A RESET draws G ~ N(g_reset, g_reset_std), clipped to [g_reset_min, g_max].
+    m3, c3 : float
+        The read noise std m3·G(t) + c3 (m3 dimensionless).
+    t0 : float, s
+        The reference time of the drift law G(t) = G_prog·(t/t0)^(−ν).
+    nu, nu_std : float
+        Each device draws its drift exponent ν ~ N(nu, nu_std), clipped at 0.
     """
 
     a: float = A_MEMORY
@@ -220,10 +239,15 @@ DEFAULT_DEVICE = NandakumarDevice()
 # --- NumPy references: read these first -------------------------------------------------------
 
 def set_pulse_reference(g, p, n, rng, device: NandakumarDevice = DEFAULT_DEVICE):
-    """Apply n[i] SET pulses to device i; return the new (G, P), inputs unchanged.
+    r"""Apply n[i] SET pulses to device i; return the new (G, P), inputs unchanged.
 
-    Per pulse:  P <- P·e^(−1/a);  ΔG = m1·G + c1 + A1·P + (m2·G + c2 + A2·P)·z;
-    G <- clip(G + ΔG, g_set_min, g_max), with z ~ N(0, 1).
+    Per pulse, with z ~ N(0, 1):
+
+    .. math::
+
+        P &← P · e^{−1/a} \\
+        ΔG &= m_1 G + c_1 + A_1 P + (m_2 G + c_2 + A_2 P) · z \\
+        G &← \mathrm{clip}(G + ΔG,\ g_\mathrm{set\_min},\ g_\mathrm{max})
 
     Draw order (the same as the kernel's): devices in C order, the pulses of
     one device consecutively. All the draws are made at once; device i uses
@@ -247,10 +271,14 @@ def set_pulse_reference(g, p, n, rng, device: NandakumarDevice = DEFAULT_DEVICE)
 
 
 def read_reference(g, nu, t, rng, device: NandakumarDevice = DEFAULT_DEVICE, noise: bool = True):
-    """Read conductances t seconds after programming: drift, then read noise, clipped at 0.
+    r"""Read conductances t seconds after programming: drift, then read noise, clipped at 0.
 
-    G(t) = G·(t/t0)^(−ν) = G·exp(−ν·ln(t/t0)) for t > t0, else G;
-    G_read = max(0, G(t) + (m3·G(t) + c3)·z), one z ~ N(0, 1) per device in C order.
+    .. math::
+
+        G(t) &= G · (t/t_0)^{−ν} = G · \exp(−ν \ln(t/t_0)) \qquad \text{for } t > t_0, \text{ else } G \\
+        G_\text{read} &= \max(0,\ G(t) + (m_3 G(t) + c_3) · z)
+
+    with one z ~ N(0, 1) per device in C order.
     """
     g = np.asarray(g, dtype=np.float64)
     t0 = device.t0
@@ -364,29 +392,42 @@ def _as_shape(shape) -> tuple[int, ...]:
 class PCMArray:
     """A population of PCM devices of any shape, in the model of Nandakumar et al. (2018).
 
-    Parameters
-    ----------
-    shape : int or tuple of ints, the shape of the device array.
-    rng : int seed or ``numpy.random.Generator``; every draw comes from it (kept as ``rng``).
-    device : ``NandakumarDevice``, the constants of every device (g_max, the SET/RESET/read-noise
-        fit, the drift law); kept as ``device``. The drift exponent of each device is drawn
-        once, ν ~ N(device.nu, device.nu_std), clipped at 0.
-
-    State (one value per device, arrays of ``shape``)
-    -----
-    g : the programmed conductance G_prog, µS. You may assign it (``arr.g = ...``
-        or ``arr.g[...] = ...``), e.g. to start devices at a chosen state.
-    p : the pulse memory P (1 right after a RESET).
-    nu : the drift exponent ν (read-only view; assign ``arr.nu = ...``).
-    n_pulses, n_resets : int64 counts of the SET pulses and of the RESETs applied
-        since construction (the initial RESET made by the constructor is not counted).
-
     After construction every device is RESET (amorphous).
 
-        arr = PCMArray((784, 10), rng=0, device=NandakumarDevice(g_max=20.0))
-        arr.set_pulse(counts)          # counts: int array >= 0, or a bool mask
-        g_now = arr.read(3600.0)       # one hour after programming: drift + read noise
-        arr.reset(arr.g > 9.0)         # melt-quench the saturated devices
+    Parameters
+    ----------
+    shape : int or tuple of ints
+        The shape of the device array.
+    rng : int seed or ``numpy.random.Generator``
+        Every draw comes from it (kept as ``rng``).
+    device : NandakumarDevice
+        The constants of every device (g_max, the SET/RESET/read-noise fit, the drift law);
+        kept as ``device``. The drift exponent of each device is drawn once,
+        ν ~ N(device.nu, device.nu_std), clipped at 0.
+
+    Attributes
+    ----------
+    g : float array of ``shape``
+        The programmed conductance G_prog, µS, one per device. You may assign it
+        (``arr.g = ...`` or ``arr.g[...] = ...``), e.g. to start devices at a chosen state.
+    p : float array of ``shape``
+        The pulse memory P (1 right after a RESET).
+    nu : float array of ``shape``
+        The drift exponent ν (read-only view; assign ``arr.nu = ...``).
+    n_pulses, n_resets : int64 arrays of ``shape``
+        Counts of the SET pulses and of the RESETs applied since construction (the
+        initial RESET made by the constructor is not counted).
+
+    Examples
+    --------
+    ::
+
+        arr = PCMArray((784, 10), rng=0,
+                       device=NandakumarDevice(g_max=20.0))
+        arr.set_pulse(counts)     # counts: int array >= 0, or a bool mask
+        g_now = arr.read(3600.0)  # one hour after programming:
+                                  # drift + read noise
+        arr.reset(arr.g > 9.0)    # melt-quench the saturated devices
     """
 
     def __init__(self, shape, rng=0, *, device: NandakumarDevice = DEFAULT_DEVICE):
@@ -419,7 +460,11 @@ class PCMArray:
 
     @property
     def g(self) -> np.ndarray:
-        """Programmed conductances G_prog (µS)."""
+        """Programmed conductances G_prog (µS).
+
+        You may assign it (``arr.g = ...`` or ``arr.g[...] = ...``), e.g. to start devices at a
+        chosen state.
+        """
         return self._g
 
     @g.setter
@@ -428,7 +473,7 @@ class PCMArray:
 
     @property
     def p(self) -> np.ndarray:
-        """Pulse memory P of each device."""
+        """Pulse memory P of each device (1 right after a RESET)."""
         return self._p
 
     @p.setter
@@ -510,9 +555,16 @@ class PCMArray:
         np.add.at(self.n_resets.reshape(-1), index, 1)       # counts a repeated index twice
 
     def set_pulse(self, n) -> None:
-        """Apply n[i] SET pulses to device i (``n``: int counts >= 0, or a bool mask = 1 pulse).
+        r"""Apply n[i] SET pulses to device i (``n``: int counts >= 0, or a bool mask = 1 pulse).
 
-        Per pulse: P <- P·e^(−1/a); G <- clip(G + N(m1·G + c1 + A1·P, m2·G + c2 + A2·P), 0.1, g_max).
+        Per pulse:
+
+        .. math::
+
+            P &← P · e^{−1/a} \\
+            ΔG &\sim N(m_1 G + c_1 + A_1 P,\ m_2 G + c_2 + A_2 P) \\
+            G &← \mathrm{clip}(G + ΔG,\ 0.1,\ g_\mathrm{max})
+
         Same numbers as ``set_pulse_reference`` with the same generator.
         """
         n = np.asarray(n)

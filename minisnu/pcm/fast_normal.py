@@ -40,8 +40,8 @@ from ..core.validate import as_rng
 
 # --- The ziggurat -------------------------------------------------------------------------------
 
-R = 3.6541528853610088          # x_255, where the tail starts
-V = 0.00492867323399            # the area of each strip: R·f(R) + ∫_R^∞ f(x) dx
+R = 3.6541528853610088          #: x_255, where the tail starts
+V = 0.00492867323399            #: the area of each strip: R·f(R) + ∫_R^∞ f(x) dx
 _MANTISSA = 2.0**52
 
 

@@ -1,4 +1,4 @@
-"""The statistical PCM inference model: programming noise, drift and 1/f read noise.
+r"""The statistical PCM inference model: programming noise, drift and 1/f read noise.
 
 A network is programmed once onto phase-change memory and then used for
 inference for hours, days or years. Three effects separate the conductance a
@@ -12,35 +12,45 @@ inference using computational phase-change memory", Nat. Commun. 11, 2473,
 Conductances are in µS, times in seconds, and ĝ = g / g_max is the normalized
 conductance (g_max = 25 µS in the fitted array).
 
-1. Programming noise (``program``), from the target g_T, ĝ = g_T / g_max::
+1. Programming noise (``program``), from the target g_T, ĝ = g_T / g_max:
 
-       σ_prog = (0.26348 + 1.9650·ĝ − 1.1731·ĝ²) · g_max / 25
-       g_prog = max(0, g_T + σ_prog·z₁),               z₁ ~ N(0, 1)
+   .. math::
+
+       σ_\text{prog} &= (0.26348 + 1.9650 \, \hat g − 1.1731 \, \hat g^2) · g_\text{max} / 25 \\
+       g_\text{prog} &= \max(0,\ g_T + σ_\text{prog} · z_1), \qquad z_1 \sim N(0, 1)
 
    The polynomial (the field ``prog_coeff``) was fitted in µS for g_max = 25 µS
    (``prog_coeff_g_max``); the factor g_max/25 rescales it to another g_max.
 
-2. Drift exponent (``program``), drawn once per device, from the target g_T::
+2. Drift exponent (``program``), drawn once per device, from the target g_T:
 
-       μ_ν = clip(−0.0155·ln ĝ + 0.0244, 0.049, 0.1)
-       σ_ν = clip(−0.0125·ln ĝ − 0.0059, 0.008, 0.045)
-       ν   = |μ_ν + σ_ν·z₂|,                           z₂ ~ N(0, 1)
+   .. math::
+
+       μ_ν &= \mathrm{clip}(−0.0155 \ln \hat g + 0.0244,\ 0.049,\ 0.1) \\
+       σ_ν &= \mathrm{clip}(−0.0125 \ln \hat g − 0.0059,\ 0.008,\ 0.045) \\
+       ν &= |μ_ν + σ_ν · z_2|, \qquad z_2 \sim N(0, 1)
 
    ln ĝ is undefined at g_T = 0; ĝ is floored at 1e−7 (aihwkit's value) before
    the logarithm. The floor changes nothing: below ĝ ≈ 0.0076 both statistics
    already sit at their upper clip (μ_ν = 0.1, σ_ν = 0.045).
 
-3. Drift (``read`` and ``drift_factor``), t seconds after programming::
+3. Drift (``read`` and ``drift_factor``), t seconds after programming:
 
-       g(t) = g_prog · ((t + t0) / t0)^(−ν),          t0 = 20 s
+   .. math::
+
+       g(t) = g_\text{prog} · ((t + t_0) / t_0)^{−ν}, \qquad t_0 = 20 \text{ s}
 
    t0 is the time of the first read after programming: g(0) = g_prog exactly.
 
-4. 1/f read noise (``read``), accumulated since programming started::
+4. 1/f read noise (``read``), accumulated since programming started:
 
-       Q     = min(0.0088 / max(ĝ_prog^0.65, 1e−3), 0.2),   ĝ_prog = |g_prog| / g_max
-       σ     = Q · sqrt(ln((t + t0 + t_read) / (2·t_read))),   t_read = 250 ns
-       g_read = max(0, g(t) + |g(t)|·σ·z₃),            z₃ ~ N(0, 1)
+   .. math::
+
+       Q &= \min(0.0088 / \max(\hat g_\text{prog}^{0.65}, 10^{−3}),\ 0.2),
+           \qquad \hat g_\text{prog} = |g_\text{prog}| / g_\text{max} \\
+       σ &= Q · \sqrt{\ln((t + t_0 + t_\text{read}) / (2 t_\text{read}))},
+           \qquad t_\text{read} = 250 \text{ ns} \\
+       g_\text{read} &= \max(0,\ g(t) + |g(t)| · σ · z_3), \qquad z_3 \sim N(0, 1)
 
    Two details follow the aihwkit source rather than a shorthand of it:
    Q is set by the *programmed* conductance g_prog (not by the drifted g(t)),
@@ -94,25 +104,31 @@ class PCMNoiseModel:
     Its fields are the model's constants; the defaults are aihwkit's
     (``aihwkit.inference.noise.pcm.PCMLikeNoiseModel``), fitted on a
     million-device PCM array by Joshi et al., Nat. Commun. 11, 2473 (2020)
-    and Nandakumar et al., ICECS 2019:
-
-    g_max : µS, the largest target conductance; ĝ = g / g_max. Default 25 µS,
-        the g_max the constants were fitted at (aihwkit's ``g_max``).
-    t0 : s, the time of the first read after programming; drift is measured
-        relative to it. Default 20 s (aihwkit's ``t_0``).
-    t_read : s, the duration of one read, the short-time cut-off of the 1/f
-        noise. Default 250 ns (aihwkit's ``t_read``).
-    prog_coeff : (c0, c1, c2), µS, the programming-noise polynomial
-        σ_prog = c0 + c1·ĝ + c2·ĝ², default (0.26348, 1.9650, −1.1731)
-        (aihwkit's ``prog_coeff``).
-    prog_coeff_g_max : µS, the g_max at which ``prog_coeff`` was fitted; σ_prog
-        is scaled by g_max / prog_coeff_g_max. Default 25 µS (aihwkit's
-        ``prog_coeff_g_max_reference`` for its default coefficients).
+    and Nandakumar et al., ICECS 2019.
 
     The drift-exponent and 1/f fits (μ_ν, σ_ν, Q) are fixed, as in aihwkit;
     see the module docstring for every equation. ``g_max`` may be given
     by position, the other fields by name; a bad field raises an error that
     names it.
+
+    Parameters
+    ----------
+    g_max : float, µS
+        The largest target conductance; ĝ = g / g_max. Default 25 µS,
+        the g_max the constants were fitted at (aihwkit's ``g_max``).
+    t0 : float, s
+        The time of the first read after programming; drift is measured
+        relative to it. Default 20 s (aihwkit's ``t_0``).
+    t_read : float, s
+        The duration of one read, the short-time cut-off of the 1/f
+        noise. Default 250 ns (aihwkit's ``t_read``).
+    prog_coeff : (c0, c1, c2), µS
+        The programming-noise polynomial σ_prog = c0 + c1·ĝ + c2·ĝ², default
+        (0.26348, 1.9650, −1.1731) (aihwkit's ``prog_coeff``).
+    prog_coeff_g_max : float, µS
+        The g_max at which ``prog_coeff`` was fitted; σ_prog is scaled by
+        g_max / prog_coeff_g_max. Default 25 µS (aihwkit's
+        ``prog_coeff_g_max_reference`` for its default coefficients).
     """
 
     g_max: float = 25.0
@@ -192,14 +208,14 @@ class PCMNoiseModel:
         return np.clip(-0.0125 * self._log_g_hat(g_target) - 0.0059, 0.008, 0.045)
 
     def read_noise_q(self, g_prog) -> np.ndarray:
-        """Q = min(0.0088 / max(ĝ^0.65, 1e−3), 0.2), ĝ = |g_prog| / g_max (1/f amplitude)."""
+        r"""Q = min(0.0088 / max(ĝ^0.65, 1e−3), 0.2), ĝ = \|g_prog| / g_max (1/f amplitude)."""
         g_hat = np.abs(self._conductances(g_prog)) / self.g_max
         return np.minimum(0.0088 / np.maximum(g_hat**0.65, 1e-3), 0.2)
 
     def read_noise_std(self, g_prog, t: float) -> np.ndarray:
-        """Relative std σ of a read at t s: σ = Q · sqrt(ln((t + t0 + t_read)/(2·t_read))).
+        r"""Relative std σ of a read at t s: σ = Q · sqrt(ln((t + t0 + t_read)/(2·t_read))).
 
-        Dimensionless: the read noise in µS is |g(t)|·σ. Q is set by the
+        Dimensionless: the read noise in µS is \|g(t)|·σ. Q is set by the
         programmed conductance ``g_prog`` (as in aihwkit).
         """
         t = check_time(t)
@@ -216,12 +232,14 @@ class PCMNoiseModel:
 
     # ------------------------------------------------------------ the devices
     def program(self, g_target, rng=None, *, noise: bool = True):
-        """Program devices to ``g_target`` (µS, any shape, each in [0, g_max]).
+        r"""Program devices to ``g_target`` (µS, any shape, each in [0, g_max]).
 
-        Returns ``(g_prog, nu)``, both of the shape of ``g_target``::
+        Returns ``(g_prog, nu)``, both of the shape of ``g_target``:
 
-            g_prog = max(0, g_T + σ_prog(ĝ)·z₁)
-            ν      = |μ_ν(ĝ) + σ_ν(ĝ)·z₂|        ĝ = g_T / g_max
+        .. math::
+
+            g_\text{prog} &= \max(0,\ g_T + σ_\text{prog}(\hat g) · z_1) \\
+            ν &= |μ_ν(\hat g) + σ_ν(\hat g) · z_2| \qquad \hat g = g_T / g_\text{max}
 
         z₁ (all devices) is drawn before z₂. With ``noise=False`` nothing is
         drawn (``rng`` may be None): g_prog = g_T and ν = μ_ν, the ideal
@@ -241,12 +259,15 @@ class PCMNoiseModel:
         return g_prog, nu
 
     def read(self, g_prog, nu, t: float, rng=None, *, noise: bool = True) -> np.ndarray:
-        """Read devices ``t`` seconds after programming (µS, shape of ``g_prog``).
+        r"""Read devices ``t`` seconds after programming (µS, shape of ``g_prog``).
 
-        ``g_prog`` and ``nu`` are what ``program`` returned (same shape)::
+        ``g_prog`` and ``nu`` are what ``program`` returned (same shape):
 
-            g(t)   = g_prog · ((t + t0)/t0)^(−ν)
-            g_read = max(0, g(t) + |g(t)|·σ·z₃),   σ = read_noise_std(g_prog, t)
+        .. math::
+
+            g(t) &= g_\text{prog} · ((t + t_0) / t_0)^{−ν} \\
+            g_\text{read} &= \max(0,\ g(t) + |g(t)| · σ · z_3) \\
+            σ &= \mathtt{read\_noise\_std}(g_\text{prog}, t)
 
         With ``noise=False`` the result is the noise-free drifted g(t) and
         nothing is drawn (``rng`` may be None).

@@ -1,4 +1,4 @@
-"""Training with the hardware in the loop: weights that live in PCM devices.
+r"""Training with the hardware in the loop: weights that live in PCM devices.
 
 Mixed-precision training (Nandakumar et al., Front. Neurosci. 2020). Each weight
 is a differential pair of Nandakumar devices, W = (G⁺ − G⁻)/β, β in µS per
@@ -7,12 +7,14 @@ devices (read noise included; with ``drift=True`` also the drift of each
 device since it was last programmed, on a clock the caller moves: ``InMemory``
 moves it by ``seconds_per_pass`` at every forward pass). The optimizer
 computes its update in high precision; the update goes into a digital
-accumulator χ per weight, and only whole device steps reach the devices::
+accumulator χ per weight, and only whole device steps reach the devices:
 
-    χ ← χ + ΔW
-    n = ⌊|χ| / ε⌋                 ε: the nominal single-pulse change, 0.75 µS / β
-    n SET pulses on G⁺ (χ > 0) or on G⁻ (χ < 0)
-    χ ← χ − sign(χ)·n·ε
+.. math::
+
+    χ &← χ + ΔW \\
+    n &= ⌊|χ| / ε⌋ \qquad ε\text{: the nominal single-pulse change, 0.75 µS} / β \\
+    & n \text{ SET pulses on } G^+ \ (χ > 0) \text{ or on } G^- \ (χ < 0) \\
+    χ &← χ − \mathrm{sign}(χ) · n · ε
 
 A SET pulse only raises a conductance, so a pair drifts upward as it trains.
 When a pulse takes a device past the refresh threshold (9 µS), both sides of its pair
@@ -46,8 +48,13 @@ the in-memory network then trains exactly like its software twin, which the
 tests check bit for bit.
 
 Bookkeeping (``PCMSynapses.requested``, ``pulses``, ``refreshes``, ``chi``):
-every update is accounted for, Σ ΔW = ε·(pulses on G⁺ − pulses on G⁻) + χ −
-χ₀, whatever the devices did with the pulses.
+every update is accounted for,
+
+.. math::
+
+    Σ ΔW = ε · (\text{pulses on } G^+ − \text{pulses on } G^-) + χ − χ_0,
+
+whatever the devices did with the pulses.
 """
 
 from __future__ import annotations
@@ -70,7 +77,7 @@ EPSILON_US = 0.75
 REFRESH_US = 9.0
 #: With drift: the reads' drift factors are computed again when the clock has moved this far (s).
 DRIFT_RESOLUTION_S = 1.0
-#: Conductance (µS) that the largest initial |W| is programmed to.
+#: Conductance (µS) that the largest initial :math:`|W|` is programmed to.
 G_INIT_MAX_US = 5.0
 
 
@@ -83,13 +90,17 @@ class MixedPrecision:
     per whole step ε of the nominal single-pulse conductance change, and a pair
     is refreshed when one of its devices nears saturation.
 
-    epsilon_us : ε in µS, 0.75: the nominal (mean) conductance change of one SET
+    Need 0 < epsilon_us < refresh_us; a bad field raises an error that names it.
+
+    Parameters
+    ----------
+    epsilon_us : float
+        ε in µS, 0.75: the nominal (mean) conductance change of one SET
         pulse (ε in weight units is epsilon_us / β).
-    refresh_us : 9.0, refresh a pair when a pulse takes one of its devices above
+    refresh_us : float
+        9.0, refresh a pair when a pulse takes one of its devices above
         this (the Nandakumar devices saturate near 10.5 µS; the published
         thresholds are 6–9 µS).
-
-    Need 0 < epsilon_us < refresh_us; a bad field raises an error that names it.
     """
 
     epsilon_us: float = EPSILON_US
@@ -116,9 +127,13 @@ def pulses_for(g_target):
 
 
 def accumulate_reference(chi, dW, epsilon):
-    """The accumulator step in NumPy: returns (pulses on G⁺, pulses on G⁻, new χ).
+    r"""The accumulator step in NumPy: returns (pulses on G⁺, pulses on G⁻, new χ).
 
-        χ ← χ + ΔW;  n = ⌊|χ|/ε⌋;  n pulses on G⁺ where χ > 0, on G⁻ where χ < 0;  χ ← χ − sign(χ)·n·ε
+    .. math::
+
+        χ &← χ + ΔW; \qquad n = ⌊|χ|/ε⌋; \\
+        & n \text{ pulses on } G^+ \text{ where } χ > 0, \text{ on } G^- \text{ where } χ < 0; \\
+        χ &← χ − \mathrm{sign}(χ) · n · ε
     """
     chi = chi + dW
     n = np.floor(np.abs(chi) / epsilon).astype(np.int64)
@@ -292,34 +307,43 @@ class PCMSynapses:
     device that the global selection counter points to; the counter then moves
     on, so the devices share the pulses (and average their randomness).
 
+    The devices are ``devices``, a ``PCMArray`` of shape (2, N, n_in, n_out):
+    ``devices.g[0]`` holds G⁺, ``devices.g[1]`` G⁻; ``t_prog`` (same shape) the time each
+    device was last programmed. ``mixed_precision`` is kept; ``epsilon`` is ε in weight units.
+
     Parameters
     ----------
-    W : the initial weights (n_in, n_out), programmed open loop (split over the N devices).
-    rng : seed or Generator for every device draw.
-    device : ``NandakumarDevice``, the constants of the devices (g_max, the SET/RESET fit,
-        read noise, drift law); default: the published ones.
-    mixed_precision : ``MixedPrecision``, the pulse granularity ε and the refresh threshold
-        (µS); default: 0.75 and 9 µS.
-    devices_per_side : N.
-    beta : µS per weight unit; default maps max|W| to 5 µS.
-    baseline_us : µS that *both* sides of a pair are programmed to (at the start and at every
+    W : array (n_in, n_out)
+        The initial weights, programmed open loop (split over the N devices).
+    rng : seed or Generator
+        For every device draw.
+    device : NandakumarDevice
+        The constants of the devices (g_max, the SET/RESET fit, read noise, drift law);
+        default: the published ones.
+    mixed_precision : MixedPrecision
+        The pulse granularity ε and the refresh threshold (µS); default: 0.75 and 9 µS.
+    devices_per_side : int
+        N.
+    beta : float or None
+        µS per weight unit; default maps max|W| to 5 µS.
+    baseline_us : float
+        µS that *both* sides of a pair are programmed to (at the start and at every
         refresh), the weight on top: G⁺ = baseline + W·β/N, G⁻ = baseline for W > 0. A device
         right after a RESET takes a first SET step about three times ε, with a spread of
         about 2.4 µS (its pulse memory P = 1); baseline pulses take both devices past that
         jump. It costs range, a pair then stores up to (refresh_us − baseline_us)·N/β, and
         higher conductances take smaller, noisier steps: on the JSB network it does not pay
         (see RESULTS.md).
-    read_noise : read the devices with read noise (Nandakumar's m3·G + c3).
-    drift : the devices drift (Nandakumar's power law, ν per device): a device programmed at
+    read_noise : bool
+        Read the devices with read noise (Nandakumar's m3·G + c3).
+    drift : bool
+        The devices drift (Nandakumar's power law, ν per device): a device programmed at
         t_prog reads G·((t − t_prog)/t0)^(−ν) at time t = ``time``; a pulse starts from the
         drifted conductance and restarts the drift. The caller moves the clock (``time``, s).
-    ideal : perfect devices, every effect off: the pair stores W exactly (G⁺ = max(W, 0),
+    ideal : bool
+        Perfect devices, every effect off: the pair stores W exactly (G⁺ = max(W, 0),
         G⁻ = max(−W, 0), in weight units), ``read`` returns it, and ``update`` adds ΔW
         exactly. No pulses, no refresh, no draws. The reference for the in-memory wrapper.
-
-    The devices are ``devices``, a ``PCMArray`` of shape (2, N, n_in, n_out):
-    ``devices.g[0]`` holds G⁺, ``devices.g[1]`` G⁻; ``t_prog`` (same shape) the time each
-    device was last programmed. ``mixed_precision`` is kept; ``epsilon`` is ε in weight units.
     """
 
     def __init__(self, W, rng=0, *, device: NandakumarDevice = DEFAULT_DEVICE,
@@ -438,7 +462,7 @@ class PCMSynapses:
         """RESET the synapses where any device passed the threshold; re-program their weight.
 
         The weight (ΣG⁺ − ΣG⁻)/β, drift included, is kept: all 2N devices are RESET, then
-        the N devices of one side get the mean number of pulses that reach |W|·β/N
+        the N devices of one side get the mean number of pulses that reach :math:`|W| · β / N`
         (``pulses_for``).
         """
         if self.ideal:
@@ -451,8 +475,9 @@ class PCMSynapses:
 class InMemory(Layer):
     """Train ``layer.params["W"]`` with its weights in PCM devices (see the module docstring).
 
-    >>> net = ms.Sequential(pcm.InMemory(ms.SNU(88, 150, rng=0), rng=1), ...)
-    >>> opt = ms.optim.Adam(net, lr=0.01)         # as for a software network
+    >>> net = ms.Sequential(
+    ...     pcm.InMemory(ms.SNU(88, 150, rng=0), rng=1), ...)
+    >>> opt = ms.optim.Adam(net, lr=0.01)  # as for a software network
 
     Everything but ``W`` (biases, recurrent weights, decays) stays in software.
     ``seconds_per_pass``: the chip's clock moves on by this much at every forward

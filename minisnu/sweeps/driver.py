@@ -9,7 +9,7 @@ every finished run before it draws the next.
 
 Workers
 -------
-- ``jobs=N`` (the default, 1): N local processes (``spawn``ed, each importing minisnu
+- ``jobs=N`` (the default, 1): N local processes (started by ``spawn``, each importing minisnu
   afresh), each with cores // N BLAS threads, so that N runs do not fight over the cores
   (``threads`` sets another count: fewer when the machine has other work too).
   The study is the SQLite file in the sweep folder, which every process opens.

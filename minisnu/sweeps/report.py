@@ -1,7 +1,7 @@
 """What a sweep found: the table of its trials, and the best setting with its mean ± std over seeds.
 
 Everything is read from the study (its storage), so a report can be made of a sweep
-that is still running, from any machine that reaches the storage. One row per trial:
+that is still running, from any machine that reaches the storage. One row per trial::
 
     trial  state  <searched options>  seed  valid <metric>  test <metric>  best_epoch  epochs  seconds
 

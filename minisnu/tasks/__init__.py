@@ -12,7 +12,7 @@ nothing more. Each one defines:
 ``load_data(source, options)``             the data, in whatever form its other functions use
 ``describe_data(source, data)``            one line for the log
 ``build_model(options, data, rng)``        the ``Sequential`` network for ``options["model"]``
-``batches(data, split, options, rng)``     the :class:`~minisnu.training.loop.Batch` es of a split
+``batches(data, split, options, rng)``     the batches of a split (:class:`~minisnu.training.loop.Batch`)
 ``count_batches(data, split, options)``    how many (for the progress bar)
 ``loss(output, batch, options)``           (mean loss, its gradient, sums for the epoch means)
 ``summarize(sums)``                        ``{"loss": ..., METRIC: ...}`` from the summed sums

@@ -31,10 +31,11 @@ from ..units.snu import DECAY, SNU
 from ..units.snu_reference import G_FUNCTIONS
 from ..units.surrogate import SURROGATES
 
+#: The models every task offers (``--model``).
 MODELS = ("snu", "ssnu", "rnn", "lstm", "gru")
 SNU_MODELS = ("snu", "ssnu")
-# Convolutional SNU networks (the image task only, minisnu.tasks.mnist): kept out of
-# MODELS, which every task offers and the experiments iterate over.
+#: Convolutional SNU networks (the image task only, :mod:`minisnu.tasks.mnist`): kept out of
+#: :data:`MODELS`, which every task offers and the experiments iterate over.
 CONV_MODELS = ("conv-snu", "conv-ssnu")
 SOFT_MODELS = ("ssnu", "conv-ssnu")
 
@@ -140,10 +141,14 @@ def temporal_layer(options: dict, n_in: int, n_out: int, rng, *, stateful=False)
 
     Parameters
     ----------
-    options : the run's options ("model", and "decay", "surrogate", "init_gain" for the SNUs).
-    n_in, n_out : input features and units.
-    rng : the run's Generator (the layer draws its initial weights from it).
-    stateful : carry the state from one batch to the next (language modelling).
+    options : dict
+        The run's options ("model", and "decay", "surrogate", "init_gain" for the SNUs).
+    n_in, n_out : int
+        Input features and units.
+    rng : numpy.random.Generator
+        The run's generator (the layer draws its initial weights from it).
+    stateful : bool
+        Carry the state from one batch to the next (language modelling).
     """
     model = options["model"]
     if model in SNU_MODELS + CONV_MODELS:  # a conv model's dense layers are SNUs too

@@ -12,7 +12,7 @@ the notes and averaged over all time steps of a split
 the mean binary cross-entropy per note, i.e. the metric divided by 88.
 
 The paper's setup (from the authors' toolkit), the defaults here
----------------------------------------------------------------
+----------------------------------------------------------------
 88 inputs -> 150 hidden units -> 88 sigmoid outputs; for ``--model snu`` the
 hidden layer is spiking SNUs with decay 0.8 (``ssnu``: soft SNUs; the
 baselines: their units); the output layer is a Dense layer of 88 logits whose
@@ -34,7 +34,7 @@ The data
 the cache folder, where ``minisnu download jsb`` puts it, else the Bach
 chorales of the music21 package if it is installed (real, but not the standard
 split: numbers are not comparable with the paper's). Nothing is downloaded
-without ``minisnu download jsb``. (:func:`minisnu.data.locate_jsb`.)
+without ``minisnu download jsb``. (:func:`minisnu.data.jsb.locate_jsb`.)
 
 One JSB network for the whole package
 -------------------------------------
@@ -84,12 +84,12 @@ OPTIONS = task_options(
 # ---------------------------------------------------------------------------
 # data
 
-#: The first chorales of each split that the in-memory experiments' --quick runs use.
+#: The first chorales of each split that the in-memory experiments' ``--quick`` runs use.
 QUICK_CHORALES = {"train": 8, "valid": 4, "test": 4}
 
 
 def locate_data(options: dict, path=None) -> dict:
-    """Where the chorales are (:func:`minisnu.data.locate_jsb`): ``{"kind": "file", "path": ...}``
+    """Where the chorales are (:func:`minisnu.data.jsb.locate_jsb`): ``{"kind": "file", "path": ...}``
     or ``{"kind": "music21"}``, with the data's ``"fingerprint"`` (:mod:`minisnu.data.fingerprint`:
     the file's size and SHA-256, or music21's version)."""
     source = locate_jsb(path)
@@ -98,7 +98,7 @@ def locate_data(options: dict, path=None) -> dict:
 
 
 def load_data(source: dict, options: dict) -> dict:
-    """split -> list of piano rolls (T, 88), float32; the first ``limit`` chorales with --limit."""
+    """split -> list of piano rolls (T, 88), float32; the first ``limit`` chorales with ``--limit``."""
     return load_rolls(source, options["limit"])
 
 
@@ -117,7 +117,7 @@ def load_rolls(source: dict, limit=None) -> dict:
 
 
 def find_rolls(path=None, limit=None) -> tuple[dict, dict]:
-    """The chorales found by :func:`minisnu.data.locate_jsb` (``path``: a file or folder, or None),
+    """The chorales found by :func:`minisnu.data.jsb.locate_jsb` (``path``: a file or folder, or None),
     as piano rolls (:func:`load_rolls`): ``(rolls, source)``."""
     source = locate_jsb(path)
     return load_rolls(source, limit), source

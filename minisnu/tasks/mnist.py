@@ -261,7 +261,7 @@ def _has_idx(folder: Path) -> bool:
 
 
 def load_data(source: dict, options: dict) -> Images:
-    """Flattened uint8 images and labels of the three splits (the first ``limit`` with --limit)."""
+    """Flattened uint8 images and labels of the three splits (the first ``limit`` with ``--limit``)."""
     if source["kind"] == "idx":
         splits = _idx_splits(source["path"])
         white = 255.0

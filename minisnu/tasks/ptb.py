@@ -1,10 +1,10 @@
-"""Penn Treebank: word-level language modelling (paper: feed-forward SNU network 137.7).
+r"""Penn Treebank: word-level language modelling (paper: feed-forward SNU network 137.7).
 
 The task
 --------
 Predict every next word of the corpus (10,000-word vocabulary). The text is
-cut into ``batch_size`` contiguous columns (:func:`minisnu.data.batchify`) and
-read in windows of ``bptt`` words (:func:`minisnu.data.bptt_windows`); the
+cut into ``batch_size`` contiguous columns (:func:`minisnu.data.ptb.batchify`) and
+read in windows of ``bptt`` words (:func:`minisnu.data.ptb.bptt_windows`); the
 hidden layers are *stateful*: each window starts from the state the previous
 window ended in, so the model sees the text as one stream, while the gradient
 stops at the window's start (truncated backpropagation through time). The
@@ -30,12 +30,12 @@ layer. Evaluation uses the training batch size.
 
 Weight tying (the paper's best: recurrent sSNU with weight tying, 108.4)
 ------------------------------------------------------------------------
-``--tie-weights`` replaces the output Dense by a :class:`minisnu.TiedDense`
-that computes the logits with the embedding's own table, z = h Eᵀ + b (Press &
+``--tie-weights`` replaces the output Dense by a :class:`~minisnu.layers.tied_dense.TiedDense`
+that computes the logits with the embedding's own table, :math:`z = h E^\top + b` (Press &
 Wolf 2017; Inan et al. 2017): one matrix E learns from both uses, and the
 model has 10,000 × 200 fewer parameters. It needs the last hidden size to equal
 the embedding size (both 200 by default). ``--output-scale`` adds a learned scalar,
-z = α h Eᵀ + b: fed by SNU outputs in [0, 1], the logits can be no larger than
+:math:`z = α h E^\top + b`: fed by SNU outputs in [0, 1], the logits can be no larger than
 E's rows allow, and E is also the input's word vectors (not in the paper). The paper's recipe::
 
     minisnu train ptb --model ssnu --recurrent --tie-weights
@@ -137,7 +137,7 @@ def locate_data(options: dict, path=None) -> dict:
 
 
 def load_data(source: dict, options: dict) -> Corpus:
-    """The three splits as batchified word ids; with --limit, the first ``limit`` windows of each.
+    """The three splits as batchified word ids; with ``--limit``, the first ``limit`` windows of each.
 
     Every split must fill one window in each column: ``batch_size`` × (``bptt`` + 1)
     words (a window's T inputs and the word after them), else DataFormatError

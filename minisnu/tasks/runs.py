@@ -29,7 +29,7 @@ def default_folder(task, values: dict) -> Path:
 
     One changed option or a few are named (``runs/jsb-snu-seed0-lr0.02``);
     more than fit in a short name are a hash, ``-`` and 6 hex digits of
-    their values. The options a resume may change (--epochs) are left out, so
+    their values. The options a resume may change (``--epochs``) are left out, so
     that ``--resume`` with the same options finds the same folder.
     """
     name = f"{task.NAME}-{values['model']}-seed{values['seed']}"
@@ -64,7 +64,7 @@ def start(task, folder: RunFolder, options: dict, data_path) -> Run:
 
 
 def resume(task, folder: RunFolder, given: dict, data_path) -> Run:
-    """The run in ``folder``, with its own options (only --epochs may change) and data: the same
+    """The run in ``folder``, with its own options (only ``--epochs`` may change) and data: the same
     data, which is checked against the run's fingerprint of it."""
     check_resumable(folder)
     meta = run_folder.read_metadata(folder.checkpoint, TASKS)

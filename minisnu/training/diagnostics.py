@@ -18,7 +18,7 @@ batches of a split (``minisnu inspect RUN``):
   when v > 0), as its 1st, 50th and 99th percentiles, and the mean local derivative
   ∂y/∂v that backpropagation passes through the unit: the pseudo-derivative h'(v) of a
   spiking unit, σ(v)(1 − σ(v)) ≤ ¼ of a soft one;
-- for an LSTM, the largest |c| (cell states that grow along a carried stream).
+- for an LSTM, the largest :math:`|c|` (cell states that grow along a carried stream).
 
 For the network's output, when it is a score per class or word (logits): the mean
 spread max_v z_v − mean_v z_v and the mean probability of the top choice.
@@ -28,14 +28,16 @@ teach the weights through every earlier step of the window, but only as far as t
 gradient survives. With the loss's gradient kept at the last step only,
 g_t = ‖∂L_T/∂x_t‖ at the input of the first temporal layer shows how much of it is
 left t steps back; ``reach`` is the largest lag at which g_t is still 1 % of g_T.
-An SNU forgets through its decay l (∂s_t/∂s_{t−1} = l (1 − y_{t−1}) with the reset):
+An SNU forgets through its decay l (:math:`∂s_t/∂s_{t−1} = l (1 − y_{t−1})` with the reset):
 at l = 0.8, 0.8²⁰ ≈ 1 %, so 20 steps back at most, fewer where units fire.
 
 **The output ceiling** (:func:`output_ceiling`). An output layer z = y W + b fed by SNU
 outputs sees y in [0, 1]^d only. For a word (or class) w, the most probability it can
 ever give w is
 
-    p*_w = max over y ∈ [0, 1]^d of softmax(y W + b)_w,
+.. math::
+
+    p^*_w = \max_{y ∈ [0, 1]^d} \mathrm{softmax}(y W + b)_w,
 
 a concave maximisation of log p_w (z_w is linear in y, log Σ_v exp z_v convex), solved by
 spectral projected gradient ascent from the corner y_k = 1[W_kw > 0] until a certificate
@@ -244,7 +246,7 @@ def output_ceiling(W, b, targets, *, low: float = 0.0, high: float = 1.0, tol: f
     .. math:: \nabla f(y) = W_{:w} - W p, \qquad p = \mathrm{softmax}(y W + b).
 
     Spectral projected gradient ascent (Birgin, Martínez & Raydan 2000), every target at
-    once, one row each, from the corner y = high where W_{:w} > 0 and low elsewhere:
+    once, one row each, from the corner y = high where :math:`W_{:w} > 0` and low elsewhere:
 
     .. math:: d = \Pi(y + \lambda \nabla f) - y, \qquad y \leftarrow y + t\,d,
 
@@ -255,8 +257,8 @@ def output_ceiling(W, b, targets, *, low: float = 0.0, high: float = 1.0, tol: f
     A row stops when its Frank–Wolfe gap, the most any point of the box could gain over
     the linearisation,
 
-    .. math:: \text{gap}(y) = \max_{u \in \text{box}} \nabla f(y)^\top (u - y)
-              = \sum_k \max\big(\partial_k f\,(\text{high} - y_k),\ \partial_k f\,(\text{low} - y_k)\big),
+    .. math:: \text{gap}(y) &= \max_{u \in \text{box}} \nabla f(y)^\top (u - y) \\
+              &= \sum_k \max\big(\partial_k f\,(\text{high} - y_k),\ \partial_k f\,(\text{low} - y_k)\big),
 
     is at most ``tol``: by concavity f* ≤ f(y) + gap(y), so the answer is certified, not
     just a value where the steps ran out. Returns log p* per target (float64), and with

@@ -1,6 +1,8 @@
-"""Check hand-derived gradients against central finite differences.
+r"""Check hand-derived gradients against central finite differences.
 
 For a scalar function L(θ) the central difference
+
+.. math::
 
     ∂L/∂θ_i ≈ (L(θ + ε e_i) − L(θ − ε e_i)) / (2ε)
 
@@ -9,7 +11,7 @@ u·M/ε, where u = 2.2e-16 is float64's unit round-off and M the size of the
 terms that make up L. With ε = 1e-6 a correct analytic gradient agrees to about
 1e-8 relative; a wrong derivation shows up as an error near 1.
 
-The relative error of an entry is |a − n| / max(|a| + |n|, floor). The floor
+The relative error of an entry is :math:`|a − n| / \max(|a| + |n|, \mathrm{floor})`. The floor
 keeps entries whose true gradient is (almost) zero from dividing rounding noise
 by zero: it is 1e-3 of the largest entry of the same array, or a million times
 the rounding error u·M/ε if that is larger (an entry below that level cannot be
@@ -26,7 +28,7 @@ every parameter (and of the input, as ``"x"``)::
 
     >>> layer = ms.SNU(3, 4, soft=True, dtype=np.float64)
     >>> report = ms.gradcheck.check_layer(layer, x)
-    >>> print(report)            # a table: name, entries checked, worst error
+    >>> print(report)   # a table: name, entries checked, worst error
     >>> assert report.worst < 1e-6
 
 Only smooth paths can be checked this way: the spiking SNU's Heaviside step has
@@ -65,7 +67,7 @@ class GradcheckReport:
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray, floor: float = 1e-12) -> np.ndarray:
-    """|a − n| / max(|a| + |n|, floor), elementwise."""
+    r""":math:`|a − n| / \max(|a| + |n|, \mathrm{floor})`, elementwise."""
     return np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), floor)
 
 
@@ -137,7 +139,7 @@ def check_function(f, arrays: dict, analytic: dict, *, eps=1e-6, max_entries=Non
 
     ``f`` takes no argument and returns a scalar computed from the arrays, which
     are perturbed in place (and restored). ``magnitude`` is the size M of the
-    terms summed into f (|f()| if None), for the rounding-error estimate 100·u·M/ε.
+    terms summed into f (:math:`|f()|` if None), for the rounding-error estimate 100·u·M/ε.
     The building block of the checks below.
     """
     rng = as_rng(rng)
@@ -158,11 +160,16 @@ def check_layer(layer, x, *, dy=None, eps=1e-6, max_entries=None, check_input=Tr
 
     Parameters
     ----------
-    layer : any object with the layer contract, in float64.
-    x : the input; must be float64 unless it is integer (Embedding indices).
-    dy : the upstream gradient; random normal of the output's shape if None.
-    max_entries : check at most this many entries per array (random sample).
-    check_input : also check dL/dx (skipped for integer inputs).
+    layer
+        Any object with the layer contract, in float64.
+    x : array
+        The input; must be float64 unless it is integer (Embedding indices).
+    dy : array or None
+        The upstream gradient; random normal of the output's shape if None.
+    max_entries : int or None
+        Check at most this many entries per array (random sample).
+    check_input : bool
+        Also check dL/dx (skipped for integer inputs).
     """
     rng = as_rng(rng)
     _require_float64_model(layer, x)

@@ -1,4 +1,4 @@
-"""The training loop: one step, one epoch over batches, evaluation, the learning-rate schedule.
+r"""The training loop: one step, one epoch over batches, evaluation, the learning-rate schedule.
 
 These are plain functions of a network, an optimizer and an iterable of
 batches. They write no file and print nothing, so every caller uses the same
@@ -13,7 +13,7 @@ in-memory experiments, a tutorial, a script of your own::
 
 What a caller brings
 --------------------
-- *batches*: :class:`Batch` es (or anything with ``x``, ``target`` and ``mask``),
+- *batches*: :class:`Batch`\ es (or anything with ``x``, ``target`` and ``mask``),
   made afresh for every epoch (a generator is read once);
 - a *loss* ``loss(output, batch) -> (mean loss, ∂loss/∂output, totals)``;
 - for evaluation, a *score* ``score(output, batch) -> totals``, no gradient.
@@ -47,7 +47,7 @@ class Batch:
     mask: np.ndarray | None = None
 
 
-#: A batch's loss above EXPLOSION × max(|the epoch's first loss|, 1) is divergence (see train_epoch).
+#: A batch's loss above EXPLOSION × max(\|the epoch's first loss|, 1) is divergence (see train_epoch).
 EXPLOSION = 1e3
 
 
@@ -85,12 +85,16 @@ def learning_rate(lr: float, lr_decay: float, epoch: int, plateaus: int = 0,
 
 
 def plateau_epochs(values, *, lower_is_better: bool = True, threshold: float = 0.0) -> int:
-    """How many epochs, given their validation metrics in order, were plateaus for
+    r"""How many epochs, given their validation metrics in order, were plateaus for
     ``--lr-plateau``: a metric that did not better the best before it by more than the
     fraction ``threshold``,
 
-        plateau ⇔ not v < best · (1 − threshold)    (lower is better; v > best · (1 + threshold)
-                                                     when higher is)
+    .. math::
+
+        \text{plateau} &⇔ \text{not } v < \mathrm{best} · (1 − \mathrm{threshold})
+            \qquad \text{(lower is better)} \\
+        \text{plateau} &⇔ \text{not } v > \mathrm{best} · (1 + \mathrm{threshold})
+            \qquad \text{(higher is better)}
 
     The first finite value is a best, never a plateau; a value that is not finite is always a
     plateau. With threshold 0 an epoch is a plateau exactly when it is not a new best.
@@ -123,7 +127,7 @@ def train_step(net, optimizer, batch, loss, *, clip: float | None = None) -> tup
 
 
 def train_epoch(net, optimizer, batches, loss, *, clip: float | None = None, on_batch=None) -> dict:
-    """One pass over ``batches``, one optimizer step each; the summed totals.
+    r"""One pass over ``batches``, one optimizer step each; the summed totals.
 
     Carried states start afresh. ``on_batch(totals)``, if given, is called after
     every step with the totals so far (a progress bar).
@@ -131,7 +135,9 @@ def train_epoch(net, optimizer, batches, loss, *, clip: float | None = None, on_
     Raises :class:`Diverged` at the first step whose loss is NaN or infinite, or
     *explodes*: with L₁ the epoch's first loss,
 
-        L_i > EXPLOSION · max(|L₁|, 1)        (EXPLOSION = 1000)
+    .. math::
+
+        L_i > \mathrm{EXPLOSION} · \max(|L_1|, 1) \qquad (\mathrm{EXPLOSION} = 1000)
 
     A jump of three orders of magnitude within one epoch is not noise: on the
     paper's tasks (``minisnu train jsb|mnist|ptb --quick``) no batch's loss

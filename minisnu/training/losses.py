@@ -1,4 +1,4 @@
-"""Loss functions and metrics.
+r"""Loss functions and metrics.
 
 Every loss has the form ``loss, grad = fn(output, target, ...)``: ``loss`` is a
 Python float (the *mean* over samples, time steps or elements) and ``grad`` is
@@ -8,9 +8,9 @@ Python float (the *mean* over samples, time steps or elements) and ``grad`` is
 
 The formulas are written in their numerically stable forms:
 
-- log-sum-exp: log Σ_c e^{z_c} = m + log Σ_c e^{z_c − m} with m = max_c z_c,
+- log-sum-exp: :math:`\log Σ_c e^{z_c} = m + \log Σ_c e^{z_c − m}` with :math:`m = \max_c z_c`,
   so no exponential overflows however large the logits;
-- softplus: log(1 + e^z) = max(z, 0) + log(1 + e^{−|z|}), for the same reason.
+- softplus: :math:`\log(1 + e^z) = \max(z, 0) + \log(1 + e^{−|z|})`, for the same reason.
 
 Masks (bool, True = counts) let padded time steps of variable-length sequences
 be ignored: the mean is then over the unmasked entries only, and the targets
@@ -105,26 +105,29 @@ def _binary_inputs(name: str, x, targets, mask):
 
 
 def softmax_cross_entropy(logits, targets, mask=None):
-    """Mean cross-entropy of a softmax over classes, with its gradient.
+    r"""Mean cross-entropy of a softmax over classes, with its gradient.
 
     For each sample n (a row of the batch, or a (time step, batch row) pair)
-    with logits z_n ∈ R^C and class y_n,
+    with logits :math:`z_n ∈ \mathbb{R}^C` and class y_n,
 
-        ℓ_n = −log softmax(z_n)_{y_n} = log Σ_c e^{z_{n,c}} − z_{n,y_n}
+    .. math::
 
-        L = (1/N) Σ_n m_n ℓ_n,        N = Σ_n m_n
-
-        ∂L/∂z_{n,c} = m_n (softmax(z_n)_c − [c = y_n]) / N
+        ℓ_n &= −\log \mathrm{softmax}(z_n)_{y_n} = \log Σ_c e^{z_{n,c}} − z_{n,y_n} \\
+        L &= (1/N) Σ_n m_n ℓ_n, \qquad N = Σ_n m_n \\
+        ∂L/∂z_{n,c} &= m_n (\mathrm{softmax}(z_n)_c − [c = y_n]) / N
 
     with m_n = 1 without a mask. The log-sum-exp is computed after subtracting
-    max_c z_{n,c}, so logits of any size give a finite result.
+    :math:`\max_c z_{n,c}`, so logits of any size give a finite result.
 
     Parameters
     ----------
-    logits : float array (B, C), or (T, B, C) for one prediction per time step.
-    targets : int array (B,) or (T, B), class indices in [0, C).
-    mask : optional bool array of the targets' shape; False entries (padded
-        time steps) are ignored and may hold any target value.
+    logits : float array
+        (B, C), or (T, B, C) for one prediction per time step.
+    targets : int array
+        (B,) or (T, B), class indices in [0, C).
+    mask : bool array, optional
+        Of the targets' shape; False entries (padded time steps) are ignored and
+        may hold any target value.
 
     Returns
     -------
@@ -157,20 +160,25 @@ def softmax_cross_entropy(logits, targets, mask=None):
 
 
 def lm_cross_entropy(logits, targets, mask=None):
-    """Language-model loss: mean cross-entropy per token, in nats.
+    r"""Language-model loss: mean cross-entropy per token, in nats.
 
-    The next-token prediction at step t is scored against token y_{t,b}:
+    The next-token prediction at step t is scored against token :math:`y_{t,b}`:
 
-        L = (1/(T B)) Σ_{t,b} −log softmax(z_{t,b})_{y_{t,b}}
+    .. math::
+
+        L = (1/(T B)) Σ_{t,b} −\log \mathrm{softmax}(z_{t,b})_{y_{t,b}}
 
     which is :func:`softmax_cross_entropy` on (T, B, V) logits; see there for
     the gradient and the mask. ``perplexity(L)`` turns it into a perplexity.
 
     Parameters
     ----------
-    logits : float array (T, B, V), V the vocabulary size.
-    targets : int array (T, B), token indices in [0, V).
-    mask : optional bool array (T, B) marking the real (unpadded) tokens.
+    logits : float array
+        (T, B, V), V the vocabulary size.
+    targets : int array
+        (T, B), token indices in [0, V).
+    mask : bool array, optional
+        (T, B), marking the real (unpadded) tokens.
     """
     _check_output("logits", logits, ndim=3)
     return softmax_cross_entropy(logits, targets, mask)
@@ -192,9 +200,11 @@ def perplexity(mean_ce) -> float:
 
 
 def accuracy(logits, targets, mask=None) -> float:
-    """Fraction of samples whose largest logit is at the target class.
+    r"""Fraction of samples whose largest logit is at the target class.
 
-        acc = (1/N) Σ_n m_n [argmax_c z_{n,c} = y_n]
+    .. math::
+
+        \mathrm{acc} = (1/N) Σ_n m_n [\mathrm{argmax}_c \, z_{n,c} = y_n]
 
     Ties go to the lowest class index (``np.argmax``). Accepts the same shapes
     and mask as :func:`softmax_cross_entropy`; spike counts or rates work as
@@ -214,18 +224,22 @@ def accuracy(logits, targets, mask=None) -> float:
 
 
 def mse(output, target):
-    """Mean squared error over all M elements, with its gradient.
+    r"""Mean squared error over all M elements, with its gradient.
 
-        L = (1/M) Σ_i (o_i − t_i)²,        ∂L/∂o_i = 2 (o_i − t_i) / M
+    .. math::
+
+        L = (1/M) Σ_i (o_i − t_i)^2, \qquad ∂L/∂o_i = 2 (o_i − t_i) / M
 
     Used on firing rates, e.g. an output (B, C) against one-hot targets or
     target rates.
 
     Parameters
     ----------
-    output : float array of any shape.
-    target : array of the same shape (float, int or bool, e.g. one-hot); it is
-        cast to the output's dtype.
+    output : float array
+        Of any shape.
+    target : array
+        Of the same shape (float, int or bool, e.g. one-hot); it is cast to the
+        output's dtype.
     """
     output = _check_output("output", output)
     check_shape("target", target, output.shape)
@@ -270,24 +284,28 @@ def _check_probs(name: str, p: np.ndarray, eps: float) -> None:
 
 
 def bce_with_logits(logits, targets, mask=None):
-    """Mean binary cross-entropy of sigmoid(logits), with its gradient.
+    r"""Mean binary cross-entropy of sigmoid(logits), with its gradient.
 
-    With σ(z) = 1/(1 + e^{−z}) and softplus(z) = log(1 + e^z), each element
-    (a note at a time step) contributes
+    With :math:`σ(z) = 1/(1 + e^{−z})` and :math:`\mathrm{softplus}(z) = \log(1 + e^z)`,
+    each element (a note at a time step) contributes
 
-        ℓ_i = −[y_i log σ(z_i) + (1 − y_i) log(1 − σ(z_i))] = softplus(z_i) − y_i z_i
+    .. math::
 
-        L = (1/M) Σ_i m_i ℓ_i,        ∂L/∂z_i = m_i (σ(z_i) − y_i) / M
+        ℓ_i &= −[y_i \log σ(z_i) + (1 − y_i) \log(1 − σ(z_i))] = \mathrm{softplus}(z_i) − y_i z_i \\
+        L &= (1/M) Σ_i m_i ℓ_i, \qquad ∂L/∂z_i = m_i (σ(z_i) − y_i) / M
 
     where M is the number of counted elements. Softplus is evaluated as
-    max(z, 0) + log(1 + e^{−|z|}), finite for any z.
+    :math:`\max(z, 0) + \log(1 + e^{−|z|})`, finite for any z.
 
     Parameters
     ----------
-    logits : float array of any shape, e.g. (T, B, N) for N notes.
-    targets : array of the same shape with values 0 or 1 (bool, int or float).
-    mask : optional bool array of shape ``logits.shape[:-1]`` (time steps);
-        a False step is ignored for all its notes.
+    logits : float array
+        Of any shape, e.g. (T, B, N) for N notes.
+    targets : array
+        Of the same shape with values 0 or 1 (bool, int or float).
+    mask : bool array, optional
+        Of shape ``logits.shape[:-1]`` (time steps); a False step is ignored for
+        all its notes.
 
     Returns
     -------
@@ -307,16 +325,17 @@ def bce_with_logits(logits, targets, mask=None):
 
 
 def bce(probs, targets, mask=None, eps=1e-7):
-    """Mean binary cross-entropy of probabilities, with its gradient.
+    r"""Mean binary cross-entropy of probabilities, with its gradient.
 
     For units whose output p is already a probability (a sigmoid output).
-    To keep log finite, p is clipped to p̃ = clip(p, ε, 1 − ε):
+    To keep log finite, p is clipped to :math:`\tilde p = \mathrm{clip}(p, ε, 1 − ε)`:
 
-        ℓ_i = −[y_i log p̃_i + (1 − y_i) log(1 − p̃_i)]
+    .. math::
 
-        L = (1/M) Σ_i m_i ℓ_i
-
-        ∂L/∂p_i = m_i (p̃_i − y_i) / (p̃_i (1 − p̃_i) M)      where ε < p_i < 1 − ε
+        ℓ_i &= −[y_i \log \tilde p_i + (1 − y_i) \log(1 − \tilde p_i)] \\
+        L &= (1/M) Σ_i m_i ℓ_i \\
+        ∂L/∂p_i &= m_i (\tilde p_i − y_i) / (\tilde p_i (1 − \tilde p_i) M)
+            \qquad \text{where } ε < p_i < 1 − ε
 
     and ∂L/∂p_i = 0 where p_i was clipped: the gradient is that of the clipped
     loss, which is flat there. A saturated wrong prediction therefore gets no
@@ -324,10 +343,14 @@ def bce(probs, targets, mask=None, eps=1e-7):
 
     Parameters
     ----------
-    probs : float array of any shape, values in [0, 1].
-    targets : array of the same shape with values 0 or 1 (bool, int or float).
-    mask : optional bool array of shape ``probs.shape[:-1]`` (time steps).
-    eps : clipping margin, in (0, 0.5).
+    probs : float array
+        Of any shape, values in [0, 1].
+    targets : array
+        Of the same shape with values 0 or 1 (bool, int or float).
+    mask : bool array, optional
+        Of shape ``probs.shape[:-1]`` (time steps).
+    eps : float
+        Clipping margin, in (0, 0.5).
     """
     probs, targets, mask, _ = _binary_inputs("probs", probs, targets, mask)
     _check_probs("probs", probs, eps)
@@ -344,14 +367,16 @@ def bce(probs, targets, mask=None, eps=1e-7):
 
 
 def polyphonic_nll(logits_or_probs, targets, mask=None, from_logits=True, eps=1e-7) -> float:
-    """Negative log-likelihood per time step of a polyphonic piano roll (metric).
+    r"""Negative log-likelihood per time step of a polyphonic piano roll (metric).
 
     The Boulanger-Lewandowski et al. (2012) convention used for JSB chorales,
     Nottingham, MuseData and Piano-midi.de: the notes of a step are independent
     Bernoullis, their NLLs are *summed* over the N notes, then averaged over
     the S counted time steps (and batch rows):
 
-        NLL = (1/S) Σ_{t,b} m_{t,b} Σ_{k=1}^{N} ℓ_{t,b,k}
+    .. math::
+
+        \mathrm{NLL} = (1/S) Σ_{t,b} m_{t,b} Σ_{k=1}^{N} ℓ_{t,b,k}
 
     with ℓ the per-note binary cross-entropy of :func:`bce_with_logits` (or of
     :func:`bce` on clipped probabilities when ``from_logits=False``). This is
@@ -359,11 +384,16 @@ def polyphonic_nll(logits_or_probs, targets, mask=None, from_logits=True, eps=1e
 
     Parameters
     ----------
-    logits_or_probs : float array (..., N), e.g. (T, B, N).
-    targets : array of the same shape with values 0 or 1.
-    mask : optional bool array of shape ``logits_or_probs.shape[:-1]``.
-    from_logits : whether the first argument holds logits or probabilities.
-    eps : clipping margin for probabilities (ignored for logits).
+    logits_or_probs : float array
+        (..., N), e.g. (T, B, N).
+    targets : array
+        Of the same shape with values 0 or 1.
+    mask : bool array, optional
+        Of shape ``logits_or_probs.shape[:-1]``.
+    from_logits : bool
+        Whether the first argument holds logits or probabilities.
+    eps : float
+        Clipping margin for probabilities (ignored for logits).
     """
     name = "logits" if from_logits else "probs"
     x, targets, mask, steps = _binary_inputs(name, logits_or_probs, targets, mask)

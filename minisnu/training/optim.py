@@ -196,7 +196,7 @@ class Optimizer:
 
         Values may be 0-d arrays, as ``np.load`` returns them. Everything is
         checked before anything changes; any missing, unknown, wrong-typed,
-        out-of-range or non-finite entry is a :class:`CheckpointError` that
+        out-of-range or non-finite entry is a :class:`~minisnu.core.errors.CheckpointError` that
         names ``source`` (say, the file the state was read from) and the key:
 
         - ``steps``: an integer >= 0 (not a float, not a bool);
@@ -269,27 +269,34 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, with optional momentum and Nesterov.
+    r"""Stochastic gradient descent, with optional momentum and Nesterov.
 
     With learning rate η, momentum μ, weight decay λ and gradient g_t
     (PyTorch's convention, dampening 0):
 
-        d_t = g_t + λ θ_{t−1}                       (L2 penalty λ/2 ‖θ‖²)
-        v_t = μ v_{t−1} + d_t,  v_0 = 0             (velocity, if μ > 0)
-        θ_t = θ_{t−1} − η v_t                       (heavy ball)
-        θ_t = θ_{t−1} − η (d_t + μ v_t)             (nesterov=True)
+    .. math::
 
-    and θ_t = θ_{t−1} − η d_t when μ = 0. Note that η multiplies the velocity,
+        d_t &= g_t + λ θ_{t−1} \qquad \text{(L2 penalty } λ/2 \, ‖θ‖^2) \\
+        v_t &= μ v_{t−1} + d_t, \quad v_0 = 0 \qquad \text{(velocity, if } μ > 0) \\
+        θ_t &= θ_{t−1} − η v_t \qquad \text{(heavy ball)} \\
+        θ_t &= θ_{t−1} − η (d_t + μ v_t) \qquad \text{(nesterov=True)}
+
+    and :math:`θ_t = θ_{t−1} − η d_t` when μ = 0. Note that η multiplies the velocity,
     not the gradient inside it (unlike Sutskever et al. 2013), so changing η
     mid-training takes effect at once.
 
     Parameters
     ----------
-    model : object with ``params`` and ``grads`` dicts of arrays.
-    lr : η > 0.
-    momentum : μ in [0, 1).
-    nesterov : use Nesterov's look-ahead form (needs μ > 0).
-    weight_decay : λ >= 0.
+    model
+        Object with ``params`` and ``grads`` dicts of arrays.
+    lr : float
+        η > 0.
+    momentum : float
+        μ in [0, 1).
+    nesterov : bool
+        Use Nesterov's look-ahead form (needs μ > 0).
+    weight_decay : float
+        λ >= 0.
     """
 
     _slots = ("velocity",)
@@ -327,28 +334,36 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015), and AdamW (Loshchilov & Hutter 2019).
+    r"""Adam (Kingma & Ba 2015), and AdamW (Loshchilov & Hutter 2019).
 
-    At step t, with g_t the gradient (plus λ θ_{t−1} for plain Adam with
+    At step t, with g_t the gradient (plus :math:`λ θ_{t−1}` for plain Adam with
     weight decay λ, an L2 penalty):
 
-        m_t = β₁ m_{t−1} + (1 − β₁) g_t            (first moment)
-        v_t = β₂ v_{t−1} + (1 − β₂) g_t²           (second moment)
-        m̂_t = m_t / (1 − β₁ᵗ),  v̂_t = v_t / (1 − β₂ᵗ)   (bias correction)
-        θ_t = θ_{t−1} − η m̂_t / (√v̂_t + ε)
+    .. math::
+
+        m_t &= β_1 m_{t−1} + (1 − β_1) g_t \qquad \text{(first moment)} \\
+        v_t &= β_2 v_{t−1} + (1 − β_2) g_t^2 \qquad \text{(second moment)} \\
+        \hat m_t &= m_t / (1 − β_1^t), \quad \hat v_t = v_t / (1 − β_2^t) \qquad \text{(bias correction)} \\
+        θ_t &= θ_{t−1} − η \hat m_t / (\sqrt{\hat v_t} + ε)
 
     With ``decoupled=True`` (AdamW) the decay is not part of g_t; instead
-    θ_{t−1} is first shrunk to (1 − η λ) θ_{t−1}, so its strength does not
+    :math:`θ_{t−1}` is first shrunk to :math:`(1 − η λ) θ_{t−1}`, so its strength does not
     depend on the gradient's scale.
 
     Parameters
     ----------
-    model : object with ``params`` and ``grads`` dicts of arrays.
-    lr : η > 0.
-    betas : (β₁, β₂), each in [0, 1).
-    eps : ε > 0, added to √v̂ to avoid dividing by zero.
-    weight_decay : λ >= 0.
-    decoupled : AdamW's decoupled weight decay.
+    model
+        Object with ``params`` and ``grads`` dicts of arrays.
+    lr : float
+        η > 0.
+    betas : (float, float)
+        (β₁, β₂), each in [0, 1).
+    eps : float
+        ε > 0, added to √v̂ to avoid dividing by zero.
+    weight_decay : float
+        λ >= 0.
+    decoupled : bool
+        AdamW's decoupled weight decay.
     """
 
     _slots = ("m", "v")
@@ -393,19 +408,21 @@ class Adam(Optimizer):
 
 
 def clip_grad_norm(grads: Mapping, max_norm: float) -> float:
-    """Scale all gradients together so that their global L2 norm is at most ``max_norm``.
+    r"""Scale all gradients together so that their global L2 norm is at most ``max_norm``.
 
-        ‖g‖ = √(Σ_k Σ_i g_{k,i}²)  over every array k in ``grads``
+    .. math::
 
-        g ← g · max_norm / ‖g‖      if ‖g‖ > max_norm
+        ‖g‖ &= \sqrt{Σ_k Σ_i g_{k,i}^2} \qquad \text{over every array } k \text{ in grads} \\
+        g &← g · \mathtt{max\_norm} / ‖g‖ \qquad \text{if } ‖g‖ > \mathtt{max\_norm}
 
     The direction of the update is kept; only its length is capped (Pascanu et
     al. 2013), which tames the exploding gradients of long BPTT unrolls.
 
     Returns
     -------
-    The norm before clipping. A NaN or infinite norm is returned as it is and
-    nothing is scaled, so the caller can detect it (and skip the step).
+    float
+        The norm before clipping. A NaN or infinite norm is returned as it is and
+        nothing is scaled, so the caller can detect it (and skip the step).
     """
     if not isinstance(grads, Mapping):
         raise TypeError(

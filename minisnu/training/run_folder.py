@@ -2,15 +2,21 @@
 
 A *run* trains one model on one task and lives in one folder::
 
-    checkpoint.npz       the network after the last finished epoch; its JSON metadata holds
-                         everything needed to resume (options, history, random state, ...)
-    optimizer-NNNN.npz   the optimizer's arrays (Adam's moments) after epoch NNNN
-    run.lock             held while a run trains here (a second run into the folder is refused)
-    best.npz             the network at the epoch with the best validation metric
-    metrics.csv          one row per epoch: loss and metric on train/valid (and test
-    metrics.json         when the validation metric improved), wall time
-    curves.png           loss and metric against epoch (drawn by the command line with
-                         :mod:`minisnu.viz` after every epoch; this module draws nothing)
+    checkpoint.npz       the network after the last finished epoch; its
+                         JSON metadata holds everything needed to resume
+                         (options, history, random state, ...)
+    optimizer-NNNN.npz   the optimizer's arrays (Adam's moments) after
+                         epoch NNNN
+    run.lock             held while a run trains here (a second run into
+                         the folder is refused)
+    best.npz             the network at the epoch with the best
+                         validation metric
+    metrics.csv          one row per epoch: loss and metric on
+    metrics.json         train/valid (and test when the validation metric
+                         improved), wall time
+    curves.png           loss and metric against epoch (drawn by the
+                         command line with minisnu.viz after every epoch;
+                         this module draws nothing)
 
 :class:`RunFolder` names these files, in one place, and reads and writes them.
 :class:`Run` is what a run holds in memory, and :func:`fit` trains it epoch by

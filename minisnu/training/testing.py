@@ -10,11 +10,13 @@ finite differences in float64::
     from minisnu.training.testing import layer_gradient_test
 
     test_my_unit = layer_gradient_test(
-        lambda n_in, n_out, rng: MyUnit(n_in, n_out, dtype=np.float64, rng=rng))
+        lambda n_in, n_out, rng: MyUnit(n_in, n_out, dtype=np.float64,
+                                        rng=rng))
 
     # every option drawn as well: a strategy for make_layer's keywords
     test_my_snu = layer_gradient_test(
-        lambda n_in, n_out, rng, **options: SNU(n_in, n_out, dtype=np.float64, rng=rng, **options),
+        lambda n_in, n_out, rng, **options: SNU(
+            n_in, n_out, dtype=np.float64, rng=rng, **options),
         options=snu_settings(smooth=True))
 
 The pieces are public too: the hypothesis strategies (``sequence_shapes``,
@@ -69,8 +71,12 @@ def surrogate_widths():
 def snu_settings(soft=None, smooth=False):
     """Strategy for keyword arguments of ``minisnu.SNU``: every option but dtype, rng and engine.
 
-    soft : fix the unit kind (True: sSNU, False: SNU), or None to draw both.
-    smooth : only settings whose forward pass is differentiable, so that finite
+    Parameters
+    ----------
+    soft : bool or None
+        Fix the unit kind (True: sSNU, False: SNU), or None to draw both.
+    smooth : bool
+        Only settings whose forward pass is differentiable, so that finite
         differences apply: the sSNU without ``detach_reset`` (a detached reset
         is by design not the true gradient).
     """
@@ -161,12 +167,18 @@ def layer_gradient_test(make_layer, *, max_examples=25, shapes=None, options=Non
                         tol=GRAD_TOL):
     """Build a pytest test function: contract and gradients of ``make_layer`` on random cases.
 
-    make_layer(n_in, n_out, rng, **kwargs) -> a float64 layer taking (T, B, n_in) input.
-    shapes : a strategy for (T, B, n_in, n_out); ``sequence_shapes()`` by default.
-    options : a strategy for the keyword arguments of ``make_layer`` (a dict), so that
+    Parameters
+    ----------
+    make_layer : callable
+        ``make_layer(n_in, n_out, rng, **kwargs)`` -> a float64 layer taking (T, B, n_in) input.
+    shapes : hypothesis strategy or None
+        A strategy for (T, B, n_in, n_out); ``sequence_shapes()`` by default.
+    options : hypothesis strategy or None
+        A strategy for the keyword arguments of ``make_layer`` (a dict), so that
         every option of the layer is drawn too, e.g. ``snu_settings(smooth=True)``;
         None: no keywords.
-    spikes : feed 0/1 spike trains instead of normal noise.
+    spikes : bool
+        Feed 0/1 spike trains instead of normal noise.
     """
 
     @settings(max_examples=max_examples, deadline=None)

@@ -4,10 +4,13 @@ For images x_t of shape (B, C, H, W), t = 1..T, and weights W of shape
 (O, C, kh, kw) (PyTorch's layout), every output channel o and pixel (i, j)
 holds one SNU:
 
-    a_t[o, i, j] = Σ_{c, p, q} W[o, c, p, q] · x_t[c, i·S + p − P, j·S + q − P]   (zero outside x)
-    u_t = a_t + l_o ⊙ s_{t-1} ⊙ (1 − y_{t-1})
-    s_t = g(u_t)
-    y_t = h(s_t + b_o)                   step (SNU) or sigmoid (sSNU)
+.. math::
+
+    a_t[o, i, j] &= Σ_{c, p, q} W[o, c, p, q] · x_t[c,\, i·S + p − P,\, j·S + q − P] \\
+                 &\qquad \text{(zero outside } x) \\
+    u_t &= a_t + l_o ⊙ s_{t-1} ⊙ (1 − y_{t-1}) \\
+    s_t &= g(u_t) \\
+    y_t &= h(s_t + b_o)                  \qquad \text{step (SNU) or sigmoid (sSNU)}
 
 S is the stride, P the padding; the output is H' × W' with
 H' = ⌊(H + 2P − kh) / S⌋ + 1 (W' likewise). b (minus the threshold) and the
@@ -21,7 +24,10 @@ into one row: cols[(n, i, j), (p, q, c)] = x_n[c, i·S + p − P, j·S + q − P
 for all n = (t, batch) at once. Then, with W2 = W as an (O, kh·kw·C) matrix
 (its axes ordered (o, p, q, c) like the columns),
 
-    A = cols W2ᵀ          (T·B·H'·W', O): a_t for every step, image and pixel
+.. math::
+
+    A &= \text{cols}\; W2^\top \\
+      &\qquad (T·B·H'·W', O)\text{: } a_t \text{ for every step, image and pixel}
 
 one matrix product for the whole sequence, as ``Dense`` does x W once. Its
 rows are ordered (t, batch, i, j) and its columns o: the SNU's units are the
@@ -41,10 +47,13 @@ The SNU's loop gives δa_t = ∂L/∂a_t (``snu_backward_loop``, derived in
 ``snu_reference.py``). Because a parameter shared by many units receives the
 sum of their gradients:
 
-    ∂L/∂W2 = δAᵀ cols                   (a sum of one product per block; ∂L/∂W = it reshaped)
-    ∂L/∂b_o = Σ_{pixels} ∂L/∂b_(i, j, o)      ∂L/∂l_o likewise
-    ∂L/∂cols = δA W2                     (block by block)
-    ∂L/∂x = col2im(∂L/∂cols)
+.. math::
+
+    ∂L/∂W2 &= δA^\top\, \text{cols} \\
+           &\qquad \text{(a sum of one product per block; } ∂L/∂W \text{ = it reshaped)} \\
+    ∂L/∂b_o &= Σ_{\text{pixels}} ∂L/∂b_{(i, j, o)} \qquad ∂L/∂l_o \text{ likewise} \\
+    ∂L/∂\text{cols} &= δA\, W2 \qquad \text{(block by block)} \\
+    ∂L/∂x &= \text{col2im}(∂L/∂\text{cols})
 
 col2im is im2col's adjoint: each entry of ∂L/∂cols is added back to the input
 pixel it was copied from (patches overlap when S < kh, so a pixel collects
@@ -127,7 +136,11 @@ def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
 
 
 def conv2d(x, W, stride, padding):
-    """a[b, o, i, j] = Σ_{c,p,q} W[o, c, p, q] x[b, c, i·S + p − P, j·S + q − P]; x (B, C, H, W).
+    r"""The convolution of x (B, C, H, W) with W:
+
+    .. math::
+
+        a[b, o, i, j] = Σ_{c,p,q} W[o, c, p, q]\, x[b, c,\, i·S + p − P,\, j·S + q − P]
 
     Written as a sum over the kernel offsets (p, q): each adds one (B, H', W', C)
     slice of the padded input times W[:, :, p, q].
@@ -144,7 +157,12 @@ def conv2d(x, W, stride, padding):
 
 
 def conv2d_weight_gradient(x, da, kernel, stride, padding):
-    """∂L/∂W[o, c, p, q] = Σ_{b,i,j} da[b, o, i, j] x[b, c, i·S + p − P, j·S + q − P]."""
+    r"""The gradient of the convolution's weights:
+
+    .. math::
+
+        ∂L/∂W[o, c, p, q] = Σ_{b,i,j} da[b, o, i, j]\, x[b, c,\, i·S + p − P,\, j·S + q − P]
+    """
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     Ho, Wo = da.shape[2:]
@@ -177,10 +195,17 @@ def conv2d_input_gradient(da, W, x_shape, stride, padding):
 def im2col(x, sh, sw, ph, pw, cols):
     """cols[n, i, j, p, q, c] = x[n, i·sh + p − ph, j·sw + q − pw, c], 0 in the padding.
 
-    x : (N, H, W, C), channel-last images (N = T·B, or a block of them).
-    cols : (N, H', W', kh, kw, C), filled here; as a (N·H'·W', kh·kw·C) matrix its
-    rows are the patches. The channel is the innermost axis of both, so each pixel
-    of a patch is one contiguous run of C numbers, copied in order.
+    Parameters
+    ----------
+    x : (N, H, W, C)
+        channel-last images (N = T·B, or a block of them).
+    cols : (N, H', W', kh, kw, C)
+        filled here; as a (N·H'·W', kh·kw·C) matrix its rows are the patches.
+
+    Notes
+    -----
+    The channel is the innermost axis of both, so each pixel of a patch is one
+    contiguous run of C numbers, copied in order.
     """
     N, H, W, C = x.shape
     _, Ho, Wo, kh, kw, _ = cols.shape
@@ -207,7 +232,11 @@ def im2col(x, sh, sw, ph, pw, cols):
 def col2im(dcols, sh, sw, ph, pw, dx):
     """im2col's adjoint: dx[n, r, v, c] += dcols[n, i, j, p, q, c] wherever im2col read x[n, r, v, c].
 
-    dcols : (N, H', W', kh, kw, C). dx : (N, H, W, C), channel-last, zeroed by the caller.
+    Parameters
+    ----------
+    dcols : (N, H', W', kh, kw, C)
+    dx : (N, H, W, C)
+        channel-last, zeroed by the caller.
     """
     N, H, W, C = dx.shape
     _, Ho, Wo, kh, kw, _ = dcols.shape
@@ -234,17 +263,24 @@ class ConvSNU(TemporalLayer):
 
     Parameters
     ----------
-    in_channels, out_channels : C and O.
-    kernel_size, stride, padding : an int or a pair (rows, columns), as in PyTorch;
+    in_channels, out_channels : int
+        C and O.
+    kernel_size, stride, padding : int or (int, int)
+        an int or a pair (rows, columns), as in PyTorch;
         padding adds that many zero pixels on each side.
-    soft, decay, g, surrogate, detach_reset, train_decay, dtype, rng : as for ``SNU``;
+    soft, decay, g, surrogate, detach_reset, train_decay, dtype, rng
+        as for :class:`~minisnu.units.snu.SNU`;
         ``decay`` is a number or one value per output channel, and ``train_decay``
         makes it a per-channel parameter (params gain ``"decay"``, clipped into [0, 1]
         at each forward pass).
-    engine : ``"numba"`` (im2col, one product, the SNU's compiled loops) or
+    engine : str
+        ``"numba"`` (im2col, one product, the SNU's compiled loops) or
         ``"reference"`` (NumPy, a direct convolution per step).
-    stateful : carry (s, y) over from one forward pass to the next.
+    stateful : bool
+        carry (s, y) over from one forward pass to the next.
 
+    Notes
+    -----
     Attribute ``input_gradient`` (True): set it to False when x is data (the first
     layer of a network); backward then skips ∂L/∂cols and col2im and returns None.
 

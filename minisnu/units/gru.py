@@ -1,13 +1,15 @@
 r"""The GRU layer (Cho et al. 2014), in the "reset after" form of cuDNN and PyTorch.
 
 Forward, for t = 1..T from the initial state h_0 (zeros, or carried). Write the
-input part a_t = x_t W + b and the recurrent part q_t = h_{t-1} U, both (B, 3n)
+input part a_t = x_t W + b and the recurrent part :math:`q_t = h_{t-1} U`, both (B, 3n)
 in three blocks of n columns for the gates r, z and the candidate n:
 
-    r_t = σ(a^r_t + q^r_t)                       reset gate
-    z_t = σ(a^z_t + q^z_t)                       update gate
-    n_t = tanh(a^n_t + r_t ⊙ q^n_t)              candidate state
-    h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}        hidden state, which is also the output
+.. math::
+
+    r_t &= σ(a^r_t + q^r_t)                      &&\quad \text{reset gate} \\
+    z_t &= σ(a^z_t + q^z_t)                      &&\quad \text{update gate} \\
+    n_t &= \tanh(a^n_t + r_t ⊙ q^n_t)            &&\quad \text{candidate state} \\
+    h_t &= (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}       &&\quad \text{hidden state, which is also the output}
 
 σ is the logistic sigmoid. W is (n_in, 3n), U (n, 3n), b (3n,), the blocks in
 the order r, z, n; W starts Glorot uniform, U as three orthogonal blocks, b zero.
@@ -15,44 +17,53 @@ the order r, z, n; W starts Glorot uniform, U as three orthogonal blocks, b zero
 Which GRU this is
 -----------------
 Cho et al. apply the reset gate to the state *before* the product:
-n_t = tanh(x_t W^n + (r_t ⊙ h_{t-1}) U^n + b^n). Here, as in cuDNN, PyTorch
+:math:`n_t = \tanh(x_t W^n + (r_t ⊙ h_{t-1}) U^n + b^n)`. Here, as in cuDNN, PyTorch
 (``torch.nn.GRU``) and Keras (``reset_after=True``), it is applied *after*
-it: r_t ⊙ (h_{t-1} U^n). Then the three products h_{t-1} U are one matrix
+it: :math:`r_t ⊙ (h_{t-1} U^n)`. Then the three products :math:`h_{t-1} U` are one matrix
 product at the start of the step; the original needs a second one, which has
 to wait for r_t. The two forms are different functions: weights trained in one
 do not carry over to the other.
 
 PyTorch has two biases, b_ih and b_hh. For r and z only their sum matters
-(one b here); its b_hn, inside the reset, r ⊙ (h U^n + b_hn), has no
+(one b here); its b_hn, inside the reset, :math:`r ⊙ (h U^n + b_{hn})`, has no
 counterpart here: this layer is PyTorch's GRU with b_hn = 0 (its weights
-load as W = W_ihᵀ, U = W_hhᵀ, b = b_ih + [b_hr, b_hz, 0] when b_hn = 0).
+load as :math:`W = W_{ih}^\top,\; U = W_{hh}^\top,\; b = b_{ih} + [b_{hr}, b_{hz}, 0]` when
+b_hn = 0).
 In both, as in Cho et al., z is the weight of the old state.
 
 Backward: the derivation
 ------------------------
 h_t reaches the loss directly (dY_t) and in two ways through step t + 1: in
-the mix z_{t+1} ⊙ h_t and in the product q_{t+1} = h_t U. With δa_t = ∂L/∂a_t,
-δq_t = ∂L/∂q_t, and all of them zero after the last step:
+the mix :math:`z_{t+1} ⊙ h_t` and in the product :math:`q_{t+1} = h_t U`. With :math:`δa_t = ∂L/∂a_t`,
+:math:`δq_t = ∂L/∂q_t`, and all of them zero after the last step:
 
-    dh_t = dY_t + dh_{t+1} ⊙ z_{t+1} + δq_{t+1} Uᵀ      ∂L/∂h_t
+.. math::
 
-Write h_t = n_t + z_t ⊙ (h_{t-1} − n_t), then go back through each gate
+    dh_t = dY_t + dh_{t+1} ⊙ z_{t+1} + δq_{t+1} U^\top    \qquad ∂L/∂h_t
+
+Write :math:`h_t = n_t + z_t ⊙ (h_{t-1} − n_t)`, then go back through each gate
 (σ' = σ(1 − σ), tanh' = 1 − tanh²):
 
-    δa^n_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²)
-    δa^z_t = dh_t ⊙ (h_{t-1} − n_t) ⊙ z_t (1 − z_t)
-    δa^r_t = δa^n_t ⊙ q^n_t ⊙ r_t (1 − r_t)             (n_t = tanh(a^n + r ⊙ q^n))
+.. math::
 
-q enters r and z exactly as a does, but the candidate only through r_t ⊙ q^n_t:
+    δa^n_t &= dh_t ⊙ (1 − z_t) ⊙ (1 − n_t^2) \\
+    δa^z_t &= dh_t ⊙ (h_{t-1} − n_t) ⊙ z_t (1 − z_t) \\
+    δa^r_t &= δa^n_t ⊙ q^n_t ⊙ r_t (1 − r_t)       \qquad (n_t = \tanh(a^n + r ⊙ q^n))
 
-    δq_t = [δa^r_t, δa^z_t, δa^n_t ⊙ r_t]
+q enters r and z exactly as a does, but the candidate only through :math:`r_t ⊙ q^n_t`:
+
+.. math::
+
+    δq_t = [δa^r_t,\; δa^z_t,\; δa^n_t ⊙ r_t]
 
 and the parameters and the input collect their terms over the steps:
 
-    ∂L/∂W = Σ_t x_tᵀ δa_t     ∂L/∂b = Σ_t Σ_batch δa_t     ∂L/∂U = Σ_t h_{t-1}ᵀ δq_t
-    ∂L/∂x_t = δa_t Wᵀ
+.. math::
 
-The term dh_t ⊙ z_t of dh_{t-1} has, like the LSTM's cell path, no squashing
+    ∂L/∂W &= Σ_t x_t^\top δa_t \qquad ∂L/∂b = Σ_t Σ_{\text{batch}}\, δa_t \\
+    ∂L/∂U &= Σ_t h_{t-1}^\top δq_t \qquad ∂L/∂x_t = δa_t W^\top
+
+The term dh_t ⊙ z_t of :math:`dh_{t-1}` has, like the LSTM's cell path, no squashing
 derivative and no weight matrix: while z ≈ 1 the gradient passes unchanged.
 h_0 is a constant: zeros, or the state carried over from the previous call
 (``stateful=True``, truncated BPTT), whose gradient is not followed.
@@ -62,7 +73,7 @@ Implementation
 ``gru_forward`` / ``gru_backward`` are the reference (NumPy, one step per
 loop iteration, ``engine="reference"``). The default engine computes x_t W for
 all t in one product before the loop and ∂L/∂W, ∂L/∂U, ∂L/∂x in one product
-each after it; in the loop, NumPy does h_{t-1} U (or δq_t Uᵀ) and a Numba
+each after it; in the loop, NumPy does :math:`h_{t-1} U` (or :math:`δq_t U^\top`) and a Numba
 kernel the elementwise rest of the step (see ``temporal.py`` for the layout).
 """
 
@@ -81,12 +92,14 @@ from .temporal import TemporalLayer, padded
 
 
 def gru_forward(x, W, U, b, h0):
-    """The GRU over t = 1..T; returns h (T, B, n), the gates (T, B, 3n) and q^n (T, B, n).
+    r"""The GRU over t = 1..T; returns h (T, B, n), the gates (T, B, 3n) and :math:`q^n` (T, B, n).
 
-        r = σ(a^r + q^r),  z = σ(a^z + q^z),  n = tanh(a^n + r ⊙ q^n)
-        h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}          a = x_t W + b, q = h_{t-1} U
+    .. math::
 
-    The gates [r, z, n] and q^n = h_{t-1} U^n are kept for the backward pass.
+        &r = σ(a^r + q^r), \quad z = σ(a^z + q^z), \quad n = \tanh(a^n + r ⊙ q^n) \\
+        &h_t = (1 − z) ⊙ n + z ⊙ h_{t-1} \qquad a = x_t W + b,\; q = h_{t-1} U
+
+    The gates [r, z, n] and :math:`q^n = h_{t-1} U^n` are kept for the backward pass.
     """
     T, (B, n) = len(x), h0.shape
     h, qn = np.empty((T, B, n), h0.dtype), np.empty((T, B, n), h0.dtype)
@@ -106,13 +119,15 @@ def gru_forward(x, W, U, b, h0):
 
 
 def gru_backward(dy, x, h, gates, qn, h0, W, U, grads):
-    """Backpropagation through time; adds into ``grads``, returns ∂L/∂x.
+    r"""Backpropagation through time; adds into ``grads``, returns ∂L/∂x.
 
-        dh_t = dY_t + dh_{t+1} ⊙ z_{t+1} + δq_{t+1} Uᵀ
-        δa^n = dh_t ⊙ (1 − z) ⊙ (1 − n²)
-        δa^z = dh_t ⊙ (h_{t-1} − n) ⊙ z(1 − z)
-        δa^r = δa^n ⊙ q^n ⊙ r(1 − r)
-        δa_t = [δa^r, δa^z, δa^n],   δq_t = [δa^r, δa^z, δa^n ⊙ r]
+    .. math::
+
+        dh_t &= dY_t + dh_{t+1} ⊙ z_{t+1} + δq_{t+1} U^\top \\
+        δa^n &= dh_t ⊙ (1 − z) ⊙ (1 − n^2) \\
+        δa^z &= dh_t ⊙ (h_{t-1} − n) ⊙ z(1 − z) \\
+        δa^r &= δa^n ⊙ q^n ⊙ r(1 − r) \\
+        δa_t &= [δa^r, δa^z, δa^n], \qquad δq_t = [δa^r, δa^z, δa^n ⊙ r]
     """
     dx = np.empty_like(x)
     dh_next = np.zeros_like(h0)                  # dh_{t+1} ⊙ z_{t+1} + δq_{t+1} Uᵀ
@@ -138,12 +153,14 @@ def gru_backward(dy, x, h, gates, qn, h0, W, U, grads):
 
 @njit(cache=True, error_model="numpy")
 def gru_step_forward(a, q, b, h_prev, h, qn):
-    """The gates and h_t of one step. a (B, 3n) holds x_t W on entry, the gates r, z, n on exit.
+    r"""The gates and h_t of one step. a (B, 3n) holds x_t W on entry, the gates r, z, n on exit.
 
-        r = σ(a^r + q^r),  z = σ(a^z + q^z),  n = tanh(a^n + r ⊙ q^n),   a = x_t W + b
-        h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+    .. math::
 
-    q (B, 3n) = h_{t-1} U; its block q^n is copied into qn (B, n) for the backward pass.
+        &r = σ(a^r + q^r), \quad z = σ(a^z + q^z), \quad n = \tanh(a^n + r ⊙ q^n) \\
+        &h_t = (1 − z) ⊙ n + z ⊙ h_{t-1} \qquad a = x_t W + b
+
+    q (B, 3n) = :math:`h_{t-1} U`; its block :math:`q^n` is copied into qn (B, n) for the backward pass.
     One short loop per equation, so that each vectorizes (see ``lstm_step_forward``).
     """
     B, n = h.shape
@@ -163,13 +180,16 @@ def gru_step_forward(a, q, b, h_prev, h, qn):
 
 @njit(cache=True, error_model="numpy")
 def gru_step_backward(dy, dh_mix, dh_rec, gates, h_prev, qn, da, dq):
-    """δa_t and δq_t of one step, into da and dq (B, 3n).
+    r"""δa_t and δq_t of one step, into da and dq (B, 3n).
 
-        dh_t = dY_t + dh_mix + dh_rec     (dh_mix = dh_{t+1} ⊙ z_{t+1}, dh_rec = δq_{t+1} Uᵀ)
-        δa^n = dh_t ⊙ (1 − z) ⊙ (1 − n²)
-        δa^z = dh_t ⊙ (h_{t-1} − n) ⊙ z(1 − z)
-        δa^r = δa^n ⊙ q^n ⊙ r(1 − r)
-        δq   = [δa^r, δa^z, δa^n ⊙ r]
+    .. math::
+
+        dh_t &= dY_t + \text{dh_mix} + \text{dh_rec} \\
+             &\qquad (\text{dh_mix} = dh_{t+1} ⊙ z_{t+1},\; \text{dh_rec} = δq_{t+1} U^\top) \\
+        δa^n &= dh_t ⊙ (1 − z) ⊙ (1 − n^2) \\
+        δa^z &= dh_t ⊙ (h_{t-1} − n) ⊙ z(1 − z) \\
+        δa^r &= δa^n ⊙ q^n ⊙ r(1 − r) \\
+        δq   &= [δa^r, δa^z, δa^n ⊙ r]
 
     dh_mix (B, n) is updated in place to dh_t ⊙ z_t, for step t − 1.
     """
@@ -197,7 +217,8 @@ def gru_step_backward(dy, dh_mix, dh_rec, gates, h_prev, qn, da, dq):
 
 @njit(cache=True, error_model="numpy")
 def gru_forward_loop(gates, U, b, h, qn):
-    """All T steps compiled, for small layers (``recurrence.py``): q = h_{t-1} U, then the step."""
+    """All T steps compiled, for small layers (``recurrence.py``): :math:`q = h_{t-1} U`, then the
+    step."""
     q = np.empty_like(gates[0])
     for t in range(gates.shape[0]):                       # reads h[t], writes h[t + 1]
         row_product(q, h[t], U)                           # h_{t-1} U, all three blocks
@@ -224,16 +245,21 @@ class GRU(TemporalLayer):
 
     Parameters
     ----------
-    n_in, n_out : input features and units.
-    stateful : carry the final state of a forward pass over as the initial
+    n_in, n_out : int
+        input features and units.
+    stateful : bool
+        carry the final state of a forward pass over as the initial
         state of the next (truncated BPTT); ``reset_state()`` starts afresh.
         Otherwise every pass starts from ``state``: zeros unless one is given.
-    dtype : float32 (default) or float64.
-    rng : seed or ``numpy.random.Generator``: Glorot-uniform W, orthogonal U blocks.
-    engine : ``"numba"`` (compiled steps) or ``"reference"`` (``gru_forward``).
+    dtype : numpy dtype
+        float32 (default) or float64.
+    rng : int or numpy.random.Generator
+        seed or ``numpy.random.Generator``: Glorot-uniform W, orthogonal U blocks.
+    engine : str
+        ``"numba"`` (compiled steps) or ``"reference"`` (``gru_forward``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> layer = GRU(28, 128, rng=0)
     >>> h = layer.forward(x)        # x: (T, B, 28) -> h: (T, B, 128)
     >>> dx = layer.backward(dh)     # adds into layer.grads["W"], ["U"], ["b"]

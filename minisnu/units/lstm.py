@@ -2,13 +2,15 @@ r"""The LSTM layer (Hochreiter & Schmidhuber 1997, with the forget gate of Gers 
 
 Forward, for t = 1..T from the initial state (h_0, c_0) (zeros, or carried):
 
-    z_t = x_t W + h_{t-1} U + b          (B, 4n): one block of n columns per gate
-    i_t = σ(z^i_t)                       input gate
-    f_t = σ(z^f_t)                       forget gate
-    g_t = tanh(z^g_t)                    cell candidate
-    o_t = σ(z^o_t)                       output gate
-    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t      cell
-    h_t = o_t ⊙ tanh(c_t)                hidden state, which is also the output
+.. math::
+
+    z_t &= x_t W + h_{t-1} U + b         &&\quad \text{(B, 4n): one block of n columns per gate} \\
+    i_t &= σ(z^i_t)                      &&\quad \text{input gate} \\
+    f_t &= σ(z^f_t)                      &&\quad \text{forget gate} \\
+    g_t &= \tanh(z^g_t)                  &&\quad \text{cell candidate} \\
+    o_t &= σ(z^o_t)                      &&\quad \text{output gate} \\
+    c_t &= f_t ⊙ c_{t-1} + i_t ⊙ g_t     &&\quad \text{cell} \\
+    h_t &= o_t ⊙ \tanh(c_t)              &&\quad \text{hidden state, which is also the output}
 
 σ is the logistic sigmoid. W is (n_in, 4n), U (n, 4n), b (4n,), the gates in
 the order i, f, g, o (PyTorch's order). W starts Glorot uniform, U as four
@@ -19,27 +21,33 @@ gradient flows far back from the start (Jozefowicz et al. 2015).
 Backward: the derivation
 ------------------------
 h_t reaches the loss directly (dY_t, from the layer above) and through
-z_{t+1} = … + h_t U. The cell c_t reaches it through h_t = o_t ⊙ tanh(c_t) and
-through c_{t+1} = f_{t+1} ⊙ c_t + …. With δz_t = ∂L/∂z_t, and δz_{T+1} = 0,
-dc_{T+1} = 0 after the last step:
+:math:`z_{t+1} = … + h_t U`. The cell c_t reaches it through :math:`h_t = o_t ⊙ \tanh(c_t)` and
+through :math:`c_{t+1} = f_{t+1} ⊙ c_t + …`. With :math:`δz_t = ∂L/∂z_t`, and :math:`δz_{T+1} = 0`,
+:math:`dc_{T+1} = 0` after the last step:
 
-    dh_t = dY_t + δz_{t+1} Uᵀ                               ∂L/∂h_t
-    dc_t = dh_t ⊙ o_t ⊙ (1 − tanh²(c_t)) + dc_{t+1} ⊙ f_{t+1}   ∂L/∂c_t
+.. math::
+
+    dh_t &= dY_t + δz_{t+1} U^\top                                  &&\quad ∂L/∂h_t \\
+    dc_t &= dh_t ⊙ o_t ⊙ (1 − \tanh^2(c_t)) + dc_{t+1} ⊙ f_{t+1}    &&\quad ∂L/∂c_t
 
 Then each gate, by the product rule on c_t and h_t and with σ' = σ(1 − σ),
 tanh' = 1 − tanh²:
 
-    δz^i_t = dc_t ⊙ g_t ⊙ i_t (1 − i_t)
-    δz^f_t = dc_t ⊙ c_{t-1} ⊙ f_t (1 − f_t)
-    δz^g_t = dc_t ⊙ i_t ⊙ (1 − g_t²)
-    δz^o_t = dh_t ⊙ tanh(c_t) ⊙ o_t (1 − o_t)
+.. math::
 
-and, as for every unit whose input enters as x_t W + h_{t-1} U + b,
+    δz^i_t &= dc_t ⊙ g_t ⊙ i_t (1 − i_t) \\
+    δz^f_t &= dc_t ⊙ c_{t-1} ⊙ f_t (1 − f_t) \\
+    δz^g_t &= dc_t ⊙ i_t ⊙ (1 − g_t^2) \\
+    δz^o_t &= dh_t ⊙ \tanh(c_t) ⊙ o_t (1 − o_t)
 
-    ∂L/∂W = Σ_t x_tᵀ δz_t     ∂L/∂U = Σ_t h_{t-1}ᵀ δz_t     ∂L/∂b = Σ_t Σ_batch δz_t
-    ∂L/∂x_t = δz_t Wᵀ
+and, as for every unit whose input enters as :math:`x_t W + h_{t-1} U + b`,
 
-The term dc_t ⊙ f_t of dc_{t-1} (the cell path) has no squashing derivative
+.. math::
+
+    ∂L/∂W &= Σ_t x_t^\top δz_t \qquad ∂L/∂U = Σ_t h_{t-1}^\top δz_t \\
+    ∂L/∂b &= Σ_t Σ_{\text{batch}}\, δz_t \qquad ∂L/∂x_t = δz_t W^\top
+
+The term dc_t ⊙ f_t of :math:`dc_{t-1}` (the cell path) has no squashing derivative
 and no weight matrix: while f ≈ 1 the gradient passes along it unchanged, over
 many steps (the "constant error carousel"). That is the point of the LSTM.
 
@@ -51,7 +59,7 @@ Implementation
 ``lstm_forward`` / ``lstm_backward`` are the reference (NumPy, one step per
 loop iteration, ``engine="reference"``). The default engine computes x_t W for
 all t in one product before the loop and ∂L/∂W, ∂L/∂U, ∂L/∂x in one product
-each after it; in the loop, NumPy does h_{t-1} U (or δz_t Uᵀ) and a Numba
+each after it; in the loop, NumPy does :math:`h_{t-1} U` (or :math:`δz_t U^\top`) and a Numba
 kernel the elementwise rest of the step (see ``temporal.py`` for the layout).
 """
 
@@ -70,11 +78,13 @@ from .temporal import TemporalLayer, padded
 
 
 def lstm_forward(x, W, U, b, h0, c0):
-    """The LSTM over t = 1..T; returns h, c (T, B, n) and the gates (T, B, 4n).
+    r"""The LSTM over t = 1..T; returns h, c (T, B, n) and the gates (T, B, 4n).
 
-        i, f, g, o = σ(z^i), σ(z^f), tanh(z^g), σ(z^o),   z = x_t W + h_{t-1} U + b
-        c_t = f ⊙ c_{t-1} + i ⊙ g
-        h_t = o ⊙ tanh(c_t)
+    .. math::
+
+        i, f, g, o &= σ(z^i), σ(z^f), \tanh(z^g), σ(z^o), \qquad z = x_t W + h_{t-1} U + b \\
+        c_t &= f ⊙ c_{t-1} + i ⊙ g \\
+        h_t &= o ⊙ \tanh(c_t)
 
     The gates are returned as [i, f, g, o] side by side, for the backward pass.
     """
@@ -96,12 +106,15 @@ def lstm_forward(x, W, U, b, h0, c0):
 
 
 def lstm_backward(dy, x, h, c, gates, h0, c0, W, U, grads):
-    """Backpropagation through time; adds into ``grads``, returns ∂L/∂x.
+    r"""Backpropagation through time; adds into ``grads``, returns ∂L/∂x.
 
-        dh_t = dY_t + δz_{t+1} Uᵀ
-        dc_t = dh_t ⊙ o ⊙ (1 − tanh²(c_t)) + dc_{t+1} ⊙ f_{t+1}
-        δz_t = [dc_t ⊙ g ⊙ i(1 − i),   dc_t ⊙ c_{t-1} ⊙ f(1 − f),
-                dc_t ⊙ i ⊙ (1 − g²),   dh_t ⊙ tanh(c_t) ⊙ o(1 − o)]     (blocks i, f, g, o)
+    .. math::
+
+        dh_t &= dY_t + δz_{t+1} U^\top \\
+        dc_t &= dh_t ⊙ o ⊙ (1 − \tanh^2(c_t)) + dc_{t+1} ⊙ f_{t+1} \\
+        δz_t &= [dc_t ⊙ g ⊙ i(1 − i),\;\; dc_t ⊙ c_{t-1} ⊙ f(1 − f), \\
+             &\qquad dc_t ⊙ i ⊙ (1 − g^2),\;\; dh_t ⊙ \tanh(c_t) ⊙ o(1 − o)] \\
+             &\qquad \text{(blocks i, f, g, o)}
     """
     dx = np.empty_like(x)
     dh_next = np.zeros_like(h0)                  # δz_{t+1} Uᵀ: zero after the last step
@@ -132,11 +145,14 @@ def lstm_backward(dy, x, h, c, gates, h0, c0, W, U, grads):
 
 @njit(cache=True, error_model="numpy")
 def lstm_step_forward(z, q, b, c_prev, c, tanh_c, h):
-    """The gates, c_t and h_t of one step. z (B, 4n) holds x_t W on entry, the gates on exit.
+    r"""The gates, c_t and h_t of one step. z (B, 4n) holds x_t W on entry, the gates on exit.
 
-        i, f, g, o = σ(z^i), σ(z^f), tanh(z^g), σ(z^o),   z = x_t W + q + b, q = h_{t-1} U
-        c_t = f ⊙ c_{t-1} + i ⊙ g
-        h_t = o ⊙ tanh(c_t)
+    .. math::
+
+        i, f, g, o &= σ(z^i), σ(z^f), \tanh(z^g), σ(z^o), \\
+        z &= x_t W + q + b, \qquad q = h_{t-1} U \\
+        c_t &= f ⊙ c_{t-1} + i ⊙ g \\
+        h_t &= o ⊙ \tanh(c_t)
 
     c_prev, c, tanh_c, h : (B, n); tanh(c_t) is kept for the backward pass.
     One short loop per equation: each touches few arrays, so LLVM vectorizes
@@ -167,12 +183,15 @@ def lstm_step_forward(z, q, b, c_prev, c, tanh_c, h):
 
 @njit(cache=True, error_model="numpy")
 def lstm_step_backward(dy, dh_next, dc_next, gates, c_prev, tanh_c, dz):
-    """δz_t of one step into dz (B, 4n); dc_next (B, n) goes from dc_{t+1} ⊙ f_{t+1} to dc_t ⊙ f_t.
+    r"""δz_t of one step into dz (B, 4n); dc_next (B, n) goes from :math:`dc_{t+1} ⊙ f_{t+1}` to
+    dc_t ⊙ f_t.
 
-        dh_t = dY_t + dh_next                      (dh_next = δz_{t+1} Uᵀ)
-        dc_t = dh_t ⊙ o ⊙ (1 − tanh²(c_t)) + dc_next
-        δz_t = [dc_t ⊙ g ⊙ i(1 − i),   dc_t ⊙ c_{t-1} ⊙ f(1 − f),
-                dc_t ⊙ i ⊙ (1 − g²),   dh_t ⊙ tanh(c_t) ⊙ o(1 − o)]
+    .. math::
+
+        dh_t &= dY_t + \text{dh_next}             \qquad (\text{dh_next} = δz_{t+1} U^\top) \\
+        dc_t &= dh_t ⊙ o ⊙ (1 − \tanh^2(c_t)) + \text{dc_next} \\
+        δz_t &= [dc_t ⊙ g ⊙ i(1 − i),\;\; dc_t ⊙ c_{t-1} ⊙ f(1 − f), \\
+             &\qquad dc_t ⊙ i ⊙ (1 − g^2),\;\; dh_t ⊙ \tanh(c_t) ⊙ o(1 − o)]
     """
     B, n = c_prev.shape
     one = c_prev.dtype.type(1)
@@ -199,7 +218,8 @@ def lstm_step_backward(dy, dh_next, dc_next, gates, c_prev, tanh_c, dz):
 
 @njit(cache=True, error_model="numpy")
 def lstm_forward_loop(gates, U, b, h, c, tanh_c):
-    """All T steps compiled, for small layers (``recurrence.py``): q = h_{t-1} U, then the step."""
+    """All T steps compiled, for small layers (``recurrence.py``): :math:`q = h_{t-1} U`, then the
+    step."""
     q = np.empty_like(gates[0])
     for t in range(gates.shape[0]):                       # reads h[t], c[t], writes h[t + 1], c[t + 1]
         row_product(q, h[t], U)                           # h_{t-1} U
@@ -226,17 +246,23 @@ class LSTM(TemporalLayer):
 
     Parameters
     ----------
-    n_in, n_out : input features and units.
-    stateful : carry the final (h, c) of a forward pass over as the initial
+    n_in, n_out : int
+        input features and units.
+    stateful : bool
+        carry the final (h, c) of a forward pass over as the initial
         state of the next (truncated BPTT); ``reset_state()`` starts afresh.
         Otherwise every pass starts from ``state``: zeros unless one is given.
-    dtype : float32 (default) or float64.
-    rng : seed or ``numpy.random.Generator``: Glorot-uniform W, orthogonal U blocks.
-    forget_bias : initial bias of the forget gate (default 1; the other gates start at 0).
-    engine : ``"numba"`` (compiled steps) or ``"reference"`` (``lstm_forward``).
+    dtype : numpy dtype
+        float32 (default) or float64.
+    rng : int or numpy.random.Generator
+        seed or ``numpy.random.Generator``: Glorot-uniform W, orthogonal U blocks.
+    forget_bias : float
+        initial bias of the forget gate (default 1; the other gates start at 0).
+    engine : str
+        ``"numba"`` (compiled steps) or ``"reference"`` (``lstm_forward``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> layer = LSTM(28, 128, rng=0)
     >>> h = layer.forward(x)            # x: (T, B, 28) -> h: (T, B, 128)
     >>> layer.output, layer.cell        # every step's h_t and c_t, for plotting

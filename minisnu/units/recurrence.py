@@ -1,7 +1,7 @@
-"""The per-step product of a recurrent layer, for time loops that run wholly compiled.
+r"""The per-step product of a recurrent layer, for time loops that run wholly compiled.
 
-A recurrent unit multiplies its previous output by a matrix at every step, q_t = y_{t-1} U
-going forward and δ_{t+1} Uᵀ going back, so its time loop cannot be one big product like a
+A recurrent unit multiplies its previous output by a matrix at every step, :math:`q_t = y_{t-1} U`
+going forward and :math:`δ_{t+1} U^\top` going back, so its time loop cannot be one big product like a
 feed-forward layer's x W. The engines run such a loop one of two ways:
 
 - small layers (batch × size of U up to ``COMPILED_RECURRENCE``: JSB's 150 units at batch
@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from numba import njit
 
-# The largest batch × (size of the recurrent matrix) whose time loop runs compiled, per-step
-# products included; above it the loop runs in Python around BLAS's products. Measured by
-# benchmarks/bench_recurrent.py on this project's 2-core machine (see the README).
+#: The largest batch × (size of the recurrent matrix) whose time loop runs compiled, per-step
+#: products included; above it the loop runs in Python around BLAS's products. Measured by
+#: benchmarks/bench_recurrent.py on this project's 2-core machine (see the README).
 COMPILED_RECURRENCE = 2 ** 16
 
 
@@ -31,7 +31,8 @@ def compiled_recurrence(batch: int, U) -> bool:
 
 @njit(cache=True, error_model="numpy")
 def add_row_product(out, y, U):
-    """out += y U, row by row: out_i += Σ_k y_ik U_k (U_k the k-th row of U).
+    r"""out += y U, row by row: :math:`\text{out}_i \mathrel{+}= Σ_k y_{ik} U_k` (U_k the k-th row
+    of U).
 
     Only the rows of U whose y_ik ≠ 0 are added: for spiking units, the units that fired
     (the event-driven product of ``core/events.py``); for rates, all of them. The inner loop

@@ -6,8 +6,10 @@ state, the engines, the products outside the loop) is in ``temporal.py``.
 
 Forward, for t = 1..T from the initial state h_0 (zeros, or a carried state):
 
-    a_t = x_t W + h_{t-1} U + b          pre-activation, (B, n)
-    h_t = tanh(a_t)                      hidden state, which is also the output
+.. math::
+
+    a_t &= x_t W + h_{t-1} U + b         &&\quad \text{pre-activation, (B, n)} \\
+    h_t &= \tanh(a_t)                    &&\quad \text{hidden state, which is also the output}
 
 x_t is (B, n_in), W (n_in, n) starts Glorot uniform, U (n, n) a random
 orthogonal matrix, b zero.
@@ -15,24 +17,28 @@ orthogonal matrix, b zero.
 Backward: the derivation
 ------------------------
 The layer above gives dY_t = ∂L/∂h_t for the direct use of h_t. But h_t also
-enters the next step, a_{t+1} = … + h_t U, so the loss reaches h_t twice.
-Writing δa_t = ∂L/∂a_t, and δa_{T+1} = 0 (no step after the last):
+enters the next step, :math:`a_{t+1} = … + h_t U`, so the loss reaches h_t twice.
+Writing :math:`δa_t = ∂L/∂a_t`, and :math:`δa_{T+1} = 0` (no step after the last):
 
-    dh_t = dY_t + δa_{t+1} Uᵀ          ∂L/∂h_t: from above, and from step t + 1
-    δa_t = dh_t ⊙ (1 − h_t²)           tanh'(a) = 1 − tanh²(a), read off h_t
+.. math::
+
+    dh_t &= dY_t + δa_{t+1} U^\top        &&\quad ∂L/∂h_t\text{: from above, and from step } t + 1 \\
+    δa_t &= dh_t ⊙ (1 − h_t^2)            &&\quad \tanh'(a) = 1 − \tanh^2(a)\text{, read off } h_t
 
 That recurrence is all of backpropagation through time: run it for t = T down
 to 1. W, U and b are used at every step, so their gradients sum over the steps
 (and over the batch, which the matrix products do):
 
-    ∂L/∂W = Σ_t x_tᵀ δa_t      ∂L/∂U = Σ_t h_{t-1}ᵀ δa_t      ∂L/∂b = Σ_t Σ_batch δa_t
-    ∂L/∂x_t = δa_t Wᵀ
+.. math::
+
+    ∂L/∂W &= Σ_t x_t^\top δa_t \qquad ∂L/∂U = Σ_t h_{t-1}^\top δa_t \\
+    ∂L/∂b &= Σ_t Σ_{\text{batch}}\, δa_t \qquad ∂L/∂x_t = δa_t W^\top
 
 h_0 is a constant: zeros, or the state carried over from the previous call
 (``stateful=True``), whose gradient is not followed back into that call
-(truncated BPTT, as in language modelling). So δa_1 Uᵀ is never needed.
+(truncated BPTT, as in language modelling). So :math:`δa_1 U^\top` is never needed.
 
-Why this unit forgets: dh_{t-1} = (dh_t ⊙ (1 − h_t²)) Uᵀ, so a gradient that
+Why this unit forgets: :math:`dh_{t-1} = (dh_t ⊙ (1 − h_t^2))\, U^\top`, so a gradient that
 travels k steps back is multiplied by k such factors, and shrinks (or grows)
 geometrically. An orthogonal U at least starts without shrinking or growing;
 the LSTM and the GRU add a path along which the gradient is not squashed.
@@ -47,11 +53,11 @@ The layer's default engine (``engine="numba"``) computes the same, faster
 - x_t W for all t is one matrix product before the loop (T·B rows); after the
   loop ∂L/∂W, ∂L/∂U and ∂L/∂x are one product each.
 - Only what is truly sequential stays in the Python loop over t: the product
-  with U (h_{t-1} U forward, δa_t Uᵀ backward, by NumPy's BLAS) and then a
+  with U (:math:`h_{t-1} U` forward, :math:`δa_t U^\top` backward, by NumPy's BLAS) and then a
   Numba kernel for the elementwise rest of the step.
 - States are padded in time: h[0] holds h_0 and h[t] holds h_t, so the step
   that writes h[t + 1] reads h[t] without a special case for the first step,
-  and h[:-1] is every h_{t-1} at once.
+  and h[:-1] is every :math:`h_{t-1}` at once.
 """
 
 from __future__ import annotations
@@ -69,7 +75,7 @@ from .temporal import TemporalLayer, padded
 
 
 def rnn_forward(x, W, U, b, h0):
-    """h_t = tanh(x_t W + h_{t-1} U + b) for t = 1..T; returns every h_t, (T, B, n).
+    r""":math:`h_t = \tanh(x_t W + h_{t-1} U + b)` for t = 1..T; returns every h_t, (T, B, n).
 
     x : (T, B, n_in) the input; h0 : (B, n) the initial state h_0.
     """
@@ -82,10 +88,12 @@ def rnn_forward(x, W, U, b, h0):
 
 
 def rnn_backward(dy, x, h, h0, W, U, grads):
-    """Backpropagation through time; adds ∂L/∂W, ∂L/∂U, ∂L/∂b into ``grads``, returns ∂L/∂x.
+    r"""Backpropagation through time; adds ∂L/∂W, ∂L/∂U, ∂L/∂b into ``grads``, returns ∂L/∂x.
 
-        dh_t = dY_t + δa_{t+1} Uᵀ
-        δa_t = dh_t ⊙ (1 − h_t²)
+    .. math::
+
+        dh_t &= dY_t + δa_{t+1} U^\top \\
+        δa_t &= dh_t ⊙ (1 − h_t^2)
 
     dy : (T, B, n) ∂L/∂h_t from the layer above; h : (T, B, n) the forward states.
     """
@@ -111,7 +119,7 @@ def rnn_backward(dy, x, h, h0, W, U, grads):
 
 @njit(cache=True, error_model="numpy")
 def rnn_step_forward(a, q, b, h):
-    """h_t = tanh(a + q + b) into h, with a = x_t W and q = h_{t-1} U, all (B, n); b (n,)."""
+    """h_t = tanh(a + q + b) into h, with a = x_t W and :math:`q = h_{t-1} U`, all (B, n); b (n,)."""
     B, n = h.shape
     f32 = h.itemsize == 4
     for s in range(B):
@@ -121,7 +129,7 @@ def rnn_step_forward(a, q, b, h):
 
 @njit(cache=True, error_model="numpy")
 def rnn_step_backward(dy, dh_next, h, da):
-    """δa_t = (dY_t + dh_next) ⊙ (1 − h_t²) into da; dh_next = δa_{t+1} Uᵀ. All (B, n)."""
+    r"""δa_t = (dY_t + dh_next) ⊙ (1 − h_t²) into da; dh_next = :math:`δa_{t+1} U^\top`. All (B, n)."""
     B, n = h.shape
     one = h.dtype.type(1)
     for s in range(B):
@@ -131,7 +139,8 @@ def rnn_step_backward(dy, dh_next, h, da):
 
 @njit(cache=True, error_model="numpy")
 def rnn_forward_loop(a, U, b, h):
-    """All T steps compiled, for small layers (``recurrence.py``): q = h_{t-1} U, then the step."""
+    """All T steps compiled, for small layers (``recurrence.py``): :math:`q = h_{t-1} U`, then the
+    step."""
     q = np.empty_like(h[0])
     for t in range(a.shape[0]):                           # reads h[t], writes h[t + 1]
         row_product(q, h[t], U)                           # h_{t-1} U
@@ -153,20 +162,25 @@ def rnn_backward_loop(dy, UT, h, da):
 
 @register_layer
 class RNN(TemporalLayer):
-    """A layer of vanilla recurrent units: h_t = tanh(x_t W + h_{t-1} U + b).
+    r"""A layer of vanilla recurrent units: :math:`h_t = \tanh(x_t W + h_{t-1} U + b)`.
 
     Parameters
     ----------
-    n_in, n_out : input features and units.
-    stateful : carry the final state of a forward pass over as the initial
+    n_in, n_out : int
+        input features and units.
+    stateful : bool
+        carry the final state of a forward pass over as the initial
         state of the next (truncated BPTT); ``reset_state()`` starts afresh.
         Otherwise every pass starts from ``state``: zeros unless one is given.
-    dtype : float32 (default) or float64.
-    rng : seed or ``numpy.random.Generator``: Glorot-uniform W, orthogonal U.
-    engine : ``"numba"`` (compiled steps) or ``"reference"`` (``rnn_forward``).
+    dtype : numpy dtype
+        float32 (default) or float64.
+    rng : int or numpy.random.Generator
+        seed or ``numpy.random.Generator``: Glorot-uniform W, orthogonal U.
+    engine : str
+        ``"numba"`` (compiled steps) or ``"reference"`` (``rnn_forward``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> layer = RNN(28, 128, rng=0)
     >>> h = layer.forward(x)        # x: (T, B, 28) -> h: (T, B, 128)
     >>> dx = layer.backward(dh)     # adds into layer.grads["W"], ["U"], ["b"]

@@ -1,8 +1,10 @@
-"""The SNU layer: spiking (SNU) or soft (sSNU), feed-forward or recurrent.
+r"""The SNU layer: spiking (SNU) or soft (sSNU), feed-forward or recurrent.
 
-    a_t = x_t W (+ y_{t-1} H)
-    s_t = g(a_t + l ⊙ s_{t-1} ⊙ (1 − y_{t-1}))       membrane potential
-    y_t = h(s_t + b)                                 step (SNU) or sigmoid (sSNU)
+.. math::
+
+    a_t &= x_t W \;(+\; y_{t-1} H) \\
+    s_t &= g(a_t + l ⊙ s_{t-1} ⊙ (1 − y_{t-1}))     &&\quad \text{membrane potential} \\
+    y_t &= h(s_t + b)                               &&\quad \text{step (SNU) or sigmoid (sSNU)}
 
 The equations and the hand derivation of backpropagation through time are in
 ``snu_reference.py`` (the readable NumPy version, used with ``engine="reference"``);
@@ -70,32 +72,49 @@ def add_decay(layer, decay, per: str = "unit") -> None:
 
 @register_layer
 class SNU(TemporalLayer):
-    """A layer of spiking neural units (SNU) or soft SNUs (sSNU).
+    r"""A layer of spiking neural units (SNU) or soft SNUs (sSNU).
 
     Parameters
     ----------
-    n_in, n_out : input features and units.
-    soft : False for the spiking SNU (y = step(s + b)), True for the sSNU (y = σ(s + b)).
-    recurrent : add y_{t-1} H to the input current (params gain ``"H"``).
-    decay : l in [0, 1], a number or one value per unit (default 0.8).
-    g : input activation: ``"relu"`` (default), ``"identity"`` or ``"leaky_relu"``.
-    surrogate : pseudo-derivative of the step for the spiking SNU (ignored by the
+    n_in, n_out : int
+        input features and units.
+    soft : bool
+        False for the spiking SNU (y = step(s + b)), True for the sSNU (y = σ(s + b)).
+    recurrent : bool
+        add :math:`y_{t-1} H` to the input current (params gain ``"H"``).
+    decay : float or array of shape (n_out,)
+        l in [0, 1], a number or one value per unit (default 0.8).
+    g : str
+        input activation: ``"relu"`` (default), ``"identity"`` or ``"leaky_relu"``.
+    surrogate : str
+        pseudo-derivative of the step for the spiking SNU (ignored by the
         sSNU, whose sigmoid has a true derivative): ``"tanh"`` (paper), ``"sigmoid"``,
-        ``"fast_sigmoid"``, ``"arctan"``, ``"straight_through"``; see ``minisnu.units.surrogate``.
-    detach_reset : treat y_{t-1} in the reset gate as a constant in backward.
-    train_decay : make l a per-unit parameter (params gain ``"decay"``); it is
+        ``"fast_sigmoid"``, ``"arctan"``, ``"straight_through"``; see
+        :mod:`minisnu.units.surrogate`.
+    detach_reset : bool
+        treat :math:`y_{t-1}` in the reset gate as a constant in backward.
+    train_decay : bool
+        make l a per-unit parameter (params gain ``"decay"``); it is
         clipped back into [0, 1] at each forward pass (projected gradient descent).
-    lateral_inhibition : reset every unit of a sample with (1 − max_j y_{t-1,j}).
-    bias_init : initial b, minus the threshold (default −1: threshold 1).
-    g_slope : negative-side slope of the leaky ReLU.
-    surrogate_k : width parameter of the surrogate (default per surrogate).
-    dtype : float32 (default) or float64.
-    rng : seed or ``numpy.random.Generator`` for the Glorot-uniform W and H.
-    engine : ``"numba"`` (compiled time loops) or ``"reference"`` (NumPy, per step).
-    stateful : carry the state over: each forward pass starts where the previous one
+    lateral_inhibition : bool
+        reset every unit of a sample with :math:`(1 − \max_j y_{t-1,j})`.
+    bias_init : float
+        initial b, minus the threshold (default −1: threshold 1).
+    g_slope : float
+        negative-side slope of the leaky ReLU.
+    surrogate_k : float or None
+        width parameter of the surrogate (default per surrogate).
+    dtype : numpy dtype
+        float32 (default) or float64.
+    rng : int or numpy.random.Generator
+        seed or ``numpy.random.Generator`` for the Glorot-uniform W and H.
+    engine : str
+        ``"numba"`` (compiled time loops) or ``"reference"`` (NumPy, per step).
+    stateful : bool
+        carry the state over: each forward pass starts where the previous one
         ended (truncated BPTT, as in language modelling); ``reset_state()`` starts afresh.
 
-    State
+    Notes
     -----
     ``state`` is (s_0, y_0), each (B, n_out), the state a forward pass starts from:
     None means zeros. A stateful layer sets it to its last (s_T, y_T) after each
@@ -103,7 +122,7 @@ class SNU(TemporalLayer):
     treats it as a constant: gradients do not flow into the previous batch.
     """
 
-    state_names = ("s", "y")      # membrane potential and output
+    state_names = ("s", "y")      #: membrane potential and output
     output_state = "y"
     recurrent_weight = "H"
 

@@ -1,4 +1,4 @@
-"""The SNU engine: the time loop, forward and backward, compiled by Numba.
+r"""The SNU engine: the time loop, forward and backward, compiled by Numba.
 
 Same math as ``snu_reference.py`` (read that first: it carries the equations
 and the derivation), arranged for speed:
@@ -8,17 +8,17 @@ and the derivation), arranged for speed:
   are two more products. Only the elementwise recurrence runs step by step.
 - The kernels run any range of steps [t_start, t_end). A feed-forward layer
   calls each once for the whole sequence. The recurrent unit needs a matrix
-  product at every step (y_{t-1} H going forward, δu_{t+1} Hᵀ going back).
+  product at every step (:math:`y_{t-1} H` going forward, :math:`δu_{t+1} H^\top` going back).
   For a small layer (see ``recurrence.py``) the whole loop runs compiled,
   products included (``snu_forward_recurrent``, ``snu_backward_recurrent``),
-  and y_{t-1} H of spiking units sums only the rows of H of the units that
+  and :math:`y_{t-1} H` of spiking units sums only the rows of H of the units that
   fired. For a large one the layer loops over t in Python, calls the kernels
   one step at a time and leaves the products to BLAS.
 - State arrays are padded in time: ``s[0]``, ``y[0]`` hold the initial state
   (zeros), so step t reads its previous state at index t and writes at t + 1,
   without a special case for the first step.
-- No array holds the reset gate: a unit's gate 1 − y_{t-1} is read from y
-  (with lateral inhibition the shared 1 − max_j y_{t-1,j} is kept, one number
+- No array holds the reset gate: a unit's gate :math:`1 − y_{t-1}` is read from y
+  (with lateral inhibition the shared :math:`1 − \max_j y_{t-1,j}` is kept, one number
   per sample and step), and backward computes h'(s_t + b) where it uses it
   instead of in a pass of its own. On a ConvSNU's 35 million unit-steps per
   batch each array pass saved is about 20 ms. g is a two-piece line and the
@@ -68,16 +68,21 @@ def output_derivative(s, y, b, soft, fast_tanh, surrogate_code, k, one):
 
 @njit(cache=True, error_model="numpy")
 def snu_forward_loop(a, b, decay, soft, neg_slope, lateral, s, y, shared_gate, t_start, t_end):
-    """Fill s and y for the steps t_start..t_end − 1 from the current a.
+    r"""Fill s and y for the steps t_start..t_end − 1 from the current a.
 
-    a : (T, B, n) input current a_t = x_t W (+ y_{t-1} H, added by the caller).
-    neg_slope : g(u) = u for u > 0, else neg_slope·u (see ``negative_slope``).
-    s, y : (T + 1, B, n); index 0 holds the initial state. Step t reads index t
-        and writes index t + 1.
-    shared_gate : (T + 1, B), used with lateral inhibition only: shared_gate[t, i]
-        = 1 − max_j y_t,j, the reset gate of every unit of sample i at step t + 1
-        (index 0 from the caller, the rest filled here). Without lateral
-        inhibition unit j's gate is its own 1 − y_t,j.
+    Parameters
+    ----------
+    a : (T, B, n)
+        input current :math:`a_t = x_t W\; (+\, y_{t-1} H`, added by the caller).
+    neg_slope : float
+        g(u) = u for u > 0, else neg_slope·u (see ``negative_slope``).
+    s, y : (T + 1, B, n)
+        index 0 holds the initial state. Step t reads index t and writes index t + 1.
+    shared_gate : (T + 1, B)
+        used with lateral inhibition only: :math:`\text{shared_gate}[t, i] = 1 − \max_j
+        y_{t,j}`, the reset gate of every unit of sample i at step t + 1 (index 0 from
+        the caller, the rest filled here). Without lateral inhibition unit j's gate is
+        its own :math:`1 − y_{t,j}`.
     """
     _, B, n = a.shape
     zero, one = s.dtype.type(0), s.dtype.type(1)
@@ -101,15 +106,22 @@ def snu_forward_loop(a, b, decay, soft, neg_slope, lateral, s, y, shared_gate, t
 @njit(cache=True, error_model="numpy")
 def snu_backward_loop(dy, s, y, shared_gate, b, soft, surrogate_code, surrogate_k, decay,
                       neg_slope, detach_reset, lateral, du, db, t_start, t_end):
-    """Backpropagation through time for t = t_end − 1 down to t_start.
+    r"""Backpropagation through time for t = t_end − 1 down to t_start.
 
-    dy : (T, B, n) ∂L/∂y_t from above (+ δu_{t+1} Hᵀ, added by the caller).
-    s, y, shared_gate : the forward pass's, as ``snu_forward_loop`` left them.
-    b, soft, surrogate_code, surrogate_k : for h'(s_t + b) (``output_derivative``).
-    du : (T, B, n) δu_t = ∂L/∂u_t, filled here; δu_{t+1} is read from it
+    Parameters
+    ----------
+    dy : (T, B, n)
+        ∂L/∂y_t from above (:math:`+\, δu_{t+1} H^\top`, added by the caller).
+    s, y, shared_gate
+        the forward pass's, as ``snu_forward_loop`` left them.
+    b, soft, surrogate_code, surrogate_k
+        for h'(s_t + b) (``output_derivative``).
+    du : (T, B, n)
+        δu_t = ∂L/∂u_t, filled here; :math:`δu_{t+1}` is read from it
         (zero after the last step). ∂L/∂W, ∂L/∂H, ∂L/∂x are then products.
-    db : (n,) ∂L/∂b is added into it. (∂L/∂l = Σ_t δu_t ⊙ s_{t-1} ⊙ gate_{t-1} needs
-        no recurrence: the layer sums it afterwards, only when l is trained.)
+    db : (n,)
+        ∂L/∂b is added into it. (:math:`∂L/∂l = Σ_t δu_t ⊙ s_{t-1} ⊙ \text{gate}_{t-1}`
+        needs no recurrence: the layer sums it afterwards, only when l is trained.)
     """
     T, B, n = dy.shape
     zero, one = s.dtype.type(0), s.dtype.type(1)
@@ -161,8 +173,8 @@ def snu_backward_loop(dy, s, y, shared_gate, b, soft, surrogate_code, surrogate_
 
 @njit(cache=True, error_model="numpy")
 def snu_forward_recurrent(a, H, b, decay, soft, neg_slope, lateral, s, y, shared_gate):
-    """The recurrent unit's forward pass over all T steps: a_t += y_{t-1} H, then the step of
-    ``snu_forward_loop``. a holds x_t W on entry (a_t on return); the rest as there."""
+    r"""The recurrent unit's forward pass over all T steps: :math:`a_t \mathrel{+}= y_{t-1} H`, then
+    the step of ``snu_forward_loop``. a holds x_t W on entry (a_t on return); the rest as there."""
     for t in range(a.shape[0]):
         add_row_product(a[t], y[t], H)                         # + y_{t-1} H
         snu_forward_loop(a, b, decay, soft, neg_slope, lateral, s, y, shared_gate, t, t + 1)
@@ -171,9 +183,9 @@ def snu_forward_recurrent(a, H, b, decay, soft, neg_slope, lateral, s, y, shared
 @njit(cache=True, error_model="numpy")
 def snu_backward_recurrent(dy, HT, s, y, shared_gate, b, soft, surrogate_code, surrogate_k, decay,
                            neg_slope, detach_reset, lateral, du, db):
-    """The recurrent unit's BPTT over all T steps: dy_t += δu_{t+1} Hᵀ, then the step of
-    ``snu_backward_loop``. HT is Hᵀ, contiguous (rows of Hᵀ are what the product adds); dy
-    is changed in place (the caller passes a copy)."""
+    r"""The recurrent unit's BPTT over all T steps: :math:`dy_t \mathrel{+}= δu_{t+1} H^\top`, then
+    the step of ``snu_backward_loop``. HT is Hᵀ, contiguous (rows of Hᵀ are what the product
+    adds); dy is changed in place (the caller passes a copy)."""
     T = dy.shape[0]
     for t in range(T - 1, -1, -1):
         if t < T - 1:

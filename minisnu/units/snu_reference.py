@@ -6,47 +6,60 @@ the tests prove the two agree.
 
 Forward (Woźniak et al. 2020), for t = 1..T with s_0 = 0, y_0 = 0:
 
-    a_t = x_t W (+ y_{t-1} H)                     input (and recurrent) current
-    u_t = a_t + l ⊙ s_{t-1} ⊙ (1 − y_{t-1})       reset gate, then decay, then input
-    s_t = g(u_t)                                  membrane potential
-    y_t = h(s_t + b)                              output
+.. math::
+
+    a_t &= x_t W \;(+\; y_{t-1} H)               &&\quad \text{input (and recurrent) current} \\
+    u_t &= a_t + l ⊙ s_{t-1} ⊙ (1 − y_{t-1})    &&\quad \text{reset gate, then decay, then input} \\
+    s_t &= g(u_t)                                &&\quad \text{membrane potential} \\
+    y_t &= h(s_t + b)                            &&\quad \text{output}
 
 h is the Heaviside step for the SNU (y = 1 when s + b > 0) and the logistic
 sigmoid σ for the soft SNU (sSNU). b is minus the threshold (init −1), l the
 decay in [0, 1], g the input activation (ReLU by default). With lateral
-inhibition the reset gate of every unit of a sample is (1 − max_j y_{t-1,j}).
+inhibition the reset gate of every unit of a sample is :math:`(1 − \max_j y_{t-1,j})`.
 
 Backward: the derivation
 ------------------------
-Write δu_t = ∂L/∂u_t. The loss reaches y_t directly (dY_t, from the layer
+Write :math:`δu_t = ∂L/∂u_t`. The loss reaches y_t directly (dY_t, from the layer
 above) and through step t + 1, where y_t enters the reset gate and, in the
 recurrent unit, the input current:
 
+.. math::
+
     u_{t+1} = y_t H + l ⊙ s_t ⊙ (1 − y_t) + …
 
-so, with δu_{T+1} = 0,
+so, with :math:`δu_{T+1} = 0`,
 
-    gy_t = dY_t + δu_{t+1} Hᵀ − δu_{t+1} ⊙ l ⊙ s_t        (∂L/∂y_t)
-                               └── reset path: dropped when detach_reset
+.. math::
 
-s_t reaches the loss through y_t = h(s_t + b) and through the decay term of
-u_{t+1}:
+    gy_t = dY_t + δu_{t+1} H^\top
+           − \underbrace{δu_{t+1} ⊙ l ⊙ s_t}_{\substack{\text{reset path: dropped} \\
+                                                   \text{when detach_reset}}}
+           \qquad (∂L/∂y_t)
 
-    gs_t = gy_t ⊙ h'(s_t + b) + δu_{t+1} ⊙ l ⊙ (1 − y_t)   (∂L/∂s_t)
-    δu_t = gs_t ⊙ g'(u_t)
+s_t reaches the loss through :math:`y_t = h(s_t + b)` and through the decay term of
+:math:`u_{t+1}`:
+
+.. math::
+
+    gs_t &= gy_t ⊙ h'(s_t + b) + δu_{t+1} ⊙ l ⊙ (1 − y_t)   \qquad (∂L/∂s_t) \\
+    δu_t &= gs_t ⊙ g'(u_t)
 
 h' is σ(v)(1 − σ(v)) = y(1 − y) for the sSNU, and for the SNU a chosen
 pseudo-derivative (``minisnu.units.surrogate``; 1 − tanh²(v) in the paper). g'(u) is
 read off s = g(u): for ReLU and leaky ReLU u > 0 exactly when s > 0 (ReLU'(0)
 is taken as 0). Each parameter collects its terms over all steps:
 
-    ∂L/∂W = Σ_t x_tᵀ δu_t      ∂L/∂H = Σ_t y_{t-1}ᵀ δu_t      ∂L/∂x_t = δu_t Wᵀ
-    ∂L/∂b = Σ_t Σ_batch gy_t ⊙ h'(s_t + b)
-    ∂L/∂l = Σ_t Σ_batch δu_t ⊙ s_{t-1} ⊙ (1 − y_{t-1})
+.. math::
 
-With lateral inhibition the gate is r_t = 1 − max_j y_{t-1,j}; its gradient goes
+    ∂L/∂W &= Σ_t x_t^\top δu_t \qquad ∂L/∂H = Σ_t y_{t-1}^\top δu_t \\
+    ∂L/∂x_t &= δu_t W^\top \\
+    ∂L/∂b &= Σ_t Σ_{\text{batch}}\, gy_t ⊙ h'(s_t + b) \\
+    ∂L/∂l &= Σ_t Σ_{\text{batch}}\, δu_t ⊙ s_{t-1} ⊙ (1 − y_{t-1})
+
+With lateral inhibition the gate is :math:`r_t = 1 − \max_j y_{t-1,j}`; its gradient goes
 to the unit that attained the maximum (the first one on a tie): that unit's
-gy_t gets −Σ_i δu_{t+1,i} l_i s_{t,i} instead of the elementwise reset term.
+gy_t gets :math:`−Σ_i δu_{t+1,i}\, l_i\, s_{t,i}` instead of the elementwise reset term.
 """
 
 from __future__ import annotations
@@ -56,6 +69,7 @@ import numpy as np
 from ..core.functions import sigmoid
 from .surrogate import pseudo_derivative
 
+#: the input activations g the SNU offers (the ``g`` option)
 G_FUNCTIONS = ("relu", "identity", "leaky_relu")
 
 
@@ -78,7 +92,8 @@ def g_derivative(s, g="relu", slope=0.01):
 
 
 def reset_gate(y_prev, lateral=False):
-    """(1 − y_{t-1}) per unit, or (1 − max_j y_{t-1,j}) per sample with lateral inhibition."""
+    r""":math:`(1 − y_{t-1})` per unit, or :math:`(1 − \max_j y_{t-1,j})` per sample with lateral
+    inhibition."""
     if lateral:
         return np.broadcast_to(1 - y_prev.max(axis=1, keepdims=True), y_prev.shape)
     return 1 - y_prev
@@ -86,12 +101,14 @@ def reset_gate(y_prev, lateral=False):
 
 def snu_step(x_t, s_prev, y_prev, W, b, decay, H=None, *, soft=False, g="relu",
              g_slope=0.01, lateral=False):
-    """One time step forward; returns (s_t, y_t).
+    r"""One time step forward; returns (s_t, y_t).
 
-        a_t = x_t W (+ y_{t-1} H)
-        u_t = a_t + l ⊙ s_{t-1} ⊙ (1 − y_{t-1})
-        s_t = g(u_t)
-        y_t = h(s_t + b)        h = step (SNU) or sigmoid (sSNU)
+    .. math::
+
+        a_t &= x_t W \;(+\; y_{t-1} H) \\
+        u_t &= a_t + l ⊙ s_{t-1} ⊙ (1 − y_{t-1}) \\
+        s_t &= g(u_t) \\
+        y_t &= h(s_t + b) \qquad h = \text{step (SNU) or sigmoid (sSNU)}
     """
     a = x_t @ W
     if H is not None:
@@ -108,8 +125,8 @@ def snu_step_backward(dy_t, du_next, x_t, s_prev, y_prev, s, y, W, b, decay, gra
                       surrogate_k=None, detach_reset=False, lateral=False):
     """One time step backward; adds into ``grads`` and returns (δu_t, ∂L/∂x_t).
 
-    ``du_next`` is δu_{t+1} (zeros at the last step); ``s, y`` are s_t, y_t and
-    ``s_prev, y_prev`` are s_{t-1}, y_{t-1} of the forward pass.
+    ``du_next`` is :math:`δu_{t+1}` (zeros at the last step); ``s, y`` are s_t, y_t and
+    ``s_prev, y_prev`` are :math:`s_{t-1}, y_{t-1}` of the forward pass.
     """
     gy = dy_t.copy()                                     # ∂L/∂y_t from above
     if H is not None:

@@ -1,4 +1,4 @@
-"""Pseudo-derivatives of the Heaviside step (surrogate gradients).
+r"""Pseudo-derivatives of the Heaviside step (surrogate gradients).
 
 The spiking SNU outputs y = H(v), v = s + b: 1 when v > 0, else 0. Its true
 derivative is 0 almost everywhere, so backpropagation would learn nothing. The
@@ -6,15 +6,15 @@ backward pass instead uses a smooth bump h'(v) that peaks at the threshold
 v = 0. Each choice below is the derivative of a smooth "primitive" P(v), a soft
 version of the step; k sets the width (larger k: narrower bump).
 
-=====================  ==============================  ========================  ====
-name                   pseudo-derivative h'(v)         primitive P(v)            k
-=====================  ==============================  ========================  ====
-``tanh`` (paper)       k (1 − tanh²(k v))              tanh(k v)                 1
-``sigmoid``            k σ(k v) (1 − σ(k v))           σ(k v)                    4
-``fast_sigmoid``       1 / (1 + k |v|)²                v / (1 + k |v|)           1
-``arctan``             1 / (1 + (k v)²)                arctan(k v) / k           1
-``straight_through``   1                               v                         –
-=====================  ==============================  ========================  ====
+=====================  =====================================  ===========================  ====
+name                   pseudo-derivative h'(v)                primitive P(v)               k
+=====================  =====================================  ===========================  ====
+``tanh`` (paper)       :math:`k\, (1 − \tanh^2(k v))`         :math:`\tanh(k v)`           1
+``sigmoid``            :math:`k\, σ(k v)\, (1 − σ(k v))`      :math:`σ(k v)`               4
+``fast_sigmoid``       :math:`1 / (1 + k |v|)^2`              :math:`v / (1 + k |v|)`      1
+``arctan``             :math:`1 / (1 + (k v)^2)`              :math:`\arctan(k v) / k`     1
+``straight_through``   :math:`1`                              :math:`v`                    –
+=====================  =====================================  ===========================  ====
 
 With the default k every bump peaks at 1 at the threshold, so the choices
 differ only in their tails. The NumPy functions are the reference (and what a

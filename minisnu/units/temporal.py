@@ -32,12 +32,16 @@ What the base does
   given δ_t = ∂L/∂(x_t W) for every step, the weight gradients and ∂L/∂x are
   again single products over all T·B rows (``_gradients_after_loop``):
 
-      ∂L/∂W = Σ_t x_tᵀ δ_t      ∂L/∂b = Σ_t Σ_batch δ_t      ∂L/∂x_t = δ_t Wᵀ
-      ∂L/∂U = Σ_t y_{t-1}ᵀ δ_t   (the recurrent weights, when the unit has them)
+  .. math::
+
+      ∂L/∂W &= Σ_t x_t^\top δ_t \qquad ∂L/∂b = Σ_t Σ_{\text{batch}}\, δ_t \\
+      ∂L/∂x_t &= δ_t W^\top \\
+      ∂L/∂U &= Σ_t y_{t-1}^\top δ_t \\
+            &\qquad \text{(the recurrent weights, when the unit has them)}
 
   Only what is truly sequential stays in the loop over t: the elementwise
   recurrence (a Numba kernel) and, in a recurrent unit, the product
-  y_{t-1} U (δ_t Uᵀ going back), left to NumPy's BLAS.
+  :math:`y_{t-1} U` (δ_t Uᵀ going back), left to NumPy's BLAS.
 - **The records.** Forward keeps every state of every step, padded in time:
   index 0 holds the initial state and index t the state after step t, so
   step t reads index t − 1 without a special case for the first step, and
@@ -103,9 +107,9 @@ class TemporalLayer(Layer):
     See the module's docstring for what it does and what a subclass writes.
     """
 
-    state_names = ("h",)        # the arrays carried from step to step
-    output_state = "h"          # the one that is also the output
-    recurrent_weight = "U"      # the matrix applied to the previous output, if the layer has it
+    state_names = ("h",)        #: the arrays carried from step to step
+    output_state = "h"          #: the one that is also the output
+    recurrent_weight = "U"      #: the matrix applied to the previous output, if the layer has it
     #: False when the input is data (a network's first layer): backward then skips ∂L/∂x, a
     #: product as large as the forward one, and returns None. Parameter gradients are unchanged.
     input_gradient = True

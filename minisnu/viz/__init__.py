@@ -3,7 +3,7 @@ r"""Plotting helpers for spiking units and phase-change memory, with Matplotlib.
 Every plotting function draws on the Matplotlib ``Axes`` passed as ``ax`` (a new
 figure when ``ax`` is None) and returns the axes it drew on, so calls compose
 and a figure is saved in one line (a helper that draws a grid of panels,
-:func:`feature_maps`, takes a ``fig`` instead and returns the figure)::
+:func:`~minisnu.viz.spikes.feature_maps`, takes a ``fig`` instead and returns the figure)::
 
     >>> from minisnu import viz
     >>> y = layer.forward(x)                      # (T, B, units)
@@ -12,43 +12,51 @@ and a figure is saved in one line (a helper that draws a grid of panels,
 
 What is here, one module per subject (each name is also here, ``viz.raster``):
 
-- :mod:`.spikes`, spiking units: :func:`raster`, :func:`membrane_trace`, :func:`surrogates`,
-  and :func:`feature_maps`, a convolutional layer's spikes as a grid of channels × time steps;
-- :mod:`.music`, JSB piano rolls: :func:`piano_roll`, :func:`note_probabilities`,
-  :func:`note_name`;
-- :mod:`.pcm`, phase-change memory: :func:`conductance_evolution`, :func:`drift`,
-  :func:`log_time_axis`, and the time spans :data:`MINUTE` ... :data:`YEAR`;
-- :mod:`.charts`, any numbers: :func:`heatmap`, :func:`histogram`, :func:`parity`
-  (with :func:`relative_error`), :func:`bars`;
-- :mod:`.training`: :func:`training_curves`, :func:`run_curves` (the
-  ``curves.png`` of a ``minisnu train`` run), and :func:`metric_vs_steps` (a
-  trained run's score against T, ``minisnu eval --test-steps``);
+- :mod:`.spikes`, spiking units: :func:`~minisnu.viz.spikes.raster`,
+  :func:`~minisnu.viz.spikes.membrane_trace`, :func:`~minisnu.viz.spikes.surrogates`,
+  and :func:`~minisnu.viz.spikes.feature_maps`, a convolutional layer's spikes as a grid
+  of channels × time steps;
+- :mod:`.music`, JSB piano rolls: :func:`~minisnu.viz.music.piano_roll`,
+  :func:`~minisnu.viz.music.note_probabilities`, :func:`~minisnu.viz.music.note_name`;
+- :mod:`.pcm`, phase-change memory: :func:`~minisnu.viz.pcm.conductance_evolution`,
+  :func:`~minisnu.viz.pcm.drift`, :func:`~minisnu.viz.pcm.log_time_axis`, and the time
+  spans :data:`~minisnu.core.timespans.MINUTE` ... :data:`~minisnu.core.timespans.YEAR`;
+- :mod:`.charts`, any numbers: :func:`~minisnu.viz.charts.heatmap`,
+  :func:`~minisnu.viz.charts.histogram`, :func:`~minisnu.viz.charts.parity` (with
+  :func:`~minisnu.viz.charts.relative_error`), :func:`~minisnu.viz.charts.bars`;
+- :mod:`.training`: :func:`~minisnu.viz.training.training_curves`,
+  :func:`~minisnu.viz.training.run_curves` (the ``curves.png`` of a ``minisnu train``
+  run), and :func:`~minisnu.viz.training.metric_vs_steps` (a trained run's score
+  against T, ``minisnu eval --test-steps``);
 - :mod:`.memristive`, the all-memristive network of :mod:`minisnu.memristive`:
-  :func:`membrane_conductance`, :func:`stdp_window`, :func:`weights_over_time`,
-  :func:`weight_histogram`, :func:`synapse_map`, :func:`detection_quality`;
-- :mod:`.sweeps`: the figures of ``minisnu sweep``, :func:`sweep_history` and
-  :func:`sweep_options`;
+  :func:`~minisnu.viz.memristive.membrane_conductance`,
+  :func:`~minisnu.viz.memristive.stdp_window`, :func:`~minisnu.viz.memristive.weights_over_time`,
+  :func:`~minisnu.viz.memristive.weight_histogram`, :func:`~minisnu.viz.memristive.synapse_map`,
+  :func:`~minisnu.viz.memristive.detection_quality`;
+- :mod:`.sweeps`: the figures of ``minisnu sweep``, :func:`~minisnu.viz.sweeps.sweep_history`
+  and :func:`~minisnu.viz.sweeps.sweep_options`;
 - :mod:`.experiments`: the figures of ``minisnu drift``, ``pcm-train`` and
-  ``robustness`` (:func:`drift_figure`, :func:`pcm_train_figure`,
-  :func:`robustness_figure`), each drawn from the command's metrics;
-- :mod:`.figure`, the look and the files: :func:`style`, the colours,
-  :func:`legend`, :func:`save`.
+  ``robustness`` (:func:`~minisnu.viz.experiments.drift_figure`,
+  :func:`~minisnu.viz.experiments.pcm_train_figure`,
+  :func:`~minisnu.viz.experiments.robustness_figure`), each drawn from the command's metrics;
+- :mod:`.figure`, the look and the files: :func:`~minisnu.viz.figure.style`, the colours,
+  :func:`~minisnu.viz.figure.legend`, :func:`~minisnu.viz.figure.save`.
 
 Conventions, the same as the rest of minisnu: arrays are time-major, (T, units);
 time steps are numbered t = 1..T as in the equations; conductances are in µS and
 times in seconds.
 
-Look. The functions draw under :func:`style` (a ``matplotlib.rc_context``), so
-their fonts, colours and line widths agree wherever they are called; wrap your
-own figures in ``with viz.style():`` to match them. Importing this package does
-not import ``matplotlib.pyplot`` (and so picks no backend): pyplot is imported
-only when a function has to make a new figure for you; the figures the commands
-write are bare Matplotlib figures, without pyplot. Nothing here calls ``plt.show()``.
+Look. The functions draw under :func:`~minisnu.viz.figure.style` (a
+``matplotlib.rc_context``), so their fonts, colours and line widths agree wherever
+they are called; wrap your own figures in ``with viz.style():`` to match them.
+Importing this package does not import ``matplotlib.pyplot`` (and so picks no
+backend): pyplot is imported only when a function has to make a new figure for you;
+the figures the commands write are bare Matplotlib figures, without pyplot. Nothing
+here calls ``plt.show()``.
 
 The package sits at the top of minisnu's layers: it may import any other part
 of minisnu, and no part of the library below the command line imports it.
 """
-
 from .charts import bars, heatmap, histogram, parity, relative_error
 from .experiments import FIGURES, correlations_figure, drift_figure, pcm_train_figure, robustness_figure
 from .figure import (

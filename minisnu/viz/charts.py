@@ -23,15 +23,21 @@ def histogram(samples, ax=None, *, bins=60, color=None, label=None, normal=None,
 
     Parameters
     ----------
-    samples : array of any shape (flattened), e.g. repeated reads of devices, µS.
-    ax : matplotlib Axes, optional; call again for several groups.
-    bins : number of bins, or bin edges.
-    color, label : of the histogram.
-    normal : (mean, std), optional: the expected normal density, drawn dashed.
+    samples : array of any shape (flattened)
+        E.g. repeated reads of devices, µS.
+    ax : matplotlib Axes, optional
+        Call again for several groups.
+    bins : int or array
+        Number of bins, or bin edges.
+    color, label
+        Of the histogram.
+    normal : (mean, std), optional
+        The expected normal density, drawn dashed.
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     samples = real_array("samples", samples, tuple(range(33)), "any shape").ravel()
     ax = get_axes(ax, figsize=(5.5, 3.4))
@@ -57,18 +63,26 @@ def heatmap(matrix, ax=None, *, cmap=None, symmetric=False, vmin=None, vmax=None
 
     Parameters
     ----------
-    matrix : array (rows, columns), e.g. a weight matrix W (n_in, n_out) or conductances.
-    ax : matplotlib Axes, optional.
-    cmap : colour map; "RdBu_r" when ``symmetric``, else the style's default.
-    symmetric : centre the colours on 0 (for signed values such as weights).
-    vmin, vmax : colour limits (default: the data's range, or ± max|matrix|).
-    colorbar : label of the colour bar, with units; no colour bar if None.
-    aspect : "auto" (fill the axes) or "equal" (square cells, e.g. for images).
-    ticks : False hides the row and column ticks (for pictures).
+    matrix : array (rows, columns)
+        E.g. a weight matrix W (n_in, n_out) or conductances.
+    ax : matplotlib Axes, optional
+    cmap : str, optional
+        Colour map; "RdBu_r" when ``symmetric``, else the style's default.
+    symmetric : bool
+        Centre the colours on 0 (for signed values such as weights).
+    vmin, vmax : float, optional
+        Colour limits (default: the data's range, or ± max|matrix|).
+    colorbar : str, optional
+        Label of the colour bar, with units; no colour bar if None.
+    aspect : {"auto", "equal"}
+        "auto" (fill the axes) or "equal" (square cells, e.g. for images).
+    ticks : bool
+        False hides the row and column ticks (for pictures).
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     matrix = real_array("matrix", matrix, 2, "(rows, columns)")
     if symmetric:
@@ -108,13 +122,16 @@ def parity(exact, approx, ax=None, *, color=None, label=None, title=None, xlabel
 
     Parameters
     ----------
-    exact, approx : arrays of the same shape (e.g. x @ W and a crossbar's product).
-    ax : matplotlib Axes, optional.
-    color, label : of the points.
+    exact, approx : arrays of the same shape
+        E.g. x @ W and a crossbar's product.
+    ax : matplotlib Axes, optional
+    color, label
+        Of the points.
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     exact, approx = np.ravel(exact), np.ravel(approx)
     if exact.shape != approx.shape:
@@ -143,15 +160,19 @@ def bars(values, ax=None, *, fmt="{:.2g}", color=BLUE, highlight=None, log=False
 
     Parameters
     ----------
-    values : dict {name: number}.
-    ax : matplotlib Axes, optional.
-    fmt : format of the number written beside each bar.
-    color : of the bars; names listed in ``highlight`` are drawn in vermillion.
-    log : logarithmic value axis.
+    values : dict {name: number}
+    ax : matplotlib Axes, optional
+    fmt : str
+        Format of the number written beside each bar.
+    color
+        Of the bars; names listed in ``highlight`` are drawn in vermillion.
+    log : bool
+        Logarithmic value axis.
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     if not isinstance(values, dict) or not values:
         raise TypeError("values must be a non-empty dict {name: number}")

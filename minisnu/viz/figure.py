@@ -30,8 +30,11 @@ DPI = 150
 #: Okabe & Ito's palette: distinguishable with every common colour-vision deficiency.
 BLUE, VERMILLION, GREEN, PURPLE, ORANGE, SKY, YELLOW = (
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
+#: The colour cycle of the plots (``axes.prop_cycle`` in :data:`STYLE`): black in place of yellow.
 PALETTE = (BLUE, VERMILLION, GREEN, PURPLE, ORANGE, SKY, "#000000")
+#: The colour of spikes.
 SPIKE = "#000000"
+#: The colour of a firing threshold.
 THRESHOLD = VERMILLION
 
 #: The rc settings :func:`style` applies; edit this dict to change the look everywhere.
@@ -167,7 +170,8 @@ def save(fig, path, *, dpi=DPI, close=True) -> str:
 
     Returns
     -------
-    path : the absolute path written.
+    path : str
+        The absolute path written.
     """
     if isinstance(fig, Axes):
         fig = fig.figure

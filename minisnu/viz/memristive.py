@@ -1,8 +1,8 @@
 r"""Plots of the all-memristive network (:mod:`minisnu.memristive`): PCM neurons, PCM synapses, STDP.
 
 - :func:`membrane_conductance`: a phase-change neuron's conductance as its
-  membrane: G(t) climbing under SET pulses, the firing threshold G_fire, the
-  spikes and the RESETs that re-amorphize the cell;
+  membrane: G(t) climbing under SET pulses, the firing threshold :math:`G_{fire}`,
+  the spikes and the RESETs that re-amorphize the cell;
 - :func:`stdp_window`: the STDP rule as pulses: SET pulses against the input's
   spike time relative to the output spike, and the selective depression;
 - :func:`weights_over_time`: every synapse of a neuron over time, one line
@@ -17,7 +17,7 @@ r"""Plots of the all-memristive network (:mod:`minisnu.memristive`): PCM neurons
 Units and numbering are those of :mod:`minisnu.memristive`: conductances in µS,
 time in steps counted from 0 (as ``Record.trace_times``, ``Record.weight_times``
 and the spike times count them). ``groups`` is the (M,) array of
-:func:`minisnu.data.correlated_spikes`: the group of each input, 0, 1, ..., and
+:func:`minisnu.data.correlated.correlated_spikes`: the group of each input, 0, 1, ..., and
 −1 for an independent one. In the figures groups and neurons are named from 1
 (group 1 is ``groups == 0``); each group keeps its colour, :func:`group_color`,
 in every plot.
@@ -51,6 +51,7 @@ from .figure import (
 
 #: The colours of the correlated groups, group 1 (``groups == 0``) first; independent inputs are grey.
 GROUP_COLORS = (VERMILLION, BLUE, GREEN, PURPLE, ORANGE, SKY)
+#: The colour of the independent inputs (``groups == -1``): grey.
 INDEPENDENT_COLOR = "0.6"
 #: The colour of each kind of device: PCM and its ideal twin.
 DEVICE_COLORS = {"pcm": VERMILLION, "ideal": BLUE}
@@ -119,30 +120,39 @@ def membrane_conductance(conductance, spike_times=(), g_fire=None, ax=None, *, t
     """A phase-change neuron's membrane: its cell's conductance G(t), the threshold, spikes and RESETs.
 
     The neuron of :mod:`minisnu.memristive.neuron` integrates by SET pulses, which
-    raise G in random, shrinking steps; when G reaches G_fire it fires and a RESET
-    pulse melts and quenches the cell back to about ``g_reset`` (0.1 µS). The trace
+    raise G in random, shrinking steps; when G reaches :math:`G_{fire}` it fires and a
+    RESET pulse melts and quenches the cell back to about ``g_reset`` (0.1 µS). The trace
     (``NeuronRun.conductance`` or a column of ``Record.conductance``) holds G after
     each step's SET pulses and before the RESET of a spike, so the line is drawn
-    through G_t and, at a spike, straight down to ``g_reset``: the RESET.
+    through :math:`G_t` and, at a spike, straight down to ``g_reset``: the RESET.
 
     Parameters
     ----------
-    conductance : array (T,), µS, the membrane at each traced step.
-    spike_times : the steps at which the neuron fired (``NeuronRun.spike_times``,
+    conductance : array (T,), µS
+        The membrane at each traced step.
+    spike_times : array (spikes,)
+        The steps at which the neuron fired (``NeuronRun.spike_times``,
         ``Record.spike_times[n]``). A spike at a traced step is marked at its G and
         followed by its RESET; one between traced steps (``trace_every`` > 1) is
         marked on the threshold.
-    g_fire : the firing threshold G_fire (µS), drawn dashed; None: no line.
-    ax : matplotlib Axes, optional.
-    time : array (T,), the step of each value (``Record.trace_times``); 0..T−1 by default.
-    g_reset : where a RESET takes the cell, the device's mean RESET level (µS).
-    color, threshold_color, spike_color : of the trace, the threshold line and the spike markers.
-    label, spike_label, reset_label : legend entries (None: no entry).
-    title, xlabel, ylabel : text of the axes.
+    g_fire : float, optional
+        The firing threshold :math:`G_{fire}` (µS), drawn dashed; None: no line.
+    ax : matplotlib Axes, optional
+    time : array (T,), optional
+        The step of each value (``Record.trace_times``); 0..T−1 by default.
+    g_reset : float
+        Where a RESET takes the cell, the device's mean RESET level (µS).
+    color, threshold_color, spike_color
+        Of the trace, the threshold line and the spike markers.
+    label, spike_label, reset_label : str or None
+        Legend entries (None: no entry).
+    title, xlabel, ylabel
+        Text of the axes.
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     g = real_array("conductance", conductance, 1, "(T,): one neuron's membrane, µS")
     if g.size and not np.isfinite(g).all():
@@ -189,25 +199,30 @@ def stdp_window(config: STDPConfig | None = None, ax=None, *, span=None, set_col
                 ylabel="pulses on the synapse") -> Axes:
     """The STDP rule of :mod:`minisnu.memristive.stdp` as the pulses it gives one synapse.
 
-    When the neuron fires at t, an input whose last spike was Δ = t − t_in steps
-    earlier gets n(Δ) = ⌈P_max·(τ − Δ)/τ⌉ SET pulses if Δ < τ (bars up, at
-    t_in − t = −Δ: more the closer it spiked); an input outside the window missed
-    the output spike, and a synapse whose input missed m_dep output spikes in a
-    row is RESET if its G > G_dep (bars down, faint: a RESET is all or nothing,
-    so depression is selective). Inputs that spike after the output spike change
-    nothing until the next one.
+    When the neuron fires at t, an input whose last spike was :math:`Δ = t − t_{in}` steps
+    earlier gets :math:`n(Δ) = ⌈P_{max} · (τ − Δ)/τ⌉` SET pulses if Δ < τ (bars up, at
+    :math:`t_{in} − t = −Δ`: more the closer it spiked); an input outside the window
+    missed the output spike, and a synapse whose input missed :math:`m_{dep}` output
+    spikes in a row is RESET if its :math:`G > G_{dep}` (bars down, faint: a RESET is all
+    or nothing, so depression is selective). Inputs that spike after the output spike
+    change nothing until the next one.
 
     Parameters
     ----------
-    config : ``STDPConfig`` (default: the package's defaults).
-    ax : matplotlib Axes, optional.
-    span : how many steps before the output spike to show (default τ + 3).
-    set_color, reset_color : of the potentiation and depression bars.
-    title, xlabel, ylabel : text of the axes.
+    config : STDPConfig, optional
+        The rule (default: the package's defaults, ``STDPConfig()``).
+    ax : matplotlib Axes, optional
+    span : int, optional
+        How many steps before the output spike to show (default τ + 3).
+    set_color, reset_color
+        Of the potentiation and depression bars.
+    title, xlabel, ylabel
+        Text of the axes.
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     config = STDPConfig() if config is None else config
     if not isinstance(config, STDPConfig):
@@ -266,19 +281,26 @@ def weights_over_time(times, weights, groups, ax=None, *, neuron=0, means=True, 
 
     Parameters
     ----------
-    times : array (snapshots,), the steps of the snapshots (``Record.weight_times``).
-    weights : array (snapshots, N, M) (``Record.weights``) or (snapshots, M), µS.
-    groups : array (M,), the group of each input, −1 for independent ones.
-    ax : matplotlib Axes, optional.
-    neuron : which neuron's synapses, for a 3-d ``weights``.
-    means : draw each group's mean as a thick line.
-    legend : where the legend goes (a Matplotlib ``loc``), or None for no legend (e.g. on
+    times : array (snapshots,)
+        The steps of the snapshots (``Record.weight_times``).
+    weights : array (snapshots, N, M) (``Record.weights``) or (snapshots, M), µS
+    groups : array (M,)
+        The group of each input, −1 for independent ones.
+    ax : matplotlib Axes, optional
+    neuron : int
+        Which neuron's synapses, for a 3-d ``weights``.
+    means : bool
+        Draw each group's mean as a thick line.
+    legend : str or None
+        Where the legend goes (a Matplotlib ``loc``), or None for no legend (e.g. on
         the second of two plots with the same groups).
-    title, xlabel, ylabel : text of the axes.
+    title, xlabel, ylabel
+        Text of the axes.
 
     Returns
     -------
-    ax : the Axes drawn on; the synapses are one ``LineCollection`` per group.
+    ax : matplotlib Axes
+        The Axes drawn on; the synapses are one ``LineCollection`` per group.
     """
     w = real_array("weights", weights, (2, 3), "(snapshots, N, M) or (snapshots, M), µS")
     w = _one_neuron(w, neuron, w.ndim == 3)
@@ -320,17 +342,21 @@ def weight_histogram(final_weights, groups, ax=None, *, neuron=0, bins=40, title
 
     Parameters
     ----------
-    final_weights : array (N, M) (``Record.final_weights``) or (M,), µS.
-    groups : array (M,), the group of each input, −1 for independent ones.
-    ax : matplotlib Axes, optional.
-    neuron : which neuron, for a 2-d ``final_weights``.
-    bins : number of bins (shared by every group), or the bin edges.
-    title, xlabel, ylabel : text of the axes (counts of synapses, not densities:
-        the groups' sizes show).
+    final_weights : array (N, M) (``Record.final_weights``) or (M,), µS
+    groups : array (M,)
+        The group of each input, −1 for independent ones.
+    ax : matplotlib Axes, optional
+    neuron : int
+        Which neuron, for a 2-d ``final_weights``.
+    bins : int or array
+        Number of bins (shared by every group), or the bin edges.
+    title, xlabel, ylabel
+        Text of the axes (counts of synapses, not densities: the groups' sizes show).
 
     Returns
     -------
-    ax : the Axes drawn on; one filled histogram per group.
+    ax : matplotlib Axes
+        The Axes drawn on; one filled histogram per group.
     """
     w = real_array("final_weights", final_weights, (1, 2), "(N, M) or (M,), µS")
     w = _one_neuron(w, neuron, w.ndim == 2)
@@ -364,17 +390,23 @@ def synapse_map(final_weights, groups, ax=None, *, neuron_labels=None, cmap="vir
 
     Parameters
     ----------
-    final_weights : array (N, M) (``Record.final_weights``), µS.
-    groups : array (M,), the group of each input, −1 for independent ones.
-    ax : matplotlib Axes, optional.
-    neuron_labels : N strings for the rows (default "neuron 1", "neuron 2", ...).
-    cmap, vmin, vmax : the colours (default 0 µS to the largest weight).
-    colorbar : label of the colour bar; None: no colour bar.
-    title, xlabel, ylabel : text of the axes.
+    final_weights : array (N, M) (``Record.final_weights``), µS
+    groups : array (M,)
+        The group of each input, −1 for independent ones.
+    ax : matplotlib Axes, optional
+    neuron_labels : sequence of str, optional
+        N strings for the rows (default "neuron 1", "neuron 2", ...).
+    cmap, vmin, vmax
+        The colours (default 0 µS to the largest weight).
+    colorbar : str or None
+        Label of the colour bar; None: no colour bar.
+    title, xlabel, ylabel
+        Text of the axes.
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     w = real_array("final_weights", final_weights, 2, "(N, M): one row per neuron, µS")
     N, M = w.shape
@@ -433,17 +465,23 @@ def detection_quality(c, auc, ax=None, *, label=None, color=None, marker="o", ta
 
     Parameters
     ----------
-    c : array (n,), the correlation coefficients, in [0, 1].
-    auc : array (n,) (one seed) or (n, seeds), the AUC of each run, in [0, 1];
-        the error bars are the standard deviation over seeds (numpy's ``std``).
-    ax : matplotlib Axes, optional.
-    label, color, marker : of this curve.
-    target : the AUC that counts as detected, a dotted line (None: none).
-    title, xlabel, ylabel : text of the axes.
+    c : array (n,)
+        The correlation coefficients, in [0, 1].
+    auc : array (n,) (one seed) or (n, seeds)
+        The AUC of each run, in [0, 1]; the error bars are the standard deviation
+        over seeds (numpy's ``std``).
+    ax : matplotlib Axes, optional
+    label, color, marker
+        Of this curve.
+    target : float or None
+        The AUC that counts as detected, a dotted line (None: none).
+    title, xlabel, ylabel
+        Text of the axes.
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     c = real_array("c", c, 1, "(n,): the correlation coefficients")
     if c.size == 0:

@@ -5,7 +5,7 @@
   at every step, with the notes that did sound on top;
 - :func:`note_name`: "C4" for MIDI note 60.
 
-A roll's column 0 is MIDI note :data:`LOWEST_NOTE` (21, A0, the lowest key of an
+A roll's column 0 is MIDI note :data:`~minisnu.data.jsb.LOWEST_NOTE` (21, A0, the lowest key of an
 88-key piano), as in :mod:`minisnu.data.jsb`.
 """
 
@@ -18,6 +18,7 @@ from matplotlib.ticker import FixedLocator
 from ..data.jsb import LOWEST_NOTE
 from .figure import VERMILLION, get_axes, real_array, set_labels, style, time_steps
 
+#: The names of the twelve pitch classes, C first: the name of MIDI note n is ``NOTE_NAMES[n % 12]``.
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
@@ -59,17 +60,23 @@ def piano_roll(roll, ax=None, *, lowest_note=LOWEST_NOTE, note_range=None, time=
 
     Parameters
     ----------
-    roll : array (T, notes), 1 where a note sounds (e.g. 88 piano keys, JSB chorales).
-    ax : matplotlib Axes, optional.
-    lowest_note : MIDI number of column 0 (21, A0, for an 88-key roll).
-    note_range : (low, high) MIDI numbers to show, "auto" (the notes that occur,
-        ± 2), or None (every column).
-    time : array (T,), optional, x value of each step (1..T by default).
-    cmap, title, xlabel, ylabel : look and text.
+    roll : array (T, notes)
+        1 where a note sounds (e.g. 88 piano keys, JSB chorales).
+    ax : matplotlib Axes, optional
+    lowest_note : int
+        MIDI number of column 0 (21, A0, for an 88-key roll).
+    note_range : (low, high), "auto" or None
+        The MIDI numbers to show: from low to high, "auto" (the notes that
+        occur, ± 2), or None (every column).
+    time : array (T,), optional
+        x value of each step (1..T by default).
+    cmap, title, xlabel, ylabel
+        Look and text.
 
     Returns
     -------
-    ax : the Axes drawn on; every C is labelled with its name and MIDI number.
+    ax : matplotlib Axes
+        The Axes drawn on; every C is labelled with its name and MIDI number.
     """
     roll = real_array("roll", roll, 2, "(T, notes), e.g. (T, 88)")
     time = time_steps(time, roll.shape[0])
@@ -88,17 +95,22 @@ def note_probabilities(probs, target=None, ax=None, *, lowest_note=LOWEST_NOTE, 
 
     Parameters
     ----------
-    probs : array (T, notes) of probabilities in [0, 1] (e.g. sigmoid outputs).
-    target : array (T, notes), optional, the notes that did sound (1), drawn as
-        hollow circles: a well-predicted note is a dark cell with a circle.
-    ax : matplotlib Axes, optional.
-    lowest_note, note_range, time : as in :func:`piano_roll` ("auto" looks at
-        the target and at probabilities above 0.05).
-    colorbar : add a colour bar labelled "predicted probability".
+    probs : array (T, notes)
+        Probabilities in [0, 1] (e.g. sigmoid outputs).
+    target : array (T, notes), optional
+        The notes that did sound (1), drawn as hollow circles: a well-predicted
+        note is a dark cell with a circle.
+    ax : matplotlib Axes, optional
+    lowest_note, note_range, time
+        As in :func:`piano_roll` ("auto" looks at the target and at
+        probabilities above 0.05).
+    colorbar : bool
+        Add a colour bar labelled "predicted probability".
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     probs = real_array("probs", probs, 2, "(T, notes), e.g. (T, 88)")
     if probs.size and (probs.min() < 0 or probs.max() > 1):

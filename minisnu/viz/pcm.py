@@ -3,12 +3,14 @@
 - :func:`conductance_evolution`: the conductances of many devices under SET
   pulses: mean, spread, a few single devices, published values;
 - :func:`drift`: conductance against time since programming, on a logarithmic
-  axis from 1 s to a year (G(t) = G₀ (t/t₀)^(−ν));
+  axis from 1 s to a year (:math:`G(t) = G_0 (t/t_0)^{−ν}`);
 - :func:`log_time_axis`: that axis, with ticks named 1 s, 1 min, ..., 1 year,
   for any plot against time since programming.
 
-Conductances are in µS and times in seconds; :data:`MINUTE`, :data:`HOUR`,
-:data:`DAY`, :data:`MONTH` and :data:`YEAR` are those spans in seconds.
+Conductances are in µS and times in seconds; :data:`~minisnu.core.timespans.MINUTE`,
+:data:`~minisnu.core.timespans.HOUR`, :data:`~minisnu.core.timespans.DAY`,
+:data:`~minisnu.core.timespans.MONTH` and :data:`~minisnu.core.timespans.YEAR` are
+those spans in seconds (from :mod:`minisnu.core.timespans`).
 """
 
 from __future__ import annotations
@@ -64,22 +66,29 @@ def conductance_evolution(g, steps=None, ax=None, *, band="std", traces=0, mean=
 
     Parameters
     ----------
-    g : array (steps, devices), µS: G of every device after each step (e.g. after
-        0, 1, 2, ... SET pulses); or (steps,) for one device.
-    steps : array (steps,), optional, the x values (0, 1, 2, ... by default).
-    ax : matplotlib Axes, optional.
-    band : "std" (mean ± 1 s.d.), "percentile" (5–95 %) or None: the shaded spread.
-    traces : number of individual devices to draw as thin lines (picked at random
+    g : array (steps, devices), or (steps,) for one device, µS
+        G of every device after each step (e.g. after 0, 1, 2, ... SET pulses).
+    steps : array (steps,), optional
+        The x values (0, 1, 2, ... by default).
+    ax : matplotlib Axes, optional
+    band : {"std", "percentile", None}
+        The shaded spread: "std" (mean ± 1 s.d.), "percentile" (5–95 %) or None.
+    traces : int or "all"
+        Number of individual devices to draw as thin lines (picked at random
         with ``rng``), or "all".
-    mean : draw the mean over the devices (with its band).
-    color, label : of the mean line.
-    reference : (x, y) pair of arrays, or a dict {x: y}, optional: published
-        values drawn as markers labelled ``reference_label``.
-    title, xlabel, ylabel : text of the axes.
+    mean : bool
+        Draw the mean over the devices (with its band).
+    color, label
+        Of the mean line.
+    reference : (x, y) pair of arrays, or a dict {x: y}, optional
+        Published values drawn as markers labelled ``reference_label``.
+    title, xlabel, ylabel
+        Text of the axes.
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     g = real_array("g", g, (1, 2), "(steps, devices) or (steps,), in µS")
     g = g.reshape(len(g), -1)
@@ -130,22 +139,28 @@ def log_time_axis(ax, start=1.0, stop=YEAR, axis="x") -> Axes:
 @style()
 def drift(t, g, ax=None, *, band="std", color=None, label=None, start=1.0, stop=YEAR,
           title=None, xlabel="time since programming", ylabel="conductance $G$ (µS)") -> Axes:
-    """Conductance against time on a log axis from 1 s to a year (drift: G(t) = G₀ (t/t₀)^(−ν)).
+    """Conductance against time on a log axis from 1 s to a year (drift: :math:`G(t) = G_0 (t/t_0)^{−ν}`).
 
     Parameters
     ----------
-    t : array (times,) of seconds > 0 since programming.
-    g : array (times,) (one curve) or (times, devices) (mean and spread), µS.
-    ax : matplotlib Axes, optional; call again on the same axes for more levels.
-    band : spread of a 2-d ``g``: "std", "percentile" or None (see
-        :func:`conductance_evolution`).
-    color, label : of the curve.
-    start, stop : the time span shown, in seconds (1 s to a year by default).
-    title, xlabel, ylabel : text of the axes.
+    t : array (times,)
+        Seconds > 0 since programming.
+    g : array (times,) (one curve) or (times, devices) (mean and spread), µS
+    ax : matplotlib Axes, optional
+        Call again on the same axes for more levels.
+    band : {"std", "percentile", None}
+        Spread of a 2-d ``g`` (see :func:`conductance_evolution`).
+    color, label
+        Of the curve.
+    start, stop : float
+        The time span shown, in seconds (1 s to a year by default).
+    title, xlabel, ylabel
+        Text of the axes.
 
     Returns
     -------
-    ax : the Axes drawn on; its x axis is logarithmic, with ticks at 1 s, 1 min,
+    ax : matplotlib Axes
+        The Axes drawn on; its x axis is logarithmic, with ticks at 1 s, 1 min,
         1 h, 1 day, 1 month and 1 year.
     """
     t = real_array("t", t, 1, "(times,), in seconds")

@@ -38,7 +38,7 @@ from .figure import (
 @style()
 def raster(spikes, ax=None, *, time=None, color=SPIKE, linewidth=1.5, title=None,
            xlabel="time step $t$", ylabel="unit") -> Axes:
-    """Spike raster: a vertical tick at (t, i) for every spike y_{t,i} ≠ 0.
+    """Spike raster: a vertical tick at (t, i) for every spike :math:`y_{t,i} ≠ 0`.
 
     Parameters
     ----------
@@ -49,12 +49,15 @@ def raster(spikes, ax=None, *, time=None, color=SPIKE, linewidth=1.5, title=None
         Where to draw; a new figure if None.
     time : array (T,), optional
         x value of each step; the step numbers 1..T by default.
-    color, linewidth : style of the ticks.
-    title, xlabel, ylabel : text of the axes.
+    color, linewidth
+        Style of the ticks.
+    title, xlabel, ylabel
+        Text of the axes.
 
     Returns
     -------
-    ax : the Axes drawn on. The ticks are one ``LineCollection`` with one
+    ax : matplotlib Axes
+        The Axes drawn on. The ticks are one ``LineCollection`` with one
         segment per spike.
     """
     spikes = real_array("spikes", spikes, 2,
@@ -115,20 +118,26 @@ def feature_maps(spikes, fig=None, *, steps=None, channels=None, image=None, cou
         output; values in [0, 1] (an sSNU's outputs show as greys).
     fig : matplotlib Figure (or SubFigure), optional
         Where to draw, on a grid added to it; a new pyplot figure if None.
-    steps : time steps t to show, numbered 1..T (default: all of them when T ≤ 8,
+    steps : sequence of int, optional
+        Time steps t to show, numbered 1..T (default: all of them when T ≤ 8,
         else 8 spread evenly from 1 to T).
-    channels : channel indices 0..channels − 1 to show, one row each, in the
+    channels : sequence of int, optional
+        Channel indices 0..channels − 1 to show, one row each, in the
         order given (default: the first 8).
     image : array (H, W), optional
         The input image, drawn in a first column of its own beside the rows.
-    counts : add a column of each channel's spike count Σ_t y_t over all T steps
+    counts : bool
+        Add a column of each channel's spike count :math:`Σ_t y_t` over all T steps
         (not just the steps shown), before the steps, with a colour bar.
-    cmap : colours of the spike maps (default: white 0, black 1).
-    title : figure title (suptitle), optional.
+    cmap
+        Colours of the spike maps (default: white 0, black 1).
+    title : str, optional
+        Figure title (suptitle).
 
     Returns
     -------
-    fig : the Figure drawn on. Its panels in ``fig.axes`` come in this order: the
+    fig : matplotlib Figure
+        The Figure drawn on. Its panels in ``fig.axes`` come in this order: the
         image (if given), then row by row the count panel (if ``counts``) and one
         panel per step, then the colour bar of the counts (if ``counts``).
     """
@@ -194,29 +203,38 @@ def membrane_trace(s, y=None, threshold=None, ax=None, *, time=None, color=BLUE,
                    title=None, xlabel="time step $t$", ylabel="membrane potential $s_t$") -> Axes:
     """One unit's membrane potential over time, with its threshold, spikes and resets.
 
-    The SNU's state update is s_{t+1} = g(a_{t+1} + l ⊙ s_t ⊙ (1 − y_t)): after
-    step t the reset gate keeps s_t (1 − y_t) of the potential. With ``y`` given
-    the trace is drawn through (t, s_t) and then down to (t, s_t (1 − y_t)), so a
-    spike (y_t = 1) shows as a drop to 0 and the sSNU's proportional reset
-    (0 < y_t < 1) as a partial drop at every step.
+    The SNU's state update is :math:`s_{t+1} = g(a_{t+1} + l ⊙ s_t ⊙ (1 − y_t))`: after
+    step t the reset gate keeps :math:`s_t (1 − y_t)` of the potential. With ``y`` given
+    the trace is drawn through :math:`(t, s_t)` and then down to :math:`(t, s_t (1 − y_t))`,
+    so a spike (:math:`y_t = 1`) shows as a drop to 0 and the sSNU's proportional reset
+    (:math:`0 < y_t < 1`) as a partial drop at every step.
 
     Parameters
     ----------
-    s : array (T,), the potential s_t of one unit (``layer.membrane[:, b, i]``).
-    y : array (T,), optional, its outputs y_t. Spikes are marked when ``y`` is
-        binary (the SNU); the resets are drawn for any ``y`` (see above).
-    threshold : float, optional, the firing threshold θ = −b, drawn as a dashed line.
-    ax : matplotlib Axes, optional.
-    time : array (T,), optional, x value of each step (1..T by default).
-    color, threshold_color, spike_color : colours of the trace, the threshold line
-        and the spike markers (give all three the same colour to overlay several units).
-    label, spike_label : legend entries of the trace and of the spike markers (None: no entry).
-    show_reset : draw the drops s_t → s_t (1 − y_t) (needs ``y``).
-    title, xlabel, ylabel : text of the axes.
+    s : array (T,)
+        The potential s_t of one unit (``layer.membrane[:, b, i]``).
+    y : array (T,), optional
+        Its outputs y_t. Spikes are marked when ``y`` is binary (the SNU); the
+        resets are drawn for any ``y`` (see above).
+    threshold : float, optional
+        The firing threshold θ = −b, drawn as a dashed line.
+    ax : matplotlib Axes, optional
+    time : array (T,), optional
+        x value of each step (1..T by default).
+    color, threshold_color, spike_color
+        Colours of the trace, the threshold line and the spike markers (give all
+        three the same colour to overlay several units).
+    label, spike_label : str or None
+        Legend entries of the trace and of the spike markers (None: no entry).
+    show_reset : bool
+        Draw the drops :math:`s_t → s_t (1 − y_t)` (needs ``y``).
+    title, xlabel, ylabel
+        Text of the axes.
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     s = real_array("s", s, 1, "(T,): one unit, e.g. layer.membrane[:, 0, i]")
     time = time_steps(time, len(s))
@@ -247,21 +265,25 @@ def membrane_trace(s, y=None, threshold=None, ax=None, *, time=None, color=BLUE,
 
 @style()
 def surrogates(kind="derivative", ax=None, *, names=None, v=None, title=None) -> Axes:
-    """The pseudo-derivatives h'(v) of ``minisnu.units.surrogate``, or the soft steps they differentiate.
+    """The pseudo-derivatives h'(v) of :mod:`minisnu.units.surrogate`, or the soft steps they differentiate.
 
     Parameters
     ----------
-    kind : "derivative" (the bumps h'(v) used in the backward pass) or
-        "primitive" (the smooth functions P(v) they are the derivatives of,
-        beside the Heaviside step the forward pass uses).
-    ax : matplotlib Axes, optional.
-    names : surrogate names (default: all of ``minisnu.units.surrogate.SURROGATES``),
+    kind : {"derivative", "primitive"}
+        "derivative": the bumps h'(v) used in the backward pass; "primitive":
+        the smooth functions P(v) they are the derivatives of, beside the
+        Heaviside step the forward pass uses.
+    ax : matplotlib Axes, optional
+    names : sequence of str, optional
+        Surrogate names (default: all of ``minisnu.units.surrogate.SURROGATES``),
         each at its default width k.
-    v : array of v = s + b values (default: −4..4).
+    v : array, optional
+        Values of v = s + b (default: −4..4).
 
     Returns
     -------
-    ax : the Axes drawn on.
+    ax : matplotlib Axes
+        The Axes drawn on.
     """
     if kind not in ("derivative", "primitive"):
         raise ValueError(f"kind must be 'derivative' or 'primitive', got {kind!r}")

@@ -24,14 +24,19 @@ def sweep_history(rows, path, *, metric, minimize: bool, title=None) -> str:
 
     Parameters
     ----------
-    rows : the trials (dicts with "trial", "state", "valid").
-    path : the PNG file to write.
-    metric : the metric's name, for the axis.
-    minimize : whether lower is better (the best-so-far line follows the minimum).
+    rows : list of dict
+        The trials (dicts with "trial", "state", "valid").
+    path : path
+        The PNG file to write.
+    metric : str
+        The metric's name, for the axis.
+    minimize : bool
+        Whether lower is better (the best-so-far line follows the minimum).
 
     Returns
     -------
-    path : the absolute path written.
+    path : str
+        The absolute path written.
     """
     fig, ax = new_figure((5.5, 3.4))
     scored = _scored(rows)
@@ -61,7 +66,8 @@ def sweep_options(rows, names, path, *, metric, log=(), title=None) -> str:
 
     Returns
     -------
-    path : the absolute path written.
+    path : str
+        The absolute path written.
     """
     names = list(names)
     if not names:

@@ -47,20 +47,23 @@ def training_curves(history, ax=None, *, metrics=None, labels=None, title=None):
 
     Parameters
     ----------
-    history : dict of per-epoch lists, either flat ({"train_loss": [...],
-        "valid_loss": [...], "valid_accuracy": [...]}, keys prefixed by train_,
-        valid_, val_ or test_; a key without a prefix is a curve of its own) or
-        nested ({"train": {"loss": [...]}, "valid": {...}}). Epochs are
-        numbered from 1.
-    ax : matplotlib Axes, or a sequence of one Axes per metric, optional.
-    metrics : the metrics to draw, in order (default: all, in the dict's order).
-    labels : dict {metric: text}, optional: a panel's title and y label
-        (default: the metric's name, "_" read as a space).
-    title : figure title (suptitle), optional.
+    history : dict of per-epoch lists
+        Either flat (``{"train_loss": [...], "valid_loss": [...], "valid_accuracy": [...]}``,
+        keys prefixed by ``train_``, ``valid_``, ``val_`` or ``test_``; a key without a
+        prefix is a curve of its own) or nested (``{"train": {"loss": [...]}, "valid": {...}}``).
+        Epochs are numbered from 1.
+    ax : matplotlib Axes, or a sequence of one Axes per metric, optional
+    metrics : sequence of str, optional
+        The metrics to draw, in order (default: all, in the dict's order).
+    labels : dict {metric: text}, optional
+        A panel's title and y label (default: the metric's name, "_" read as a space).
+    title : str, optional
+        Figure title (suptitle).
 
     Returns
     -------
-    ax : one Axes if one metric is drawn, else a list of Axes (like ``plt.subplots``).
+    ax : matplotlib Axes or list of Axes
+        One Axes if one metric is drawn, else a list of Axes (like ``plt.subplots``).
     """
     table = _metrics(history)
     metrics = list(table) if metrics is None else list(metrics)
@@ -104,20 +107,27 @@ def run_curves(rows, path, *, metric, metric_label=None, best=None, title=None) 
 
     Parameters
     ----------
-    rows : the run's rows, one dict per epoch 1, 2, ... (``metrics.json``'s
+    rows : list of dict
+        The run's rows, one dict per epoch 1, 2, ... (``metrics.json``'s
         "epochs"), each with "train_loss", "valid_loss", "train_METRIC" and
         "valid_METRIC"; a value that is None, NaN or infinite leaves a gap.
-    path : the PNG file to write (the run folder's ``curves.png``).
-    metric : the task's metric, e.g. "nll", "accuracy" or "perplexity" (drawn
+    path : path
+        The PNG file to write (the run folder's ``curves.png``).
+    metric : str
+        The task's metric, e.g. "nll", "accuracy" or "perplexity" (drawn
         on a logarithmic axis).
-    metric_label : the metric's title and axis label (default: ``metric``).
-    best : the row of the epoch with the best validation metric, optional: its
+    metric_label : str, optional
+        The metric's title and axis label (default: ``metric``).
+    best : dict, optional
+        The row of the epoch with the best validation metric: its
         "test_METRIC" is drawn as a star at its "epoch".
-    title : figure title, optional.
+    title : str, optional
+        Figure title.
 
     Returns
     -------
-    path : the absolute path written (:func:`minisnu.viz.save`).
+    path : str
+        The absolute path written (:func:`~minisnu.viz.figure.save`).
     """
     names = ("loss", metric)
     history = {f"{split}_{name}": [_plottable(row[f"{split}_{name}"]) for row in rows]
@@ -144,17 +154,24 @@ def metric_vs_steps(rows, path, *, metric, metric_label=None, trained_steps=None
 
     Parameters
     ----------
-    rows : one dict per T, each with "steps" and ``metric`` (``minisnu eval
-        --test-steps``' rows).
-    path : the PNG file to write.
-    metric : the metric to draw, e.g. "accuracy"; its axis is linear, T's is logarithmic.
-    metric_label : the axis label (default: ``metric``).
-    trained_steps : the T of training, optional: marked by a vertical line.
-    title : figure title, optional.
+    rows : list of dict
+        One dict per T, each with "steps" and ``metric`` (the rows of
+        ``minisnu eval --test-steps``).
+    path : path
+        The PNG file to write.
+    metric : str
+        The metric to draw, e.g. "accuracy"; its axis is linear, T's is logarithmic.
+    metric_label : str, optional
+        The axis label (default: ``metric``).
+    trained_steps : int, optional
+        The T of training, marked by a vertical line.
+    title : str, optional
+        Figure title.
 
     Returns
     -------
-    path : the absolute path written (:func:`minisnu.viz.save`).
+    path : str
+        The absolute path written (:func:`~minisnu.viz.figure.save`).
     """
     if not rows:
         raise ValueError("rows must hold at least one evaluation: one dict per number of steps")
