@@ -1,6 +1,8 @@
 """Every tutorial runs in quick mode and writes its figures as PNG files, by default to an
 untracked folder (running a tutorial leaves a clone clean)."""
 
+import ast
+import re
 import runpy
 import shutil
 import subprocess
@@ -46,3 +48,24 @@ def test_the_default_output_folder_is_ignored_by_git():
     status = subprocess.run(["git", "check-ignore", "-q", str(OUTPUT / "00_figure.png")], cwd=ROOT,
                             check=False).returncode
     assert status == 0, "tutorials/output/ must be listed in .gitignore"
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=lambda p: p.stem)
+def test_tutorial_page_begins_with_what_it_teaches_and_ends_with_exercises(script):
+    """The gallery's page layout: a docstring with an RST title, then "What this teaches"; a last
+    text block with two or three numbered exercises."""
+    text = script.read_text(encoding="utf-8")
+    docstring = ast.get_docstring(ast.parse(text), clean=True)
+    assert docstring, f"{script.name} must open with a docstring (the page's title and introduction)"
+    title, underline, *rest = docstring.splitlines()
+    assert set(underline) == {"="} and len(underline) >= len(title), \
+        f"{script.name}: the title must be underlined with ="
+    assert "".join(rest).lstrip().startswith("**What this teaches:**"), \
+        f"{script.name}: the introduction must begin with **What this teaches:**"
+    last_block = text.rsplit("# %%\n", 1)[1]
+    assert all(line.startswith("#") or not line.strip() for line in last_block.splitlines()), \
+        f"{script.name}: the exercises must be the last block, text only"
+    assert re.search(r"^# Exercises\n# -{9}\n", last_block, re.M), \
+        f"{script.name}: no Exercises section at the end"
+    numbered = re.findall(r"^# (\d)\. ", last_block, re.M)
+    assert numbered in (["1", "2"], ["1", "2", "3"]), f"{script.name}: {len(numbered)} exercises, not 2 or 3"

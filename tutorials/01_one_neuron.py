@@ -1,29 +1,38 @@
-# %% [markdown]
-# # 01 · One spiking neuron
-#
-# A Spiking Neural Unit (SNU) is the leaky integrate-and-fire neuron written as
-# a recurrent unit, so that it can sit in a deep network and be trained with
-# backpropagation through time. For every time step t = 1..T, starting from
-# s₀ = 0 and y₀ = 0:
-#
-#     a_t = x_t W                                    input current
-#     s_t = g(a_t + l ⊙ s_{t−1} ⊙ (1 − y_{t−1}))     membrane potential
-#     y_t = h(s_t + b)                               output: 1 = spike
-#
-# Read the second line from the inside out. The neuron keeps a fraction l of
-# its previous potential (the *decay*, a leak: l = 1 − Δt/τ for a membrane time
-# constant τ), but only if it did not fire at the last step: the *reset gate*
-# (1 − y_{t−1}) is 0 right after a spike and empties the membrane. Then it adds
-# the new input current a_t, and g = ReLU keeps the potential non-negative.
-# The output h is the Heaviside step: y_t = 1 when s_t exceeds the threshold
-# θ = −b (b is the bias, initialised at −1, so θ = 1).
-#
-# This chapter follows one neuron. We give it a current directly (one input,
-# W = 1, so a_t = x_t), watch it integrate, fire and reset, then change its
-# decay and threshold and see what each does. Run it with
-# ``python tutorials/01_one_neuron.py`` (a few seconds; ``--quick`` for tests,
-# ``--out DIR`` for the figures, ``--seed N`` for the random input of the last
-# figure).
+"""
+01 · One spiking neuron
+=======================
+
+**What this teaches:** what a Spiking Neural Unit computes at each time step
+(integrate, fire, reset), what its decay l and threshold θ = −b do, and how
+its firing rate grows with a constant input current above the rheobase
+θ(1 − l). On the way you drive an ``ms.SNU`` layer by hand (its
+``params["W"]`` and ``params["b"]``), read its ``.membrane`` and ``.output``
+after ``forward``, and draw them with ``minisnu.viz``.
+
+A Spiking Neural Unit (SNU) is the leaky integrate-and-fire neuron written as
+a recurrent unit, so that it can sit in a deep network and be trained with
+backpropagation through time. For every time step t = 1..T, starting from
+s₀ = 0 and y₀ = 0::
+
+    a_t = x_t W                                    input current
+    s_t = g(a_t + l ⊙ s_{t−1} ⊙ (1 − y_{t−1}))     membrane potential
+    y_t = h(s_t + b)                               output: 1 = spike
+
+Read the second line from the inside out. The neuron keeps a fraction l of
+its previous potential (the *decay*, a leak: l = 1 − Δt/τ for a membrane time
+constant τ), but only if it did not fire at the last step: the *reset gate*
+(1 − y_{t−1}) is 0 right after a spike and empties the membrane. Then it adds
+the new input current a_t, and g = ReLU keeps the potential non-negative.
+The output h is the Heaviside step: y_t = 1 when s_t exceeds the threshold
+θ = −b (b is the bias, initialised at −1, so θ = 1).
+
+This chapter follows one neuron. We give it a current directly (one input,
+W = 1, so a_t = x_t), watch it integrate, fire and reset, then change its
+decay and threshold and see what each does. Run it with
+``python tutorials/01_one_neuron.py`` (a few seconds; ``--quick`` for tests,
+``--out DIR`` for the figures, ``--seed N`` for the random input of the last
+figure).
+"""
 
 # %%
 import argparse
@@ -43,8 +52,9 @@ from minisnu import viz
 OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 
 
-# %% [markdown]
-# ## A neuron you can drive by hand
+# %%
+# A neuron you can drive by hand
+# ------------------------------
 #
 # ``ms.SNU(1, n)`` is a layer of n units with one input. Setting W = 1 makes
 # the input current equal to the input, and ``bias_init = −θ`` sets the
@@ -74,8 +84,9 @@ def run(layer, current):
     return layer.membrane, layer.output
 
 
-# %% [markdown]
-# ## Integrate, fire, reset
+# %%
+# Integrate, fire, reset
+# ----------------------
 #
 # The input is a staircase of constant currents. Without a threshold the
 # potential under a constant current x would settle where the leak balances
@@ -127,8 +138,9 @@ def plot_one_neuron(x, s, y, decay, threshold, path):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## What the decay and the threshold do
+# %%
+# What the decay and the threshold do
+# -----------------------------------
 #
 # The same constant current 0.3 into neurons that differ in one parameter.
 # Left, the decay: with l = 0 the neuron forgets everything at each step and
@@ -163,8 +175,9 @@ def plot_decay_threshold(path, T=25, current=0.3):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## Firing rate against input current
+# %%
+# Firing rate against input current
+# ---------------------------------
 #
 # Counting spikes over many steps turns the neuron into a rate unit. Each
 # curve is one neuron (one unit of a layer with a per-unit decay or threshold)
@@ -195,8 +208,9 @@ def plot_rate_vs_input(path, T):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## Driven by spikes
+# %%
+# Driven by spikes
+# ----------------
 #
 # In a network the input is not a smooth current but spikes from other
 # neurons, weighted by W: a_t = x_t W is a sum of the weights of the inputs
@@ -251,3 +265,42 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+# %%
+# The page above ran the quick mode, which counts the spikes of the rate
+# figure over 50 steps instead of 400: the curves are the same but for
+# rounding (a spike every third step shows as 0.32, not 0.33). The other
+# figures are the same in both modes.
+#
+# Exercises
+# ---------
+#
+# 1. **Feed a current just above the rheobase.** In ``staircase()``, make the
+#    first current 0.21 instead of 0.15
+#    (``x[10:30], x[30:50], x[50:64] = 0.21, 0.3, 0.6``). It now settles at
+#    0.21 / (1 − 0.8) = 1.05, above θ, so the neuron fires, but only once in
+#    its 20 steps, at step 24: the potential 1.05 (1 − 0.8ⁿ) needs n = 14 steps
+#    to pass 1. (The dotted line and its note are drawn for 0.15 and stay
+#    where they are.) Then try 0.2, exactly the rheobase: the potential creeps
+#    up to θ = 1 without ever exceeding it, so no spike, yet the charge it
+#    carries over brings the first spike of the 0.3 current forward from step
+#    32 to step 31.
+# 2. **Take the leak away.** In ``plot_rate_vs_input``, add a neuron with
+#    l = 1 (``decays, thresholds = [0.0, 0.5, 0.8, 0.95, 1.0], [0.5, 1.0, 1.5]``).
+#    Its rheobase θ(1 − l) is 0: it forgets nothing, so any positive current
+#    fires it in the end, and its rate grows almost in proportion to the
+#    current. Measured over the full run's 400 steps: 0.09 spikes per step at
+#    x = 0.1 (a spike every 11th step) and 0.165 at x = 0.2 (every 6th step).
+#    Why a little below x/θ? The reset throws away whatever charge was above
+#    θ, and a potential that reaches exactly θ does not fire (y_t = 1 needs
+#    s_t > θ): five steps of 0.2 make exactly 1.
+# 3. **Drive it harder with spikes.** In ``plot_spike_input``, raise the
+#    inputs' firing probability from 0.1 to 0.2
+#    (``x = (rng.random((T, 1, n_in)) < 0.2).astype(np.float64)``). With the
+#    defaults the mean input current is 20 inputs × 0.1 × a mean weight of
+#    0.1 = 0.2, exactly the rheobase θ(1 − l), so the neuron fires only when
+#    the random input happens to bunch up: 8 spikes in 60 steps with seed 0
+#    (5 to 13 over ``--seed`` 0 to 4). At 0.2 the mean current is twice the
+#    rheobase: 19 spikes with seed 0 (10 to 19 over seeds 0 to 4). Then keep
+#    0.1 and set the weights' mean to 0 (``rng.normal(0.0, 0.3, (n_in, 1))``):
+#    inhibition now balances excitation and the neuron fires once (seed 0).

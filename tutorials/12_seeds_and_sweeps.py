@@ -1,35 +1,39 @@
-# %% [markdown]
-# # 12 · One run is one sample: seeds, means, and a search
-#
-# What this chapter teaches:
-#
-# - a training run's result depends on its **seed**: the initial weights, the
-#   spike trains of the rate code and the order of the batches all come from
-#   it, and a spiking network amplifies small differences;
-# - two settings are compared by the **mean and the spread over several seeds**,
-#   never by one run each: a difference smaller than the spread is noise;
-# - a **search** (Optuna's TPE sampler) spends its runs where the good settings
-#   were, and a **pruner** stops the runs that look hopeless after an epoch or
-#   two (and sometimes one that would have done well: see the exercises).
-#
-# All three use ``minisnu.sweeps``, the library under ``minisnu sweep``: each run is
-# an ordinary ``minisnu train mnist`` run in its own folder, trained by one of two
-# worker processes. The digits are scikit-learn's 1,797 8 × 8 digits (no
-# download), rate-coded over 20 steps as in chapter 05; the networks are the
-# task's defaults for them (``minisnu train mnist --dataset digits --help``).
-#
-# Measured with the defaults (10 epochs, batches of 32, seeds 0-4, two workers
-# on 2 cores that two training runs were also using: 73 s in all): the spiking
-# SNU network **84.0 ± 1.8 %** test accuracy over the five seeds (82.5 to
-# 86.4 %), the sSNU **82.6 ± 1.1 %** (81.4 to 83.9 %). The SNU is ahead by
-# 1.4 points, less than its own spread over seeds (1.8): with one run each,
-# seed 3 of the SNU against seed 1 of the sSNU would have said 5 points, seed 0
-# of each 0.8 point the other way. The search over the sSNU's learning rate (8 trials, 6 of
-# them stopped after 2 or 3 epochs) found 0.0023: 88.1 % on the test digits,
-# from one seed. ``--quick`` runs in a few seconds on a few digits (and learns
-# little).
-#
-# Needs the extra ``pip install -e ".[sweep]"`` (Optuna).
+"""
+12 · One run is one sample: seeds, means, and a search
+======================================================
+
+**What this teaches:** three things about judging training runs, with
+``minisnu.sweeps`` (``from_fields``, ``start_folder``, ``run_sweep``) and its
+``report`` module:
+
+- a training run's result depends on its **seed**: the initial weights, the
+  spike trains of the rate code and the order of the batches all come from
+  it, and a spiking network amplifies small differences;
+- two settings are compared by the **mean and the spread over several seeds**,
+  never by one run each: a difference smaller than the spread is noise;
+- a **search** (Optuna's TPE sampler) spends its runs where the good settings
+  were, and a **pruner** stops the runs that look hopeless after an epoch or
+  two (and sometimes one that would have done well: see the exercises).
+
+All three use ``minisnu.sweeps``, the library under ``minisnu sweep``: each run is
+an ordinary ``minisnu train mnist`` run in its own folder, trained by one of two
+worker processes. The digits are scikit-learn's 1,797 8 × 8 digits (no
+download), rate-coded over 20 steps as in chapter 05; the networks are the
+task's defaults for them (``minisnu train mnist --dataset digits --help``).
+
+Measured with the defaults (10 epochs, batches of 32, seeds 0-4, two workers
+on 2 cores that two training runs were also using: 73 s in all): the spiking
+SNU network **84.0 ± 1.8 %** test accuracy over the five seeds (82.5 to
+86.4 %), the sSNU **82.6 ± 1.1 %** (81.4 to 83.9 %). The SNU is ahead by
+1.4 points, less than its own spread over seeds (1.8): with one run each,
+seed 3 of the SNU against seed 1 of the sSNU would have said 5 points, seed 0
+of each 0.8 point the other way. The search over the sSNU's learning rate (8 trials, 6 of
+them stopped after 2 or 3 epochs) found 0.0023: 88.1 % on the test digits,
+from one seed. ``--quick`` runs in a few seconds on a few digits (and learns
+little).
+
+Needs the extra ``pip install -e ".[sweep]"`` (Optuna).
+"""
 
 # %%
 import argparse
@@ -53,8 +57,9 @@ OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
 DIGITS = {"dataset": "digits", "batch_size": 32}
 
 
-# %% [markdown]
-# ## Five seeds of two settings
+# %%
+# Five seeds of two settings
+# --------------------------
 #
 # A sweep is described by three tables, as in a sweep file: what it runs and
 # how (``task``, ``seeds``, the ``sampler``), the options every run shares, and
@@ -96,8 +101,9 @@ def plot_seeds(rows, sweep, path):
     viz.save(fig, path)
 
 
-# %% [markdown]
-# ## A search over the learning rate
+# %%
+# A search over the learning rate
+# -------------------------------
 #
 # The learning rate spans orders of magnitude, so it is searched on a log
 # scale. TPE draws the first trials at random and then draws where the good
@@ -151,8 +157,24 @@ if __name__ == "__main__":
     main()
 
 
-# %% [markdown]
-# ## Exercises
+# %%
+# The page above ran the quick mode: two seeds of each model, two epochs and
+# three trials, on a few digits, so its accuracies and its search say nothing
+# about the models. The full run, whose numbers are given at the top, drew
+# the figures committed in ``figures/`` (``--out figures`` redraws them). The
+# five seeds of each model, and their mean ± standard deviation:
+#
+# .. image:: ../../figures/12_seeds.png
+#    :alt: test accuracy of each of five seeds, with the mean and standard deviation, for the SNU and the sSNU
+#
+# The search over the sSNU's learning rate, 8 trials of which 6 were stopped
+# after 2 or 3 epochs:
+#
+# .. image:: ../../figures/12_search_history.png
+#    :alt: validation accuracy of each of the 8 trials of the learning-rate search, finished or pruned
+#
+# Exercises
+# ---------
 #
 # 1. Run the comparison with ``--seeds 2`` and then ``--seeds 10``. How much does the
 #    spread of the SNU's accuracy change, and how much its mean? With how

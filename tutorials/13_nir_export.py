@@ -1,30 +1,38 @@
-# %% [markdown]
-# # 13 · A network that leaves minisnu: NIR and snnTorch
-#
-# A network trained here can run elsewhere: in snnTorch, Norse, SpikingJelly, Lava, or on a
-# neuromorphic chip, through NIR, the Neuromorphic Intermediate Representation that all of
-# them read. This chapter trains a small SNU network on digits (chapter 05's task, on
-# scikit-learn's 8 × 8 digits), writes it as a NIR file, loads that file into snnTorch and
-# into minisnu again, and shows the three runs' spikes side by side.
-#
-# Why this works: a spiking SNU with g = identity *is* a leaky integrate-and-fire neuron with
-# reset to zero (``minisnu/exchange/nir.py`` derives it):
-#
-#     s_t = x_t W + l ⊙ s_{t-1} ⊙ (1 − y_{t-1}),  y_t = step(s_t + b)
-#     ⇔  NIR's LIF stepped at dt, with τ = dt / (1 − l), R = τ / dt, v_threshold = −b.
-#
-# So this chapter's network uses g = identity. The default g = ReLU clamps the membrane at
-# zero, which NIR's LIF does not do: such a network is exported only when asked for
-# (``approximate_g=True``), and the chapter measures what the missing clamp changes.
-#
-# snnTorch (``pip install "minisnu[nir-peers]"``) is optional: without it the chapter runs the
-# file through minisnu alone and says how to install it. Measured with the defaults (seed 0,
-# 20 epochs, 3 seconds): test accuracy 95.6 % with g = identity, and the same output spikes in
-# all three runs, every one of the 360 test digits × 20 steps × 10 units. The same network with
-# g = ReLU (95.0 %) run as NIR's LIF, without the clamp: 95.4 % of its output spike values
-# agree, it fires 0.82× the spikes, and its test accuracy is 96.4 %: a unit driven below zero
-# needs more input to fire again, which here happened to cost nothing. Run with ``--quick``
-# for a few seconds.
+"""
+13 · A network that leaves minisnu: NIR and snnTorch
+====================================================
+
+**What this teaches:** why a spiking SNU with g = identity is exactly NIR's leaky
+integrate-and-fire neuron, and how a trained network leaves minisnu and comes back:
+``ms.nir.export`` (with ``normalize_thresholds`` and ``approximate_g``), ``nir.write`` and
+``nir.read``, ``ms.nir.load``, and snnTorch's ``import_from_nir``; and what a g = ReLU
+network loses when it runs as NIR's LIF, which has no clamp at zero.
+
+A network trained here can run elsewhere: in snnTorch, Norse, SpikingJelly, Lava, or on a
+neuromorphic chip, through NIR, the Neuromorphic Intermediate Representation that all of
+them read. This chapter trains a small SNU network on digits (chapter 05's task, on
+scikit-learn's 8 × 8 digits), writes it as a NIR file, loads that file into snnTorch and
+into minisnu again, and shows the three runs' spikes side by side.
+
+Why this works: a spiking SNU with g = identity *is* a leaky integrate-and-fire neuron with
+reset to zero (``minisnu/exchange/nir.py`` derives it)::
+
+    s_t = x_t W + l ⊙ s_{t-1} ⊙ (1 − y_{t-1}),  y_t = step(s_t + b)
+    ⇔  NIR's LIF stepped at dt, with τ = dt / (1 − l), R = τ / dt, v_threshold = −b.
+
+So this chapter's network uses g = identity. The default g = ReLU clamps the membrane at
+zero, which NIR's LIF does not do: such a network is exported only when asked for
+(``approximate_g=True``), and the chapter measures what the missing clamp changes.
+
+snnTorch (``pip install "minisnu[nir-peers]"``) is optional: without it the chapter runs the
+file through minisnu alone and says how to install it. Measured with the defaults (seed 0,
+20 epochs, 3 seconds): test accuracy 95.6 % with g = identity, and the same output spikes in
+all three runs, every one of the 360 test digits × 20 steps × 10 units. The same network with
+g = ReLU (95.0 %) run as NIR's LIF, without the clamp: 95.4 % of its output spike values
+agree, it fires 0.82× the spikes, and its test accuracy is 96.4 %: a unit driven below zero
+needs more input to fire again, which here happened to cost nothing. Run with ``--quick``
+for a few seconds.
+"""
 
 # %%
 import argparse
@@ -48,8 +56,9 @@ T, GAIN, HIDDEN, DECAY = 20, 0.5, 64, 0.8
 DT = 1e-4                    # the step one minisnu step stands for; snnTorch's importer assumes 1e-4 s
 
 
-# %% [markdown]
-# ## Train a spiking network with g = identity
+# %%
+# Train a spiking network with g = identity
+# -----------------------------------------
 #
 # The digits are rate-coded as in chapter 05 (every pixel fires with probability 0.5 × its
 # intensity at each of 20 steps); the answer is the output units' spike counts.
@@ -86,8 +95,9 @@ def accuracy(counts, y):
     return float((counts.argmax(axis=1) == y).mean())
 
 
-# %% [markdown]
-# ## Export, write, read back
+# %%
+# Export, write, read back
+# ------------------------
 #
 # ``ms.nir.export`` turns each SNU layer into a ``Linear`` node (the weights) feeding a
 # ``LIF`` node, and keeps the readout in the graph's metadata (NIR describes one time step).
@@ -104,8 +114,9 @@ def export(net, path, **options):
     return nir.read(path)
 
 
-# %% [markdown]
-# ## Run the file in snnTorch
+# %%
+# Run the file in snnTorch
+# ------------------------
 #
 # ``import_from_nir`` builds a torch module whose neurons keep their state between calls:
 # one call per time step, the state handed back each time.
@@ -135,8 +146,9 @@ def output_spikes(net, x):
     return h
 
 
-# %% [markdown]
-# ## The spikes, side by side
+# %%
+# The spikes, side by side
+# ------------------------
 #
 # One test digit, the 10 output units over the 20 steps, in each run: they should be the same
 # spike for spike.
@@ -203,3 +215,33 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+
+# %%
+# The page above ran the quick mode (two epochs), so its accuracies are those
+# of a network that has hardly trained (87.8 % with g = identity, seed 0); the
+# full run's are given at the top. The three runs still agree spike for spike:
+# the file says exactly what the network does, however little it has learned.
+#
+# Exercises
+# ---------
+#
+# 1. **Keep each unit's own threshold.** In ``export``, write
+#    ``normalize_thresholds=False``. minisnu still loads the file, but
+#    snnTorch's importer refuses it (``AssertionError: v_threshold must be
+#    same for all neurons``) and the script stops. Why does dividing a unit's
+#    incoming weights by its threshold −b_j leave its spikes unchanged (what
+#    does it do to the membrane s, and to the reset to zero?), and why must
+#    −b_j be positive for it?
+# 2. **Let one step stand for a millisecond.** Set ``DT = 1e-3``. The two
+#    minisnu runs still agree spike for spike, but snnTorch, which steps any
+#    file at 10⁻⁴ s (its importer prints a warning and scales the weights by
+#    0.1), gets 8.1 % test accuracy, while 92.29 % of its output spike values
+#    still equal minisnu's (seed 0). The file stores τ = dt / (1 − l) = 5 ms:
+#    what decay per step does that give a reader that steps at 0.1 ms, and
+#    how can 92 % of the spike values agree when almost every answer is wrong?
+# 3. **Keep the metadata.** Delete the two lines that empty ``node.metadata``
+#    before ``ms.nir.load(relu_graph)``. minisnu then reads that the layers
+#    had g = ReLU and restores the clamp: 100.00 % of the output spike values
+#    agree, with the same test accuracy (95.0 %, seed 0). Which of the readers
+#    in this chapter would use that metadata, and what does a NIR file promise
+#    to a reader that ignores it?
