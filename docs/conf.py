@@ -9,7 +9,6 @@ sphinx-gallery; every figure on a tutorial page is drawn by the code above it. T
 reference is generated from the docstrings (NumPy style, equations in ``.. math::``).
 """
 
-import os
 import sys
 from pathlib import Path
 
@@ -39,10 +38,9 @@ extensions = [
 
 highlight_language = "none"     # literal blocks hold equations; code is marked as Python where it is code
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "tutorials/*.ipynb", "tutorials/*.py", "tutorials/*.zip"]
+exclude_patterns = ["_build"]
 templates_path = ["_templates"]
 nitpicky = True                 # a cross-reference that points nowhere is a warning, so an error
-suppress_warnings = []
 
 # --- API reference ------------------------------------------------------------------------
 autosummary_generate = True
@@ -91,4 +89,3 @@ html_theme_options = {
     "footer_end": [],
 }
 html_show_sourcelink = False
-os.environ.setdefault("MPLBACKEND", "Agg")
