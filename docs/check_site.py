@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,8 @@ PAGES = {
     "tutorials/03_bptt_by_hand.html": False,  # a tutorial with its figures
     "api/minisnu.units.snu_reference.html": True,  # the textbook SNU: its derivation as math
 }
+#: The lines of LinkChecker's report of one link that say which link, where, and what went wrong.
+LINKCHECKER_FIELD = re.compile(r"^(Real URL|Parent URL|Result|Warning) +(.*)$", re.M)
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--no-first-run", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--window-size=1300,2000")
@@ -76,15 +79,14 @@ def check_links(base: str) -> list[str]:
     print("links:", summary[-1].strip() if summary else "(no summary)")
     if result.returncode == 0:
         return []
-    # LinkChecker reports each bad link as a block of "Key  value" lines; keep what names the problem
+    # LinkChecker reports each link it checked as a block of "Key  value" lines
     problems = []
     for block in result.stdout.split("\n\n"):
-        lines = [line for line in block.splitlines() if line[:1].isalpha() and " " in line]
-        fields = dict(line.split(None, 1) for line in lines)
-        problem = fields.get("Warning") if "Warning" in fields else fields.get("Result", "")
-        if block.startswith("URL") and (problem.startswith("Error") or "Warning" in fields):
-            problems.append(f"link check: {fields.get('Real', '').removeprefix('URL').strip()} "
-                            f"(on {fields.get('Parent', '').removeprefix('URL').strip()}): {problem.strip()}")
+        fields = dict(LINKCHECKER_FIELD.findall(block))
+        problem = fields.get("Warning", fields.get("Result", ""))
+        if "Warning" in fields or problem.startswith("Error"):
+            where = f"{fields.get('Real URL')} (on {fields.get('Parent URL')})"
+            problems.append(f"link check: {where}: {problem}")
     return problems or [f"link check: LinkChecker exited with {result.returncode}: "
                         f"{result.stderr.strip()[-300:]}"]
 
